@@ -1,0 +1,201 @@
+//! The one error type of the crate and its stable codes.
+
+use std::fmt;
+
+/// Stable, language-independent error codes (snake_case on the wire of every binding).
+///
+/// Bindings match on this exhaustively, so adding a variant is a compile error in each of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorCode {
+    /// Local validation failed; see [`Error::violations`].
+    InvalidRequest,
+    /// The destination policy refused the number (premium rate, country, cooldown, ...).
+    DestinationBlocked,
+    /// `QUERY_LIMIT_EXCEEDED`, or the local bucket could not admit the call before the deadline.
+    RateLimited,
+    /// HTTP 429 `OPERATION_TIME_LIMIT`; see [`Error::operating_reset_at`].
+    OperationTimeLimit,
+    /// Expired token that could not be refreshed, invalid token or webhook, `invalid_grant`.
+    AuthFailed,
+    /// The webhook or application lacks scope `call` / `telephony`.
+    InsufficientScope,
+    /// `ACCESS_DENIED`, plan or permission problems, method confirmation, payment.
+    AccessDenied,
+    /// "Could not find line ..." / "Could not find config ...".
+    LineNotFound,
+    /// "Phone number is not correct".
+    NumberRejected,
+    /// Any other error envelope on a non-5xx answer, and 503 `OVERLOAD_LIMIT`.
+    PortalError,
+    /// Could not connect, resolve or complete the TLS handshake: nothing was sent.
+    Transport,
+    /// Sent, but no trustworthy answer came back: the portal may have started the call.
+    OutcomeUnknown,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of the contract table.
+    pub const ALL: [ErrorCode; 12] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::DestinationBlocked,
+        ErrorCode::RateLimited,
+        ErrorCode::OperationTimeLimit,
+        ErrorCode::AuthFailed,
+        ErrorCode::InsufficientScope,
+        ErrorCode::AccessDenied,
+        ErrorCode::LineNotFound,
+        ErrorCode::NumberRejected,
+        ErrorCode::PortalError,
+        ErrorCode::Transport,
+        ErrorCode::OutcomeUnknown,
+    ];
+
+    /// The stable snake_case name, e.g. `"outcome_unknown"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::DestinationBlocked => "destination_blocked",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::OperationTimeLimit => "operation_time_limit",
+            ErrorCode::AuthFailed => "auth_failed",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::LineNotFound => "line_not_found",
+            ErrorCode::NumberRejected => "number_rejected",
+            ErrorCode::PortalError => "portal_error",
+            ErrorCode::Transport => "transport",
+            ErrorCode::OutcomeUnknown => "outcome_unknown",
+        }
+    }
+
+    /// Parses a snake_case name back into a code.
+    pub fn parse(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// True when the portal certainly did not start a call, so repeating the request cannot
+    /// ring anybody twice. Only [`ErrorCode::OutcomeUnknown`] is not retry-safe.
+    pub fn retry_safe(self) -> bool {
+        !matches!(self, ErrorCode::OutcomeUnknown)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One reason a [`crate::CallbackRequest`] (or another input) was refused before any network
+/// traffic. `field` names the input (`FROM_LINE`, `TO_NUMBER`, `TEXT_TO_PRONOUNCE`, `VOICE`,
+/// `idempotency_key`, `webhook_url`, ...), `code` is a stable snake_case reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Violation {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Everything that can go wrong, with a stable [`ErrorCode`].
+///
+/// The description never contains a secret or a full phone number.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{code}: {description}")]
+pub struct Error {
+    code: ErrorCode,
+    description: String,
+    bitrix_code: Option<String>,
+    http_status: Option<u16>,
+    violations: Vec<Violation>,
+    operating_reset_at: Option<i64>,
+    portal_moved_to: Option<String>,
+}
+
+impl Error {
+    /// A new error with a code and a human description (which must already be free of secrets).
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Error {
+        Error {
+            code,
+            description: description.into(),
+            bitrix_code: None,
+            http_status: None,
+            violations: Vec::new(),
+            operating_reset_at: None,
+            portal_moved_to: None,
+        }
+    }
+
+    /// An `invalid_request` error carrying every violation found.
+    pub fn invalid(violations: Vec<Violation>) -> Error {
+        let description = violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Error {
+            violations,
+            ..Error::new(ErrorCode::InvalidRequest, description)
+        }
+    }
+
+    pub(crate) fn with_bitrix_code(mut self, code: Option<String>) -> Error {
+        self.bitrix_code = code;
+        self
+    }
+
+    pub(crate) fn with_http_status(mut self, status: Option<u16>) -> Error {
+        self.http_status = status;
+        self
+    }
+
+    pub(crate) fn with_operating_reset_at(mut self, at: Option<i64>) -> Error {
+        self.operating_reset_at = at;
+        self
+    }
+
+    pub(crate) fn with_portal_moved_to(mut self, to: Option<String>) -> Error {
+        self.portal_moved_to = to;
+        self
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// True when the portal certainly did not start a call.
+    pub fn retry_safe(&self) -> bool {
+        self.code.retry_safe()
+    }
+
+    /// Human text, free of secrets and full phone numbers.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Bitrix24's own `error` value when the portal answered with an envelope (may be `""`).
+    pub fn bitrix_code(&self) -> Option<&str> {
+        self.bitrix_code.as_deref()
+    }
+
+    /// HTTP status of the portal's answer, when there was one.
+    pub fn http_status(&self) -> Option<u16> {
+        self.http_status
+    }
+
+    /// For `invalid_request`: every violation found.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// For `operation_time_limit`: unix time (seconds) at which the method's budget resets, when
+    /// known from an earlier answer.
+    pub fn operating_reset_at(&self) -> Option<i64> {
+        self.operating_reset_at
+    }
+
+    /// When the portal answered 302 (it was renamed): its new base address.
+    pub fn portal_moved_to(&self) -> Option<&str> {
+        self.portal_moved_to.as_deref()
+    }
+}
