@@ -102,7 +102,11 @@ impl WebhookUrl {
 
 impl fmt::Debug for WebhookUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WebhookUrl({}/rest/{}/[redacted]/)", self.base, self.user_id)
+        write!(
+            f,
+            "WebhookUrl({}/rest/{}/[redacted]/)",
+            self.base, self.user_id
+        )
     }
 }
 

@@ -17,7 +17,10 @@ pub enum RateLimit {
     Standard,
     /// Burst 250, drains 5 per second.
     Enterprise,
-    Custom { burst: u32, per_second: f64 },
+    Custom {
+        burst: u32,
+        per_second: f64,
+    },
     Off,
 }
 
@@ -80,6 +83,24 @@ pub struct CallbackStarted {
     pub timing: Timing,
     /// Set when the portal answered 302 (renamed) and the call went to the new address.
     pub portal_moved_to: Option<String>,
+}
+
+/// Cancels a call that is still waiting (limiter, back-off). Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken {
+    flag: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CancelToken {
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+    pub fn cancel(&self) {
+        self.flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// Builds a [`Client`]. Every option has a safe default.
@@ -211,6 +232,18 @@ impl Client {
     /// `voximplant.callback.start`, retries only what is safe.
     pub fn start_callback(&self, request: &CallbackRequest) -> Result<CallbackStarted, Error> {
         let _ = request;
+        Err(Error::new(ErrorCode::Transport, "skeleton"))
+    }
+
+    /// Like [`Self::start_callback`], but gives up (with `rate_limited`, nothing sent) when
+    /// `cancel` is cancelled while the call still waits for the limiter or a back-off. Once the
+    /// request is on the wire, cancellation has no effect.
+    pub fn start_callback_cancellable(
+        &self,
+        request: &CallbackRequest,
+        cancel: &CancelToken,
+    ) -> Result<CallbackStarted, Error> {
+        let _ = (request, cancel);
         Err(Error::new(ErrorCode::Transport, "skeleton"))
     }
 

@@ -24,7 +24,9 @@ pub struct TelephonyEvent {
 
 impl std::fmt::Debug for TelephonyEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TelephonyEvent").field("event", &self.event).finish_non_exhaustive()
+        f.debug_struct("TelephonyEvent")
+            .field("event", &self.event)
+            .finish_non_exhaustive()
     }
 }
 
@@ -34,7 +36,9 @@ impl TelephonyEvent {
     }
     /// For `ONVOXIMPLANTCALLEND`: the outcome from `CALL_FAILED_CODE`.
     pub fn outcome(&self) -> Option<CallOutcome> {
-        self.data.get("CALL_FAILED_CODE").map(|c| CallOutcome::from_failed_code(c))
+        self.data
+            .get("CALL_FAILED_CODE")
+            .map(|c| CallOutcome::from_failed_code(c))
     }
 }
 

@@ -10,7 +10,8 @@ mod request;
 
 pub use auth::{Auth, OAuthConfig, TokenPair, TokenStore, WebhookUrl};
 pub use client::{
-    CallbackStarted, Client, ClientBuilder, DestinationPolicy, PortalTime, RateLimit, Timing,
+    CallbackStarted, CancelToken, Client, ClientBuilder, DestinationPolicy, PortalTime, RateLimit,
+    Timing,
 };
 pub use error::{Error, ErrorCode, Violation};
 pub use events::{TelephonyEvent, parse_event};

@@ -4,7 +4,11 @@
 /// and the last 2 digits, replaces every other digit by `*`.
 pub fn mask_number(number: &str) -> String {
     let digits: Vec<char> = number.chars().filter(|c| c.is_ascii_digit()).collect();
-    let keep_head = if number.starts_with('+') { digits.len().saturating_sub(4).min(3) } else { 0 };
+    let keep_head = if number.starts_with('+') {
+        digits.len().saturating_sub(4).min(3)
+    } else {
+        0
+    };
     let keep_tail = if digits.len() > 6 { 2 } else { 0 };
     let mut out = String::new();
     if number.starts_with('+') {
