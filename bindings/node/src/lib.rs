@@ -1,1 +1,121 @@
-//! SKELETON
+//! Node.js binding of `callback-core`: the native part of the npm package `bitrix24-callback`.
+//!
+//! Thin by design: arguments are converted and validated on the JS thread, every call that may
+//! touch the network runs as an `AsyncTask` on the libuv pool, and core errors become
+//! `CallbackError` objects in one place (`errors`).
+
+mod client;
+mod convert;
+mod errors;
+mod runtime;
+mod tokens;
+
+use callback_core as core;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+pub use client::Client;
+pub use errors::ErrorCode;
+
+/// Longest `text` accepted, in characters.
+#[napi]
+pub const MAX_TEXT_CHARS: u32 = core::MAX_TEXT_CHARS as u32;
+
+/// The package version (the same as the Rust core's).
+#[napi]
+pub fn version() -> String {
+    core::VERSION.to_owned()
+}
+
+/// The voice ids Bitrix24's text-to-speech knows.
+#[napi]
+pub fn known_voices() -> Vec<String> {
+    core::KNOWN_VOICES.iter().map(|v| (*v).to_owned()).collect()
+}
+
+/// Every error code, in the order of the contract table.
+#[napi]
+pub fn error_codes() -> Vec<ErrorCode> {
+    core::ErrorCode::ALL
+        .into_iter()
+        .map(ErrorCode::from)
+        .collect()
+}
+
+/// Masks a phone number for logs: `+447700900123` → `+447*****23`.
+#[napi(ts_args_type = "phoneNumber: string")]
+pub fn mask_number(env: Env, phone_number: Unknown) -> Result<String> {
+    let n = convert::string_arg(&env, &phone_number, "phoneNumber")?;
+    Ok(core::mask_number(&n))
+}
+
+/// Validates callback input exactly as `startCallback` does (without the destination policy,
+/// which needs a client) and returns what would be sent; throws `CallbackError`
+/// `invalid_request` listing every violation.
+#[napi(ts_args_type = "input: RequestInput")]
+pub fn validate_request(env: Env, input: Unknown) -> Result<convert::ValidatedRequest> {
+    let i: convert::RequestInput = convert::parse(&env, &input, "input")?;
+    let mut b = convert::request_builder(
+        core::CallbackRequest::builder(),
+        i.line,
+        i.to,
+        i.text,
+        i.voice,
+        i.idempotency_key,
+    );
+    if let Some(r) = i.default_region {
+        b = b.default_region(r);
+    }
+    if let Some(a) = i.allow_unknown_voice {
+        b = b.allow_unknown_voice(a);
+    }
+    let r = errors::guard(|| b.build()).map_err(|e| errors::to_napi(&env, &e))?;
+    Ok(convert::ValidatedRequest::from(&r))
+}
+
+/// Classifies a raw portal answer the way the client does: `null` for a success envelope,
+/// otherwise the `CallbackError` it maps to (returned, not thrown).
+#[napi(
+    ts_args_type = "httpStatus: number, body: string | Uint8Array",
+    ts_return_type = "CallbackError | null"
+)]
+pub fn classify_response<'env>(
+    env: &'env Env,
+    http_status: Unknown,
+    body: Unknown,
+) -> Result<Option<Unknown<'env>>> {
+    let status = match http_status.get_type()? {
+        ValueType::Number => unsafe { f64::from_napi_value(env.raw(), http_status.raw())? },
+        _ => return Err(errors::type_error(env, "httpStatus must be a number")),
+    };
+    if !(status.fract() == 0.0 && (100.0..=999.0).contains(&status)) {
+        return Err(errors::type_error(
+            env,
+            "httpStatus must be an integer HTTP status",
+        ));
+    }
+    let body = convert::bytes_arg(env, &body, "body")?;
+    match errors::guard(|| match core::classify_response(status as u16, &body) {
+        None => Ok(()),
+        Some(e) => Err(e),
+    }) {
+        Ok(()) => Ok(None),
+        Err(e) => Ok(Some(errors::callback_error(env, &e)?)),
+    }
+}
+
+/// Parses a telephony event (form-urlencoded body the portal POSTs to your handler) and checks
+/// its `application_token` in constant time. Throws `CallbackError` (`invalid_request` for a
+/// malformed body, `auth_failed` for a wrong or missing token).
+#[napi(ts_args_type = "body: string | Uint8Array, applicationToken: string")]
+pub fn parse_event(
+    env: Env,
+    body: Unknown,
+    application_token: Unknown,
+) -> Result<convert::TelephonyEvent> {
+    let body = convert::bytes_arg(&env, &body, "body")?;
+    let token = convert::string_arg(&env, &application_token, "applicationToken")?;
+    let event = errors::guard(|| core::parse_event(&body, &token))
+        .map_err(|e| errors::to_napi(&env, &e))?;
+    Ok(event.into())
+}

@@ -1,0 +1,159 @@
+//! Errors at the JS boundary: the one exhaustive map of `callback_core::ErrorCode`, the
+//! construction of `CallbackError` objects, `TypeError`s for arguments of the wrong type, and the
+//! guard that keeps Rust panics out of JavaScript.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use callback_core::{Error as CoreError, ErrorCode as CoreCode};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::runtime;
+
+/// The stable error codes, as a string-literal union in `index.d.ts`.
+#[napi(string_enum = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    DestinationBlocked,
+    RateLimited,
+    OperationTimeLimit,
+    AuthFailed,
+    InsufficientScope,
+    AccessDenied,
+    LineNotFound,
+    NumberRejected,
+    PortalError,
+    Transport,
+    OutcomeUnknown,
+}
+
+/// The one place that maps the core's codes; a new core variant fails to compile here.
+impl From<CoreCode> for ErrorCode {
+    fn from(code: CoreCode) -> Self {
+        match code {
+            CoreCode::InvalidRequest => ErrorCode::InvalidRequest,
+            CoreCode::DestinationBlocked => ErrorCode::DestinationBlocked,
+            CoreCode::RateLimited => ErrorCode::RateLimited,
+            CoreCode::OperationTimeLimit => ErrorCode::OperationTimeLimit,
+            CoreCode::AuthFailed => ErrorCode::AuthFailed,
+            CoreCode::InsufficientScope => ErrorCode::InsufficientScope,
+            CoreCode::AccessDenied => ErrorCode::AccessDenied,
+            CoreCode::LineNotFound => ErrorCode::LineNotFound,
+            CoreCode::NumberRejected => ErrorCode::NumberRejected,
+            CoreCode::PortalError => ErrorCode::PortalError,
+            CoreCode::Transport => ErrorCode::Transport,
+            CoreCode::OutcomeUnknown => ErrorCode::OutcomeUnknown,
+        }
+    }
+}
+
+/// One reason an input was refused before any network traffic.
+#[napi(object)]
+pub struct Violation {
+    /// The input concerned: `FROM_LINE`, `TO_NUMBER`, `TEXT_TO_PRONOUNCE`, `VOICE`,
+    /// `idempotency_key`, `webhook_url`, an option name such as `timeoutMs`, ...
+    pub field: String,
+    /// Stable snake_case reason.
+    pub code: String,
+    /// Human text (never a secret or a full phone number).
+    pub message: String,
+}
+
+/// The machine-readable part of a `CallbackError` (its second constructor argument).
+#[napi(object, use_nullable = true)]
+pub struct CallbackErrorDetails {
+    pub code: ErrorCode,
+    /// True when the portal certainly did not start a call, so a retry cannot ring twice.
+    pub retry_safe: bool,
+    /// Bitrix24's own `error` value when the portal answered with an error envelope.
+    pub bitrix_code: Option<String>,
+    /// HTTP status of the portal's answer, when there was one.
+    pub http_status: Option<u32>,
+    /// For `invalid_request`: every violation found.
+    pub violations: Option<Vec<Violation>>,
+    /// For `operation_time_limit`: unix time (seconds) when the method's budget resets.
+    pub operating_reset_at: Option<i64>,
+    /// When the portal was renamed (HTTP 302): its new base address.
+    pub portal_moved_to: Option<String>,
+}
+
+impl CallbackErrorDetails {
+    fn from_core(err: &CoreError) -> Self {
+        CallbackErrorDetails {
+            code: err.code().into(),
+            retry_safe: err.retry_safe(),
+            bitrix_code: err.bitrix_code().map(str::to_owned),
+            http_status: err.http_status().map(u32::from),
+            violations: Some(
+                err.violations()
+                    .iter()
+                    .map(|v| Violation {
+                        field: v.field.clone(),
+                        code: v.code.clone(),
+                        message: v.message.clone(),
+                    })
+                    .collect(),
+            ),
+            operating_reset_at: err.operating_reset_at(),
+            portal_moved_to: err.portal_moved_to().map(str::to_owned),
+        }
+    }
+}
+
+/// Builds a JS `CallbackError` (the class defined per environment in `runtime`).
+pub fn callback_error<'env>(env: &'env Env, err: &CoreError) -> Result<Unknown<'env>> {
+    let class = runtime::error_class(env)?;
+    class.new_instance(FnArgs::from((
+        err.description().to_owned(),
+        CallbackErrorDetails::from_core(err),
+    )))
+}
+
+/// A `napi::Error` that carries the JS `CallbackError` object itself, so throwing it or
+/// rejecting a Promise with it hands JavaScript that very object.
+pub fn to_napi(env: &Env, err: &CoreError) -> Error {
+    match callback_error(env, err) {
+        Ok(value) => Error::from(value),
+        Err(e) => e,
+    }
+}
+
+/// A `TypeError` with Node's `ERR_INVALID_ARG_TYPE` code. The message names the argument and
+/// the expected type, never the value received (which may be a phone number or a secret).
+pub fn type_error(env: &Env, message: impl Into<String>) -> Error {
+    let err: Error<&'static str> = Error::new("ERR_INVALID_ARG_TYPE", message.into());
+    Error::from(JsTypeError::from(err).into_unknown(*env))
+}
+
+/// Rewrites a conversion failure of napi's derived `FromNapiValue` (whose text may quote the
+/// value received) into a `TypeError` that names only the field.
+pub fn conversion_error(env: &Env, what: &str, err: &Error) -> Error {
+    let reason = err.reason.as_str();
+    if let Some(field) = reason
+        .strip_prefix("Missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        return type_error(env, format!("{what}: `{field}` is required"));
+    }
+    match reason.rsplit_once(" on ") {
+        Some((_, path)) if !path.contains(' ') => {
+            let field = path.split_once('.').map_or(path, |(_, f)| f);
+            type_error(env, format!("{what}: `{field}` has the wrong type"))
+        }
+        _ => type_error(env, format!("{what} has the wrong type")),
+    }
+}
+
+/// Runs `f`, turning a panic into a core error (so nothing unwinds into Node). A panic part
+/// way through a call leaves its effect unknown, hence `outcome_unknown`.
+pub fn guard<T>(
+    f: impl FnOnce() -> std::result::Result<T, CoreError>,
+) -> std::result::Result<T, CoreError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(CoreError::new(
+            CoreCode::OutcomeUnknown,
+            "internal error in bitrix24-callback (a panic); the portal may or may not have acted",
+        ))
+    })
+}

@@ -1,0 +1,80 @@
+//! Per-environment JavaScript pieces (the main thread and each worker thread get their own):
+//! the `CallbackError` class and the wrapper that adapts an `onTokens` hook.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// Defines `CallbackError` in plain JavaScript so that it really `extends Error` (`instanceof`,
+/// `stack`, `util.inspect` all behave like any Node error).
+const ERROR_CLASS_JS: &str = r#"(() => {
+  class CallbackError extends Error {
+    constructor(message, details) {
+      super(message);
+      const d = details || {};
+      this.code = d.code;
+      this.retrySafe = d.retrySafe === true;
+      this.bitrixCode = d.bitrixCode == null ? null : d.bitrixCode;
+      this.httpStatus = d.httpStatus == null ? null : d.httpStatus;
+      this.violations = Object.freeze(Array.isArray(d.violations) ? d.violations.slice() : []);
+      this.operatingResetAt = d.operatingResetAt == null ? null : d.operatingResetAt;
+      this.portalMovedTo = d.portalMovedTo == null ? null : d.portalMovedTo;
+    }
+  }
+  Object.defineProperty(CallbackError.prototype, 'name', {
+    value: 'CallbackError', writable: true, enumerable: false, configurable: true,
+  });
+  return CallbackError;
+})()"#;
+
+/// Adapts a user's `onTokens(pair)` (sync or async, may throw) into `(pair, id) => void` that
+/// always reports back through `report(id, errorMessageOrUndefined)`, exactly once.
+const TOKEN_WRAPPER_JS: &str = r#"((fn, report) => (pair, id) => {
+  const fail = (e) => {
+    let text;
+    try { text = String(e && e.message !== undefined ? e.message : e); } catch (_) { text = 'onTokens failed'; }
+    report(id, text.slice(0, 300) || 'onTokens failed');
+  };
+  let result;
+  try { result = fn(pair); } catch (e) { fail(e); return; }
+  Promise.resolve(result).then(() => report(id, undefined), fail);
+})"#;
+
+type ErrorArgs = FnArgs<(String, crate::errors::CallbackErrorDetails)>;
+type WrapperArgs = FnArgs<(Function<'static>, Function<'static>)>;
+
+pub struct Runtime {
+    error_class: FunctionRef<ErrorArgs, Unknown<'static>>,
+    token_wrapper: FunctionRef<WrapperArgs, Function<'static>>,
+}
+
+#[napi(module_exports)]
+pub fn init(mut exports: Object, env: Env) -> Result<()> {
+    let class: Function<ErrorArgs, Unknown> = env.run_script(ERROR_CLASS_JS)?;
+    let wrapper: Function<WrapperArgs, Function> = env.run_script(TOKEN_WRAPPER_JS)?;
+    let runtime = Runtime {
+        error_class: class.create_ref()?,
+        token_wrapper: wrapper.create_ref()?,
+    };
+    exports.set("CallbackError", class)?;
+    env.set_instance_data(runtime, (), |_| {})
+}
+
+fn runtime(env: &Env) -> Result<&'static Runtime> {
+    match env.get_instance_data::<Runtime>()? {
+        Some(rt) => Ok(rt),
+        None => Err(Error::new(
+            Status::GenericFailure,
+            "bitrix24-callback: module not initialised in this environment",
+        )),
+    }
+}
+
+pub fn error_class<'env>(env: &'env Env) -> Result<Function<'env, ErrorArgs, Unknown<'static>>> {
+    runtime(env)?.error_class.borrow_back(env)
+}
+
+pub fn token_wrapper<'env>(
+    env: &'env Env,
+) -> Result<Function<'env, WrapperArgs, Function<'static>>> {
+    runtime(env)?.token_wrapper.borrow_back(env)
+}

@@ -1,0 +1,93 @@
+//! The bridge from the core's token-store hook (called on a libuv worker thread while a call
+//! refreshes its OAuth token) to the user's JavaScript `onTokens(pair)`.
+//!
+//! The worker queues the call on the JS thread through a weak threadsafe function (it never
+//! keeps the process alive) and waits for the outcome: `onTokens` may be sync or async; a throw,
+//! a rejection, or no answer within the client's deadline becomes an `Err` for the core (which
+//! fails the triggering call with `auth_failed`). A throw never reaches Node's
+//! `uncaughtException`: the JS wrapper in `runtime` catches it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use callback_core as core;
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+
+use crate::convert::TokenPair;
+
+type Pending = Arc<Mutex<HashMap<u32, SyncSender<std::result::Result<(), String>>>>>;
+
+pub fn token_store(env: &Env, on_tokens: &Unknown, wait: Duration) -> Result<core::TokenStore> {
+    if on_tokens.get_type()? != ValueType::Function {
+        return Err(crate::errors::type_error(
+            env,
+            "options.onTokens must be a function",
+        ));
+    }
+    let user_fn: Function<'static> =
+        unsafe { Function::from_napi_value(env.raw(), on_tokens.raw())? };
+
+    let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
+    let reporter = pending.clone();
+    let report: Function<FnArgs<(u32, Option<String>)>, ()> =
+        env.create_function_from_closure("reportTokens", move |ctx| {
+            let id: u32 = ctx.get(0)?;
+            let failure: Option<String> = ctx.get(1)?;
+            let sender = reporter.lock().ok().and_then(|mut m| m.remove(&id));
+            if let Some(tx) = sender {
+                let _ = tx.send(match failure {
+                    None => Ok(()),
+                    Some(text) => Err(format!("onTokens failed: {text}")),
+                });
+            }
+            Ok(())
+        })?;
+    let report: Function<'static> = unsafe { Function::from_napi_value(env.raw(), report.raw())? };
+    let wrapped = crate::runtime::token_wrapper(env)?.call(FnArgs::from((user_fn, report)))?;
+    let wrapped: Function<'_, FnArgs<(TokenPair, u32)>, ()> =
+        unsafe { Function::from_napi_value(env.raw(), wrapped.raw())? };
+    let tsfn = wrapped
+        .build_threadsafe_function::<FnArgs<(TokenPair, u32)>>()
+        .weak::<true>()
+        .callee_handled::<false>()
+        .build()?;
+    let tsfn = Arc::new(tsfn);
+    let next_id = AtomicU32::new(1);
+
+    Ok(Arc::new(move |pair: &core::TokenPair| {
+        let id = next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = sync_channel(1);
+        if let Ok(mut m) = pending.lock() {
+            m.insert(id, tx);
+        }
+        let forget = || {
+            if let Ok(mut m) = pending.lock() {
+                m.remove(&id);
+            }
+        };
+        let status = tsfn.call(
+            FnArgs::from((TokenPair::from(pair), id)),
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
+        if status != Status::Ok {
+            forget();
+            return Err(
+                "onTokens could not be called: the JavaScript thread is shutting down".into(),
+            );
+        }
+        match rx.recv_timeout(wait) {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                forget();
+                Err(format!(
+                    "onTokens did not settle within {} ms",
+                    wait.as_millis()
+                ))
+            }
+        }
+    }))
+}
