@@ -1,0 +1,512 @@
+//! `Client`: the blocking client, shareable between threads; and `CancelToken`.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use callback_core::{
+    Auth, CancelToken, Client, ClientBuilder, DestinationPolicy, ErrorCode, OAuthConfig, TokenPair,
+};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+use crate::convert::{self, Flag, PemList, RateLimitArg, Seconds, StrList, Text};
+use crate::errors::{IntoPyResult, to_py_err};
+use crate::request::fill_builder;
+use crate::{logbridge, shield};
+
+/// Client options shared by `from_webhook` and `from_oauth` (all optional; `None` keeps the
+/// core's default).
+#[derive(Default)]
+struct Options {
+    connect_timeout: Option<Seconds>,
+    timeout: Option<Seconds>,
+    deadline: Option<Seconds>,
+    rate_limit: Option<RateLimitArg>,
+    root_certificates: Option<PemList>,
+    user_agent_suffix: Option<Text>,
+    default_region: Option<Text>,
+    allow_unknown_voice: Option<Flag>,
+    allowed_regions: Option<StrList>,
+    block_costly_numbers: Option<Flag>,
+    number_cooldown: Option<Seconds>,
+    dedupe_window: Option<Seconds>,
+}
+
+impl Options {
+    fn apply(self, py: Python<'_>, mut b: ClientBuilder) -> PyResult<ClientBuilder> {
+        if let Some(Seconds(d)) = self.connect_timeout {
+            b = b.connect_timeout(d);
+        }
+        if let Some(Seconds(d)) = self.timeout {
+            b = b.timeout(d);
+        }
+        if let Some(Seconds(d)) = self.deadline {
+            b = b.deadline(d);
+        }
+        if let Some(RateLimitArg(r)) = self.rate_limit {
+            b = b.rate_limit(r);
+        }
+        if let Some(PemList(pems)) = self.root_certificates {
+            for pem in pems {
+                b = b.add_root_certificate_pem(pem);
+            }
+        }
+        b = b.user_agent_suffix(user_agent(py, self.user_agent_suffix.map(|t| t.0)));
+        if let Some(Text(r)) = self.default_region {
+            b = b.default_region(r);
+        }
+        if let Some(Flag(a)) = self.allow_unknown_voice {
+            b = b.allow_unknown_voice(a);
+        }
+        let mut policy = DestinationPolicy::default();
+        if let Some(StrList(regions)) = self.allowed_regions {
+            policy.allowed_regions = regions;
+        }
+        if let Some(Flag(block)) = self.block_costly_numbers {
+            policy.block_costly_numbers = block;
+        }
+        if let Some(Seconds(d)) = self.number_cooldown {
+            policy.number_cooldown = d;
+        }
+        b = b.destination_policy(policy);
+        if let Some(Seconds(d)) = self.dedupe_window {
+            b = b.dedupe_window(d);
+        }
+        Ok(b)
+    }
+}
+
+/// `python/3.11.7` plus the caller's own suffix.
+fn user_agent(py: Python<'_>, extra: Option<String>) -> String {
+    let version = py
+        .import("platform")
+        .and_then(|p| p.call_method0("python_version"))
+        .and_then(|v| v.extract::<String>())
+        .unwrap_or_else(|_| "3".to_owned());
+    match extra {
+        Some(e) if !e.trim().is_empty() => format!("python/{version} {}", e.trim()),
+        _ => format!("python/{version}"),
+    }
+}
+
+/// Wraps the Python `on_tokens` callable as the core's token store.
+fn token_store(callback: Py<PyAny>) -> callback_core::TokenStore {
+    Arc::new(move |pair: &TokenPair| -> Result<(), String> {
+        Python::try_attach(|py| {
+            let value = convert::token_pair(py, pair)
+                .map_err(|_| "could not hand the token pair to on_tokens".to_owned())?;
+            match callback.bind(py).call1((value,)) {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    let name = e
+                        .get_type(py)
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|_| "an exception".to_owned());
+                    report_callback_failure(py, &name, &e);
+                    Err(format!("on_tokens raised {name}"))
+                }
+            }
+        })
+        .unwrap_or_else(|| Err("the Python interpreter is shutting down".to_owned()))
+    })
+}
+
+/// Logs an exception raised by `on_tokens` (with its traceback) on the package logger.
+fn report_callback_failure(py: Python<'_>, name: &str, err: &PyErr) {
+    let logged = py
+        .import("logging")
+        .and_then(|m| m.getattr("getLogger")?.call1((logbridge::LOGGER_NAME,)))
+        .and_then(|logger| {
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item("exc_info", err.value(py))?;
+            logger.call_method(
+                "warning",
+                (
+                    "on_tokens raised %s; the rotated tokens were not saved and the call fails with auth_failed",
+                    name,
+                ),
+                Some(&kwargs),
+            )
+        });
+    drop(logged);
+}
+
+fn closed_error() -> PyErr {
+    PyRuntimeError::new_err("this Client is closed")
+}
+
+/// A Bitrix24 client. Create it with `Client.from_webhook(...)` or `Client.from_oauth(...)`.
+///
+/// Share one client between threads (it holds the connection pool, the rate limiter, the
+/// OAuth token state and the dedupe memory). Every call that may touch the network releases
+/// the GIL.
+#[pyclass(frozen, module = "bitrix24_callback._native", name = "Client")]
+pub struct PyClient {
+    inner: Mutex<Option<Client>>,
+    auth_kind: &'static str,
+}
+
+impl PyClient {
+    fn build(
+        py: Python<'_>,
+        auth: Result<Auth, callback_core::Error>,
+        auth_kind: &'static str,
+        options: Options,
+        on_tokens: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        logbridge::refresh(py);
+        let auth = auth.or_raise(py)?;
+        let mut builder = options.apply(py, Client::builder(auth))?;
+        if let Some(cb) = on_tokens {
+            builder = builder.token_store(token_store(cb));
+        }
+        let client = py
+            .detach(move || shield(ErrorCode::InvalidRequest, move || builder.build()))
+            .or_raise(py)?;
+        Ok(PyClient {
+            inner: Mutex::new(Some(client)),
+            auth_kind,
+        })
+    }
+
+    /// A clone of the core client (shares everything), or `RuntimeError` once closed.
+    fn client(&self) -> PyResult<Client> {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(closed_error)
+    }
+
+    /// Runs a network call without the GIL and converts its result.
+    fn call<T, R>(
+        &self,
+        py: Python<'_>,
+        work: impl FnOnce(Client) -> Result<T, callback_core::Error> + Send,
+        convert: impl FnOnce(Python<'_>, T) -> PyResult<R>,
+    ) -> PyResult<R>
+    where
+        T: Send,
+    {
+        logbridge::refresh(py);
+        let client = self.client()?;
+        let result = py.detach(move || shield(ErrorCode::OutcomeUnknown, move || work(client)));
+        match result {
+            Ok(value) => convert(py, value),
+            Err(e) => Err(to_py_err(py, &e)),
+        }
+    }
+}
+
+impl Drop for PyClient {
+    fn drop(&mut self) {
+        let client = self
+            .inner
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(client) = client {
+            // The core may join threads on drop; never do that while holding the GIL. (If the
+            // interpreter is shutting down the closure does not run and is dropped here.)
+            let _ = Python::try_attach(move |py| py.detach(move || drop(client)));
+        }
+    }
+}
+
+#[pymethods]
+impl PyClient {
+    /// A client that authenticates with an incoming webhook
+    /// (`https://PORTAL/rest/USER_ID/SECRET/`).
+    #[classmethod]
+    #[pyo3(signature = (
+        url, *, connect_timeout=None, timeout=None, deadline=None, rate_limit=None,
+        root_certificates=None, user_agent_suffix=None, default_region=None,
+        allow_unknown_voice=None, allowed_regions=None, block_costly_numbers=None,
+        number_cooldown=None, dedupe_window=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn from_webhook(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        url: &Bound<'_, PyAny>,
+        connect_timeout: Option<Seconds>,
+        timeout: Option<Seconds>,
+        deadline: Option<Seconds>,
+        rate_limit: Option<RateLimitArg>,
+        root_certificates: Option<PemList>,
+        user_agent_suffix: Option<Text>,
+        default_region: Option<Text>,
+        allow_unknown_voice: Option<Flag>,
+        allowed_regions: Option<StrList>,
+        block_costly_numbers: Option<Flag>,
+        number_cooldown: Option<Seconds>,
+        dedupe_window: Option<Seconds>,
+    ) -> PyResult<Self> {
+        let url = convert::str_arg("url", url)?;
+        let options = Options {
+            connect_timeout,
+            timeout,
+            deadline,
+            rate_limit,
+            root_certificates,
+            user_agent_suffix,
+            default_region,
+            allow_unknown_voice,
+            allowed_regions,
+            block_costly_numbers,
+            number_cooldown,
+            dedupe_window,
+        };
+        let auth = shield(ErrorCode::InvalidRequest, || Auth::webhook(&url));
+        Self::build(py, auth, "webhook", options, None)
+    }
+
+    /// A client of an OAuth application. `on_tokens(pair)` is called with every rotated
+    /// `TokenPair` before it is used: persist both tokens there.
+    #[classmethod]
+    #[pyo3(signature = (
+        *, client_id, client_secret, access_token, refresh_token, client_endpoint,
+        server_endpoint, on_tokens=None, connect_timeout=None, timeout=None, deadline=None,
+        rate_limit=None, root_certificates=None, user_agent_suffix=None, default_region=None,
+        allow_unknown_voice=None, allowed_regions=None, block_costly_numbers=None,
+        number_cooldown=None, dedupe_window=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn from_oauth(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        client_id: &Bound<'_, PyAny>,
+        client_secret: &Bound<'_, PyAny>,
+        access_token: &Bound<'_, PyAny>,
+        refresh_token: &Bound<'_, PyAny>,
+        client_endpoint: &Bound<'_, PyAny>,
+        server_endpoint: &Bound<'_, PyAny>,
+        on_tokens: Option<&Bound<'_, PyAny>>,
+        connect_timeout: Option<Seconds>,
+        timeout: Option<Seconds>,
+        deadline: Option<Seconds>,
+        rate_limit: Option<RateLimitArg>,
+        root_certificates: Option<PemList>,
+        user_agent_suffix: Option<Text>,
+        default_region: Option<Text>,
+        allow_unknown_voice: Option<Flag>,
+        allowed_regions: Option<StrList>,
+        block_costly_numbers: Option<Flag>,
+        number_cooldown: Option<Seconds>,
+        dedupe_window: Option<Seconds>,
+    ) -> PyResult<Self> {
+        let config = OAuthConfig {
+            client_id: convert::str_arg("client_id", client_id)?,
+            client_secret: convert::str_arg("client_secret", client_secret)?,
+            access_token: convert::str_arg("access_token", access_token)?,
+            refresh_token: convert::str_arg("refresh_token", refresh_token)?,
+            client_endpoint: convert::str_arg("client_endpoint", client_endpoint)?,
+            server_endpoint: convert::str_arg("server_endpoint", server_endpoint)?,
+        };
+        let on_tokens = match on_tokens {
+            Some(cb) if !cb.is_callable() => {
+                return Err(PyTypeError::new_err("on_tokens must be callable"));
+            }
+            Some(cb) => Some(cb.clone().unbind()),
+            None => None,
+        };
+        let options = Options {
+            connect_timeout,
+            timeout,
+            deadline,
+            rate_limit,
+            root_certificates,
+            user_agent_suffix,
+            default_region,
+            allow_unknown_voice,
+            allowed_regions,
+            block_costly_numbers,
+            number_cooldown,
+            dedupe_window,
+        };
+        let auth = shield(ErrorCode::InvalidRequest, move || Auth::oauth(config));
+        Self::build(py, auth, "oauth", options, on_tokens)
+    }
+
+    /// Validates the request, applies the destination policy and dedupe, waits for the rate
+    /// limiter, sends `voximplant.callback.start` and retries only what is safe.
+    ///
+    /// Returns a `CallbackStarted`; raises a `CallbackError` subclass.
+    #[pyo3(signature = (*, line, to, text, voice=None, idempotency_key=None, cancel=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn start_callback(
+        &self,
+        py: Python<'_>,
+        line: &Bound<'_, PyAny>,
+        to: &Bound<'_, PyAny>,
+        text: &Bound<'_, PyAny>,
+        voice: Option<&Bound<'_, PyAny>>,
+        idempotency_key: Option<&Bound<'_, PyAny>>,
+        cancel: Option<PyRef<'_, PyCancelToken>>,
+    ) -> PyResult<Py<PyAny>> {
+        let client = self.client()?;
+        let builder = fill_builder(py, client.request(), line, to, text, voice, idempotency_key)?;
+        let request = shield(ErrorCode::InvalidRequest, move || builder.build()).or_raise(py)?;
+        let token = cancel.map(|c| c.token.clone());
+        self.call(
+            py,
+            move |client| match token {
+                Some(t) => client.start_callback_cancellable(&request, &t),
+                None => client.start_callback(&request),
+            },
+            |py, started| convert::callback_started(py, &started).map(Bound::unbind),
+        )
+    }
+
+    /// The lines usable as `line=` (`voximplant.line.get`), sorted by id.
+    fn lines(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+        self.call(
+            py,
+            |client| client.lines(),
+            |py, lines| {
+                lines
+                    .iter()
+                    .map(|l| convert::line(py, l).map(Bound::unbind))
+                    .collect()
+            },
+        )
+    }
+
+    /// The text-to-speech voices (`voximplant.tts.voices.get`), sorted by id.
+    fn voices(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+        self.call(
+            py,
+            |client| client.voices(),
+            |py, voices| {
+                voices
+                    .iter()
+                    .map(|x| convert::voice(py, x).map(Bound::unbind))
+                    .collect()
+            },
+        )
+    }
+
+    /// The finished call's record (`voximplant.statistic.get`), or `None` while it is not
+    /// finished.
+    fn call_record(&self, py: Python<'_>, call_id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let call_id = convert::str_arg("call_id", call_id)?;
+        self.call(
+            py,
+            move |client| client.call_record(&call_id),
+            optional_record,
+        )
+    }
+
+    /// Polls `call_record` until the record appears or `timeout` seconds pass (then `None`).
+    #[pyo3(
+        signature = (call_id, *, timeout = Seconds(std::time::Duration::from_secs(120))),
+        text_signature = "(self, call_id, *, timeout=120.0)"
+    )]
+    fn wait_for_outcome(
+        &self,
+        py: Python<'_>,
+        call_id: &Bound<'_, PyAny>,
+        timeout: Seconds,
+    ) -> PyResult<Py<PyAny>> {
+        let call_id = convert::str_arg("call_id", call_id)?;
+        let Seconds(timeout) = timeout;
+        self.call(
+            py,
+            move |client| client.wait_for_outcome(&call_id, timeout),
+            optional_record,
+        )
+    }
+
+    /// The portal's base address in use (it changes after a 302 rename).
+    #[getter]
+    fn portal(&self) -> PyResult<String> {
+        Ok(self.client()?.portal())
+    }
+
+    /// `"webhook"` or `"oauth"`.
+    #[getter]
+    fn auth_kind(&self) -> &'static str {
+        self.auth_kind
+    }
+
+    /// True after `close()`.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+    }
+
+    /// Releases the connection pool. Calls already running finish; later calls raise
+    /// `RuntimeError`. Closing twice is harmless.
+    fn close(&self, py: Python<'_>) {
+        let client = self
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(client) = client {
+            py.detach(move || drop(client));
+        }
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc_info))]
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        match self.client() {
+            Ok(c) => format!("<Client {} portal={:?}>", self.auth_kind, c.portal()),
+            Err(_) => format!("<Client {} closed>", self.auth_kind),
+        }
+    }
+}
+
+fn optional_record(
+    py: Python<'_>,
+    record: Option<callback_core::CallRecord>,
+) -> PyResult<Py<PyAny>> {
+    match record {
+        Some(r) => convert::call_record(py, &r).map(Bound::unbind),
+        None => Ok(py.None()),
+    }
+}
+
+/// Cancels a `start_callback` that is still waiting for the rate limiter or a back-off (it then
+/// raises `RateLimitedError`, nothing sent). Once the request is on the wire it has no effect.
+#[pyclass(frozen, module = "bitrix24_callback._native", name = "CancelToken")]
+pub struct PyCancelToken {
+    token: CancelToken,
+}
+
+#[pymethods]
+impl PyCancelToken {
+    #[new]
+    fn new() -> Self {
+        PyCancelToken {
+            token: CancelToken::new(),
+        }
+    }
+
+    /// Cancels every call that uses this token (from any thread).
+    fn cancel(&self) {
+        self.token.cancel();
+    }
+
+    #[getter]
+    fn cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<CancelToken cancelled={}>", self.token.is_cancelled())
+    }
+}

@@ -1,0 +1,147 @@
+"""asyncio front end: the same calls as :class:`~bitrix24_callback.Client`, as coroutines.
+
+Each call runs the blocking client in a worker thread (the native code releases the GIL), so
+the event loop keeps running while a request is in flight. Cancelling a ``start_callback``
+task also cancels its wait for the rate limiter or a back-off; a request that is already on
+the wire cannot be recalled, and its outcome is then unknown to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from concurrent.futures import Executor
+from types import TracebackType
+from typing import Any, Callable, List, Optional, Type, TypeVar
+
+from ._native import CancelToken, Client
+from ._types import CallbackStarted, CallRecord, Line, TokenPair, Voice
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """An asyncio wrapper around a :class:`Client` (which it owns unless given one).
+
+    Create it like the blocking client::
+
+        async with AsyncClient.from_webhook(url, default_region="GB") as client:
+            started = await client.start_callback(line="reg1", to="07700 900123", text="Hi")
+
+    ``executor`` chooses the thread pool (default: the loop's default executor).
+    """
+
+    def __init__(self, client: Client, *, executor: Optional[Executor] = None) -> None:
+        if not isinstance(client, Client):
+            raise TypeError(f"client must be a bitrix24_callback.Client, not {type(client).__name__}")
+        self._client = client
+        self._executor = executor
+
+    @classmethod
+    def from_webhook(
+        cls, url: str, *, executor: Optional[Executor] = None, **options: Any
+    ) -> AsyncClient:
+        """Like :meth:`Client.from_webhook`; building the client does no network I/O."""
+        return cls(Client.from_webhook(url, **options), executor=executor)
+
+    @classmethod
+    def from_oauth(
+        cls,
+        *,
+        client_id: str,
+        client_secret: str,
+        access_token: str,
+        refresh_token: str,
+        client_endpoint: str,
+        server_endpoint: str,
+        on_tokens: Optional[Callable[[TokenPair], object]] = None,
+        executor: Optional[Executor] = None,
+        **options: Any,
+    ) -> AsyncClient:
+        """Like :meth:`Client.from_oauth`. ``on_tokens`` is called in a worker thread."""
+        client = Client.from_oauth(
+            client_id=client_id,
+            client_secret=client_secret,
+            access_token=access_token,
+            refresh_token=refresh_token,
+            client_endpoint=client_endpoint,
+            server_endpoint=server_endpoint,
+            on_tokens=on_tokens,
+            **options,
+        )
+        return cls(client, executor=executor)
+
+    @property
+    def sync(self) -> Client:
+        """The blocking client underneath (shares everything with this one)."""
+        return self._client
+
+    @property
+    def portal(self) -> str:
+        return self._client.portal
+
+    @property
+    def closed(self) -> bool:
+        return self._client.closed
+
+    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def start_callback(
+        self,
+        *,
+        line: str,
+        to: str,
+        text: str,
+        voice: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> CallbackStarted:
+        """See :meth:`Client.start_callback`."""
+        token = CancelToken()
+        try:
+            return await self._run(
+                self._client.start_callback,
+                line=line,
+                to=to,
+                text=text,
+                voice=voice,
+                idempotency_key=idempotency_key,
+                cancel=token,
+            )
+        except asyncio.CancelledError:
+            # Stop waiting for the limiter; a request already sent cannot be recalled.
+            token.cancel()
+            raise
+
+    async def lines(self) -> List[Line]:
+        return await self._run(self._client.lines)
+
+    async def voices(self) -> List[Voice]:
+        return await self._run(self._client.voices)
+
+    async def call_record(self, call_id: str) -> Optional[CallRecord]:
+        return await self._run(self._client.call_record, call_id)
+
+    async def wait_for_outcome(self, call_id: str, *, timeout: float = 120.0) -> Optional[CallRecord]:
+        return await self._run(self._client.wait_for_outcome, call_id, timeout=timeout)
+
+    async def aclose(self) -> None:
+        """Closes the underlying client (in a worker thread)."""
+        await self._run(self._client.close)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<AsyncClient of {self._client!r}>"
