@@ -158,6 +158,18 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_portal_moved_to_if_none(mut self, to: Option<String>) -> Error {
+        if self.portal_moved_to.is_none() {
+            self.portal_moved_to = to;
+        }
+        self
+    }
+
+    pub(crate) fn with_violations(mut self, violations: Vec<Violation>) -> Error {
+        self.violations = violations;
+        self
+    }
+
     /// The stable code.
     pub fn code(&self) -> ErrorCode {
         self.code

@@ -4,9 +4,13 @@ mod auth;
 mod client;
 mod error;
 mod events;
+mod limiter;
+mod oauth;
 mod records;
 mod redact;
 mod request;
+mod response;
+mod transport;
 
 pub use auth::{Auth, OAuthConfig, TokenPair, TokenStore, WebhookUrl};
 pub use client::{
@@ -28,6 +32,5 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Classifies a raw portal answer the way the client does: `None` for a success envelope,
 /// otherwise the error it maps to (code, `retry_safe`, `bitrix_code`, `http_status`).
 pub fn classify_response(http_status: u16, body: &[u8]) -> Option<Error> {
-    let _ = (http_status, body);
-    None
+    response::classify(http_status, body).err()
 }

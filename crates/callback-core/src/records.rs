@@ -77,3 +77,118 @@ pub struct CallRecord {
     pub cost: Option<String>,
     pub cost_currency: Option<String>,
 }
+
+fn text_of(v: Option<&serde_json::Value>) -> Option<String> {
+    match v? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn decode(name: &str) -> String {
+    html_escape::decode_html_entities(name).into_owned()
+}
+
+/// `voximplant.line.get`'s result: a map id → name (also tolerated: a list of objects with
+/// `LINE_ID`/`ID` and `NUMBER`/`NAME`).
+pub(crate) fn lines_from(result: &serde_json::Value) -> Vec<Line> {
+    let mut out: Vec<Line> = match result {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(id, name)| Line {
+                id: id.clone(),
+                name: decode(&text_of(Some(name)).unwrap_or_default()),
+            })
+            .collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|item| {
+                let id = text_of(item.get("LINE_ID")).or_else(|| text_of(item.get("ID")))?;
+                let name = text_of(item.get("NUMBER"))
+                    .or_else(|| text_of(item.get("NAME")))
+                    .unwrap_or_default();
+                Some(Line {
+                    id,
+                    name: decode(&name),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// `voximplant.tts.voices.get`'s result: a map id → label.
+pub(crate) fn voices_from(result: &serde_json::Value) -> Vec<Voice> {
+    let mut out: Vec<Voice> = match result {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(id, name)| Voice {
+                id: id.clone(),
+                name: decode(&text_of(Some(name)).unwrap_or_default()),
+            })
+            .collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|item| {
+                Some(Voice {
+                    id: text_of(item.get("ID"))?,
+                    name: decode(&text_of(item.get("NAME")).unwrap_or_default()),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// The record of `call_id` in `voximplant.statistic.get`'s result list.
+pub(crate) fn record_from(result: &serde_json::Value, call_id: &str) -> Option<CallRecord> {
+    let items = result.as_array()?;
+    let item = items
+        .iter()
+        .find(|i| text_of(i.get("CALL_ID")).as_deref() == Some(call_id))?;
+    let failed_code = text_of(item.get("CALL_FAILED_CODE")).unwrap_or_else(|| "OTHER".into());
+    let non_empty = |k: &str| text_of(item.get(k)).filter(|s| !s.trim().is_empty());
+    Some(CallRecord {
+        call_id: call_id.to_owned(),
+        call_type: non_empty("CALL_TYPE").and_then(|s| s.trim().parse().ok()),
+        outcome: CallOutcome::from_failed_code(&failed_code),
+        failed_code,
+        failed_reason: non_empty("CALL_FAILED_REASON").map(|r| crate::redact::sanitize_text(&r)),
+        duration_seconds: non_empty("CALL_DURATION")
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .map(|f| f.max(0.0) as u64)
+            .unwrap_or(0),
+        start_date: non_empty("CALL_START_DATE"),
+        masked_number: non_empty("PHONE_NUMBER").map(|n| crate::redact::mask_number(&n)),
+        cost: non_empty("COST"),
+        cost_currency: non_empty("COST_CURRENCY"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_results() {
+        let lines = lines_from(&json!({"sip7": "A &amp; B &quot;x&quot;", "reg1": "Sales"}));
+        assert_eq!(lines[0].id, "reg1");
+        assert_eq!(lines[1].name, "A & B \"x\"");
+        let r = record_from(
+            &json!([{"CALL_ID": "c1", "CALL_FAILED_CODE": 486, "CALL_DURATION": "0",
+                     "PHONE_NUMBER": "+447700900001", "CALL_TYPE": "4"}]),
+            "c1",
+        )
+        .unwrap();
+        assert_eq!(r.outcome, CallOutcome::Busy);
+        assert_eq!(r.call_type, Some(4));
+        assert!(!r.masked_number.unwrap().contains("900001"));
+    }
+}

@@ -23,3 +23,63 @@ pub fn mask_number(number: &str) -> String {
     }
     out
 }
+
+/// Makes text that came from outside (a portal's error description, a server's message) safe
+/// for errors and logs: every run of 7 or more digits (optionally with a leading `+`, and with
+/// spaces or dashes between digit groups) is masked with [`mask_number`], control characters
+/// become spaces and the result is cut at 300 characters.
+pub(crate) fn sanitize_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len().min(1200));
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_digit() || (c == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+            // Take the longest run of digits and in-number separators.
+            let mut j = i + 1;
+            while j < chars.len() {
+                let d = chars[j];
+                let sep_then_digit = matches!(d, ' ' | '-' | '(' | ')' | '.')
+                    && chars.get(j + 1).is_some_and(char::is_ascii_digit);
+                if d.is_ascii_digit() || sep_then_digit {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let run: String = chars[i..j].iter().collect();
+            let digits = run.chars().filter(char::is_ascii_digit).count();
+            if digits >= 7 {
+                out.push_str(&mask_number(&run));
+            } else {
+                out.push_str(&run);
+            }
+            i = j;
+        } else {
+            out.push(if c.is_control() { ' ' } else { c });
+            i += 1;
+        }
+        if out.chars().count() > 300 {
+            let cut: String = out.chars().take(300).collect();
+            return cut + "...";
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks() {
+        assert_eq!(mask_number("+447911123456"), "+447*******56");
+        assert_eq!(
+            sanitize_text("Could not find line reg1"),
+            "Could not find line reg1"
+        );
+        let s = sanitize_text("number +44 7911 123456 refused");
+        assert!(!s.contains("123456"), "{s}");
+        assert_eq!(sanitize_text("a\nb"), "a b");
+    }
+}

@@ -1,8 +1,11 @@
 //! `CallbackRequest`: the validated input of `voximplant.callback.start`.
 //!
-//! SKELETON: signatures are the contract; the bodies are being filled in.
+//! Everything the caller hands in is untrusted (it usually comes from a public web form), so it is
+//! checked once, here, and every problem is reported together.
 
-use crate::error::Error;
+use phonenumber::{Mode, PhoneNumber, Type, country};
+
+use crate::error::{Error, Violation};
 
 /// Longest `TEXT_TO_PRONOUNCE` accepted, in characters (Unicode scalar values).
 pub const MAX_TEXT_CHARS: usize = 1000;
@@ -57,8 +60,15 @@ pub const KNOWN_VOICES: [&str; 42] = [
     "usspanishmale",
 ];
 
+/// Longest raw `TO_NUMBER` input looked at, in characters (formatting included).
+const MAX_NUMBER_INPUT_CHARS: usize = 40;
+/// Longest `VOICE` id accepted, in characters.
+const MAX_VOICE_CHARS: usize = 64;
+
 /// A validated callback request. Build it with [`CallbackRequest::builder`] (or
 /// [`crate::Client::request`], which applies the client's rules).
+///
+/// Its `Debug` output masks the destination number.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CallbackRequest {
     pub(crate) from_line: String,
@@ -67,10 +77,30 @@ pub struct CallbackRequest {
     pub(crate) voice: Option<String>,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) region: Option<String>,
+    /// Why the number is costly to call (`premium_rate`, ...), when it is.
+    pub(crate) costly: Option<&'static str>,
+}
+
+impl std::fmt::Debug for CallbackRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackRequest")
+            .field("from_line", &self.from_line)
+            .field("to_number", &self.masked_number())
+            .field("text_chars", &self.text.chars().count())
+            .field("voice", &self.voice)
+            .field(
+                "idempotency_key",
+                &self.idempotency_key.as_ref().map(|_| "[set]"),
+            )
+            .field("region", &self.region)
+            .finish()
+    }
 }
 
 /// Collects the raw, untrusted input; [`CallbackRequestBuilder::build`] validates it once and
 /// reports every violation together.
+///
+/// Its `Debug` output masks the destination number.
 #[derive(Clone, Default)]
 pub struct CallbackRequestBuilder {
     pub(crate) from_line: Option<String>,
@@ -80,6 +110,21 @@ pub struct CallbackRequestBuilder {
     pub(crate) idempotency_key: Option<String>,
     pub(crate) default_region: Option<String>,
     pub(crate) allow_unknown_voice: bool,
+}
+
+impl std::fmt::Debug for CallbackRequestBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackRequestBuilder")
+            .field("from_line", &self.from_line)
+            .field(
+                "to_number",
+                &self.to_number.as_deref().map(crate::redact::mask_number),
+            )
+            .field("voice", &self.voice)
+            .field("default_region", &self.default_region)
+            .field("allow_unknown_voice", &self.allow_unknown_voice)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CallbackRequest {
@@ -98,6 +143,7 @@ impl CallbackRequest {
     pub fn text(&self) -> &str {
         &self.text
     }
+    /// `VOICE`, lower-cased; `None` lets the portal pick its default voice.
     pub fn voice(&self) -> Option<&str> {
         self.voice.as_deref()
     }
@@ -113,9 +159,24 @@ impl CallbackRequest {
         crate::redact::mask_number(&self.to_number)
     }
     /// The exact JSON body sent to `voximplant.callback.start`: the four upper-case keys,
-    /// string values, compact.
+    /// string values, compact (`VOICE` left out when not set).
     pub fn wire_body(&self) -> String {
-        todo_body()
+        let mut out = String::with_capacity(64 + self.text.len());
+        let mut field = |key: &str, value: &str| {
+            out.push(if out.is_empty() { '{' } else { ',' });
+            out.push('"');
+            out.push_str(key);
+            out.push_str("\":");
+            out.push_str(&serde_json::to_string(value).unwrap_or_default());
+        };
+        field("FROM_LINE", &self.from_line);
+        field("TO_NUMBER", &self.to_number);
+        field("TEXT_TO_PRONOUNCE", &self.text);
+        if let Some(v) = &self.voice {
+            field("VOICE", v);
+        }
+        out.push('}');
+        out
     }
 }
 
@@ -136,6 +197,11 @@ impl CallbackRequestBuilder {
         self.voice = Some(v.into());
         self
     }
+    /// Replaces the voice; `None` leaves `VOICE` out of the request.
+    pub fn voice_opt(mut self, v: Option<String>) -> Self {
+        self.voice = v;
+        self
+    }
     pub fn idempotency_key(mut self, v: impl Into<String>) -> Self {
         self.idempotency_key = Some(v.into());
         self
@@ -151,11 +217,434 @@ impl CallbackRequestBuilder {
         self
     }
     /// Validates everything; on failure an `invalid_request` [`Error`] lists every violation.
+    ///
+    /// Violations come in field order `FROM_LINE`, `TO_NUMBER`, `TEXT_TO_PRONOUNCE`, `VOICE`,
+    /// `idempotency_key`, `default_region`. Codes:
+    ///
+    /// | field | codes |
+    /// |---|---|
+    /// | `FROM_LINE` | `required`, `whitespace`, `control_character`, `too_long` |
+    /// | `TO_NUMBER` | `required`, `too_long`, `letters`, `dial_control`, `control_character`, `invalid_character`, `region_required`, `unparsable`, `invalid_number` |
+    /// | `TEXT_TO_PRONOUNCE` | `required`, `control_character`, `too_long` |
+    /// | `VOICE` | `empty`, `invalid_character`, `too_long`, `unknown_voice` |
+    /// | `idempotency_key` | `empty`, `control_character`, `too_long` |
+    /// | `default_region` | `unknown_region` |
     pub fn build(self) -> Result<CallbackRequest, Error> {
-        Err(Error::invalid(Vec::new()))
+        let mut v = Violations::default();
+
+        let from_line = check_line(self.from_line.as_deref(), &mut v);
+
+        // The region first: the number needs it, but its violation is reported last.
+        let mut region_violation = None;
+        let default_region = match self.default_region.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(r) => match parse_region(r) {
+                Some(id) => Some(id),
+                None => {
+                    region_violation = Some(Violation {
+                        field: "default_region".into(),
+                        code: "unknown_region".into(),
+                        message: "is not an ISO 3166 alpha-2 region the phone metadata knows"
+                            .into(),
+                    });
+                    None
+                }
+            },
+        };
+        let region_given = self
+            .default_region
+            .as_deref()
+            .is_some_and(|r| !r.trim().is_empty());
+        let number = check_number(
+            self.to_number.as_deref(),
+            default_region,
+            region_given,
+            &mut v,
+        );
+        let text = check_text(self.text.as_deref(), &mut v);
+        let voice = check_voice(self.voice.as_deref(), self.allow_unknown_voice, &mut v);
+        let key = check_key(self.idempotency_key.as_deref(), &mut v);
+        if let Some(rv) = region_violation {
+            v.list.push(rv);
+        }
+
+        if !v.list.is_empty() {
+            return Err(Error::invalid(v.list));
+        }
+        let (to_number, region, costly) = number.expect("number checked");
+        Ok(CallbackRequest {
+            from_line: from_line.expect("line checked"),
+            to_number,
+            text: text.expect("text checked"),
+            voice,
+            idempotency_key: key,
+            region,
+            costly,
+        })
     }
 }
 
-fn todo_body() -> String {
-    String::new()
+#[derive(Default)]
+struct Violations {
+    list: Vec<Violation>,
+}
+
+impl Violations {
+    fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.list.push(Violation {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        });
+    }
+}
+
+fn parse_region(r: &str) -> Option<country::Id> {
+    if r.len() != 2 || !r.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    r.to_ascii_uppercase().parse::<country::Id>().ok()
+}
+
+fn check_line(line: Option<&str>, v: &mut Violations) -> Option<String> {
+    const F: &str = "FROM_LINE";
+    let Some(line) = line.filter(|l| !l.is_empty()) else {
+        v.add(
+            F,
+            "required",
+            "is required (a line id from voximplant.line.get)",
+        );
+        return None;
+    };
+    let before = v.list.len();
+    if line.chars().any(char::is_whitespace) {
+        v.add(F, "whitespace", "must not contain whitespace");
+    }
+    if line.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        v.add(
+            F,
+            "control_character",
+            "must not contain control characters",
+        );
+    }
+    if line.chars().count() > MAX_LINE_CHARS {
+        v.add(
+            F,
+            "too_long",
+            format!("is longer than {MAX_LINE_CHARS} characters"),
+        );
+    }
+    (v.list.len() == before).then(|| line.to_owned())
+}
+
+/// The E.164 number, its region and its costly kind.
+type CheckedNumber = (String, Option<String>, Option<&'static str>);
+
+fn check_number(
+    raw: Option<&str>,
+    default_region: Option<country::Id>,
+    region_given: bool,
+    v: &mut Violations,
+) -> Option<CheckedNumber> {
+    const F: &str = "TO_NUMBER";
+    let raw = raw.map(str::trim).unwrap_or("");
+    if raw.is_empty() {
+        v.add(F, "required", "is required");
+        return None;
+    }
+    if raw.chars().count() > MAX_NUMBER_INPUT_CHARS {
+        v.add(
+            F,
+            "too_long",
+            format!("is longer than {MAX_NUMBER_INPUT_CHARS} characters"),
+        );
+        return None;
+    }
+    let before = v.list.len();
+    let (mut letters, mut dial, mut control, mut other) = (false, false, false, false);
+    for (i, c) in raw.chars().enumerate() {
+        match c {
+            '0'..='9' | ' ' | '-' | '.' | '(' | ')' | '/' => {}
+            '+' if i == 0 => {}
+            ',' | ';' | '#' | '*' => dial = true,
+            c if c.is_alphabetic() => letters = true,
+            c if c.is_control() => control = true,
+            _ => other = true,
+        }
+    }
+    if letters {
+        v.add(
+            F,
+            "letters",
+            "must not contain letters (vanity numbers and extensions are refused)",
+        );
+    }
+    if dial {
+        v.add(
+            F,
+            "dial_control",
+            "must not contain dial-control characters (, ; # *)",
+        );
+    }
+    if control {
+        v.add(
+            F,
+            "control_character",
+            "must not contain control characters",
+        );
+    }
+    if other {
+        v.add(
+            F,
+            "invalid_character",
+            "may contain only digits, a leading +, spaces and - . ( ) /",
+        );
+    }
+    if v.list.len() > before {
+        return None;
+    }
+    let international = raw.starts_with('+') || raw.starts_with("00") && default_region.is_none();
+    let region = if international {
+        None
+    } else {
+        match default_region {
+            Some(r) => Some(r),
+            None => {
+                if !region_given {
+                    v.add(
+                        F,
+                        "region_required",
+                        "has no country code (+...) and no default region is set",
+                    );
+                }
+                return None;
+            }
+        }
+    };
+    let digits_only: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits_only.len() < 3 || digits_only.len() > 17 {
+        v.add(F, "unparsable", "does not look like a phone number");
+        return None;
+    }
+    // "00" with no region: treat as the international prefix.
+    let text_for_parse = if raw.starts_with("00") && region.is_none() {
+        format!("+{}", &digits_only[2..])
+    } else {
+        raw.to_owned()
+    };
+    let parsed: PhoneNumber = match phonenumber::parse(region, &text_for_parse) {
+        Ok(n) => n,
+        Err(_) => {
+            v.add(F, "unparsable", "is not a phone number");
+            return None;
+        }
+    };
+    let e164 = parsed.format().mode(Mode::E164).to_string();
+    if is_fictional_uk_mobile(&e164) {
+        return Some((e164, Some("GB".into()), None));
+    }
+    if !phonenumber::is_valid(&parsed) {
+        v.add(
+            F,
+            "invalid_number",
+            "is not a valid number according to the phone numbering metadata",
+        );
+        return None;
+    }
+    let region = parsed.country().id().map(|id| format!("{id:?}"));
+    let costly = match parsed.number_type(&phonenumber::metadata::DATABASE) {
+        Type::PremiumRate => Some("premium_rate"),
+        Type::SharedCost => Some("shared_cost"),
+        Type::PersonalNumber => Some("personal_number"),
+        Type::Pager => Some("pager"),
+        Type::Voicemail => Some("voicemail"),
+        _ => None,
+    };
+    Some((e164, region, costly))
+}
+
+/// Ofcom keeps 07700 900000-900999 for drama: never allocated, so calling one costs nothing and
+/// rings nobody. libphonenumber calls them invalid; the fake portal uses them as its magic
+/// numbers, so they are accepted (as GB mobiles).
+fn is_fictional_uk_mobile(e164: &str) -> bool {
+    e164.len() == 13 && e164.starts_with("+447700900")
+}
+
+fn check_text(text: Option<&str>, v: &mut Violations) -> Option<String> {
+    const F: &str = "TEXT_TO_PRONOUNCE";
+    let text = text.map(str::trim).unwrap_or("");
+    if text.is_empty() {
+        v.add(
+            F,
+            "required",
+            "is required (the text spoken to the manager)",
+        );
+        return None;
+    }
+    let before = v.list.len();
+    if text.chars().any(char::is_control) {
+        v.add(
+            F,
+            "control_character",
+            "must not contain control characters (line breaks and tabs included)",
+        );
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        v.add(
+            F,
+            "too_long",
+            format!("is longer than {MAX_TEXT_CHARS} characters"),
+        );
+    }
+    (v.list.len() == before).then(|| text.to_owned())
+}
+
+fn check_voice(voice: Option<&str>, allow_unknown: bool, v: &mut Violations) -> Option<String> {
+    const F: &str = "VOICE";
+    let voice = voice?.trim();
+    if voice.is_empty() {
+        v.add(
+            F,
+            "empty",
+            "is empty (leave it out to use the portal's default voice)",
+        );
+        return None;
+    }
+    if voice.chars().count() > MAX_VOICE_CHARS {
+        v.add(
+            F,
+            "too_long",
+            format!("is longer than {MAX_VOICE_CHARS} characters"),
+        );
+        return None;
+    }
+    if !voice
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        v.add(
+            F,
+            "invalid_character",
+            "may contain only ASCII letters, digits, _ - .",
+        );
+        return None;
+    }
+    let voice = voice.to_ascii_lowercase();
+    if !allow_unknown && !KNOWN_VOICES.contains(&voice.as_str()) {
+        v.add(
+            F,
+            "unknown_voice",
+            "is not one of the known voice ids (see voximplant.tts.voices.get)",
+        );
+        return None;
+    }
+    Some(voice)
+}
+
+fn check_key(key: Option<&str>, v: &mut Violations) -> Option<String> {
+    const F: &str = "idempotency_key";
+    let key = key?;
+    if key.is_empty() {
+        v.add(F, "empty", "is empty");
+        return None;
+    }
+    let before = v.list.len();
+    if key.chars().any(char::is_control) {
+        v.add(
+            F,
+            "control_character",
+            "must not contain control characters",
+        );
+    }
+    if key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
+        v.add(
+            F,
+            "too_long",
+            format!("is longer than {MAX_IDEMPOTENCY_KEY_CHARS} characters"),
+        );
+    }
+    (v.list.len() == before).then(|| key.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> CallbackRequestBuilder {
+        CallbackRequest::builder()
+            .from_line("reg1")
+            .to_number("+447911123456")
+            .text("Call the visitor back")
+    }
+
+    fn codes(e: &Error) -> Vec<(String, String)> {
+        e.violations()
+            .iter()
+            .map(|v| (v.field.clone(), v.code.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn valid_request_and_wire_body() {
+        let r = base().voice("UKEnglishFemale").build().unwrap();
+        assert_eq!(
+            r.wire_body(),
+            r#"{"FROM_LINE":"reg1","TO_NUMBER":"+447911123456","TEXT_TO_PRONOUNCE":"Call the visitor back","VOICE":"ukenglishfemale"}"#
+        );
+        let r = base().build().unwrap();
+        assert!(!r.wire_body().contains("VOICE"));
+    }
+
+    #[test]
+    fn magic_numbers_validate() {
+        for n in 0..=9 {
+            let r = base()
+                .to_number(format!("+44770090000{n}"))
+                .build()
+                .unwrap();
+            assert_eq!(r.destination_region(), Some("GB"));
+        }
+    }
+
+    #[test]
+    fn every_violation_reported() {
+        let e = CallbackRequest::builder()
+            .from_line("reg 1")
+            .to_number("+44 7911 123456;1")
+            .text("  ")
+            .voice("klingon")
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            codes(&e),
+            vec![
+                ("FROM_LINE".into(), "whitespace".into()),
+                ("TO_NUMBER".into(), "dial_control".into()),
+                ("TEXT_TO_PRONOUNCE".into(), "required".into()),
+                ("VOICE".into(), "unknown_voice".into()),
+            ]
+        );
+        assert!(!e.description().contains("7911123456"));
+    }
+
+    #[test]
+    fn national_numbers_need_a_region() {
+        let e = base().to_number("07911 123456").build().unwrap_err();
+        assert_eq!(
+            codes(&e),
+            vec![("TO_NUMBER".into(), "region_required".into())]
+        );
+        let r = base()
+            .to_number("07911 123456")
+            .default_region("gb")
+            .build()
+            .unwrap();
+        assert_eq!(r.to_number(), "+447911123456");
+    }
+
+    #[test]
+    fn costly_numbers_are_marked() {
+        let r = base().to_number("+44 871 234 5678").build().unwrap();
+        assert_eq!(r.costly, Some("premium_rate"));
+    }
 }

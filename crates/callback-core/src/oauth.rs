@@ -1,0 +1,215 @@
+//! OAuth token state: the current pair and the single-flight refresh.
+//!
+//! Refresh tokens are single-use and rotate, so two threads must never refresh with the same
+//! one. Every pair has a generation number; a thread that saw generation `g` fail with
+//! `expired_token` takes the refresh lock, and only refreshes if the state is still at `g`.
+//! Everybody else who queued behind it finds a newer generation (or `g`'s recorded failure)
+//! and reuses that result.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::auth::{TokenPair, TokenStore};
+use crate::error::{Error, ErrorCode};
+use crate::response::{envelope_of, number_of};
+use crate::transport::{Body, HttpTransport};
+
+#[derive(Clone)]
+pub(crate) struct Tokens {
+    pub(crate) access: String,
+    refresh: String,
+    pub(crate) generation: u64,
+}
+
+pub(crate) struct OAuthState {
+    client_id: String,
+    client_secret: String,
+    token_url: String,
+    tokens: Mutex<Tokens>,
+    /// Held for the whole refresh exchange: the single flight.
+    refresh_lock: Mutex<Option<(u64, Error)>>,
+    store: Option<TokenStore>,
+}
+
+impl fmt::Debug for OAuthState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthState")
+            .field("client_id", &self.client_id)
+            .field("token_url", &self.token_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthState {
+    pub(crate) fn new(
+        client_id: String,
+        client_secret: String,
+        access: String,
+        refresh: String,
+        token_url: String,
+        store: Option<TokenStore>,
+    ) -> OAuthState {
+        OAuthState {
+            client_id,
+            client_secret,
+            token_url,
+            tokens: Mutex::new(Tokens {
+                access,
+                refresh,
+                generation: 0,
+            }),
+            refresh_lock: Mutex::new(None),
+            store,
+        }
+    }
+
+    pub(crate) fn current(&self) -> Tokens {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Makes sure a pair newer than `seen_generation` exists, refreshing at most once across
+    /// all threads. Returns the pair to use.
+    pub(crate) fn refresh_after(
+        &self,
+        seen_generation: u64,
+        http: &HttpTransport,
+        remaining: Duration,
+    ) -> Result<Tokens, Error> {
+        let mut failure = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.current();
+        if now.generation != seen_generation {
+            return Ok(now);
+        }
+        if let Some((generation, err)) = failure.as_ref()
+            && *generation == seen_generation
+        {
+            return Err(err.clone());
+        }
+        match self.exchange(&now.refresh, http, remaining) {
+            Ok(pair) => {
+                // The application persists the rotated pair before anybody uses it.
+                let stored = match &self.store {
+                    Some(store) => store(&pair),
+                    None => Ok(()),
+                };
+                let fresh = {
+                    let mut t = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+                    t.access = pair.access_token.clone();
+                    t.refresh = pair.refresh_token.clone();
+                    t.generation += 1;
+                    t.clone()
+                };
+                log::info!(
+                    "oauth: tokens refreshed (generation {}), expires_in={:?}",
+                    fresh.generation,
+                    pair.expires_in
+                );
+                match stored {
+                    Ok(()) => Ok(fresh),
+                    Err(msg) => Err(Error::new(
+                        ErrorCode::AuthFailed,
+                        format!(
+                            "the token store refused the rotated tokens ({}); the call was not \
+                             sent",
+                            crate::redact::sanitize_text(&msg)
+                        ),
+                    )),
+                }
+            }
+            Err(err) => {
+                log::warn!("oauth: refresh failed: {}", err.code());
+                // Only a definite answer is remembered; a transport hiccup may be retried by a
+                // later call with the same (unused) refresh token.
+                if err.code() == ErrorCode::AuthFailed {
+                    *failure = Some((seen_generation, err.clone()));
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn exchange(
+        &self,
+        refresh_token: &str,
+        http: &HttpTransport,
+        remaining: Duration,
+    ) -> Result<TokenPair, Error> {
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("client_id", &self.client_id)
+            .append_pair("client_secret", &self.client_secret)
+            .append_pair("refresh_token", refresh_token)
+            .finish();
+        let raw = http
+            .post(&self.token_url, Body::Form(&form), remaining)
+            .map_err(|e| {
+                // Nothing the token server does can ring anybody: whatever happened, the call
+                // itself was not sent.
+                if e.code() == ErrorCode::OutcomeUnknown {
+                    Error::new(
+                        ErrorCode::AuthFailed,
+                        format!("token refresh failed: {}", e.description()),
+                    )
+                } else {
+                    e
+                }
+            })?;
+        let value: Option<Value> = serde_json::from_slice(&raw.body).ok();
+        if let Some(env) = value.as_ref().and_then(envelope_of) {
+            let mut err = crate::response::classify_envelope(raw.status, &env);
+            if err.code() != ErrorCode::RateLimited {
+                err = Error::new(
+                    ErrorCode::AuthFailed,
+                    format!("token refresh refused: {}", err.description()),
+                )
+                .with_bitrix_code(Some(env.code.clone()))
+                .with_http_status(Some(raw.status));
+            }
+            return Err(err);
+        }
+        let Some(v) = value.filter(|_| (200..300).contains(&raw.status)) else {
+            return Err(Error::new(
+                ErrorCode::AuthFailed,
+                format!(
+                    "the token server's answer (HTTP {}) is not a token pair",
+                    raw.status
+                ),
+            )
+            .with_http_status(Some(raw.status)));
+        };
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let (Some(access_token), Some(refresh_token)) =
+            (text("access_token"), text("refresh_token"))
+        else {
+            return Err(Error::new(
+                ErrorCode::AuthFailed,
+                "the token server's answer has no access_token/refresh_token",
+            )
+            .with_http_status(Some(raw.status)));
+        };
+        let expires_in = number_of(v.get("expires_in")).map(|f| f as u64);
+        let expires_at = number_of(v.get("expires")).map(|f| f as i64).or_else(|| {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+            expires_in.map(|e| now + e as i64)
+        });
+        Ok(TokenPair {
+            access_token,
+            refresh_token,
+            expires_in,
+            expires_at,
+            client_endpoint: text("client_endpoint"),
+            server_endpoint: text("server_endpoint"),
+        })
+    }
+}

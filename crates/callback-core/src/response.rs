@@ -1,0 +1,307 @@
+//! Tolerant decoding of the portal's answers and their classification into [`ErrorCode`]s.
+//!
+//! One function, [`classify`], decides for every answer; the client and the public
+//! [`crate::classify_response`] both call it, so the shared vectors test exactly what runs.
+
+use serde_json::Value;
+
+use crate::client::PortalTime;
+use crate::error::{Error, ErrorCode};
+use crate::redact::sanitize_text;
+
+/// Response bodies longer than this are not read further (and the answer is not trusted).
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A decoded answer: either the success envelope's `result` (+ `time`) or an error.
+#[derive(Debug)]
+pub(crate) struct Success {
+    pub(crate) result: Value,
+    pub(crate) time: Option<PortalTime>,
+}
+
+/// Bitrix24's error envelope, read tolerantly.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Envelope {
+    /// `error` as sent (may be empty); for REST v3 objects, their `code`.
+    pub(crate) code: String,
+    pub(crate) description: String,
+}
+
+/// Finds the error envelope in a JSON value: the presence of `error` makes it an error, whatever
+/// its value (`""`, a string, or a REST v3 object `{"code","message"}`).
+pub(crate) fn envelope_of(value: &Value) -> Option<Envelope> {
+    let obj = value.as_object()?;
+    let err = obj.get("error")?;
+    let (code, nested_message) = match err {
+        Value::String(s) => (s.clone(), None),
+        Value::Object(o) => (
+            o.get("code").map(value_text).unwrap_or_default(),
+            o.get("message").map(value_text),
+        ),
+        Value::Null => (String::new(), None),
+        other => (value_text(other), None),
+    };
+    let description = obj
+        .get("error_description")
+        .map(value_text)
+        .or(nested_message)
+        .unwrap_or_default();
+    Some(Envelope { code, description })
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads a number that may be an int, a float or a numeric string.
+pub(crate) fn number_of(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+pub(crate) fn portal_time_of(value: &Value) -> Option<PortalTime> {
+    let t = value.get("time")?.as_object()?;
+    let text = |k: &str| t.get(k).and_then(Value::as_str).map(str::to_owned);
+    Some(PortalTime {
+        start: number_of(t.get("start")),
+        finish: number_of(t.get("finish")),
+        duration: number_of(t.get("duration")),
+        processing: number_of(t.get("processing")),
+        date_start: text("date_start"),
+        date_finish: text("date_finish"),
+        operating: number_of(t.get("operating")),
+        operating_reset_at: number_of(t.get("operating_reset_at")).map(|f| f as i64),
+    })
+}
+
+/// Decodes and classifies one answer. `Ok` only for a 2xx JSON object with a `result` and no
+/// `error`.
+pub(crate) fn classify(http_status: u16, body: &[u8]) -> Result<Success, Error> {
+    let status = Some(http_status);
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::new(
+            ErrorCode::OutcomeUnknown,
+            format!(
+                "the portal's answer (HTTP {http_status}) is larger than {MAX_BODY_BYTES} bytes; \
+                 the request may have been executed"
+            ),
+        )
+        .with_http_status(status));
+    }
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let envelope = parsed.as_ref().and_then(envelope_of);
+    let Some(env) = envelope else {
+        return match parsed {
+            Some(v) if (200..300).contains(&http_status) && v.get("result").is_some() => {
+                Ok(Success {
+                    time: portal_time_of(&v),
+                    result: v.get("result").cloned().unwrap_or(Value::Null),
+                })
+            }
+            _ if (300..400).contains(&http_status) => Err(Error::new(
+                ErrorCode::PortalError,
+                format!(
+                    "the portal answered with a redirect (HTTP {http_status}) that was not \
+                     followed; nothing was executed"
+                ),
+            )
+            .with_http_status(status)),
+            Some(_) => Err(Error::new(
+                ErrorCode::OutcomeUnknown,
+                format!(
+                    "the portal's answer (HTTP {http_status}) is JSON without `result` or \
+                     `error`; the request may have been executed"
+                ),
+            )
+            .with_http_status(status)),
+            None => {
+                let what = describe_non_json(body);
+                Err(Error::new(
+                    ErrorCode::OutcomeUnknown,
+                    format!(
+                        "the portal's answer (HTTP {http_status}) is {what}, not a Bitrix24 \
+                         envelope; the request may have been executed"
+                    ),
+                )
+                .with_http_status(status))
+            }
+        };
+    };
+    let reset_at = parsed
+        .as_ref()
+        .and_then(portal_time_of)
+        .and_then(|t| t.operating_reset_at);
+    Err(classify_envelope(http_status, &env).with_operating_reset_at(reset_at))
+}
+
+fn describe_non_json(body: &[u8]) -> &'static str {
+    let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
+    let trimmed = head.trim_start();
+    if body.is_empty() {
+        "empty"
+    } else if trimmed.starts_with("<!doctype")
+        || trimmed.starts_with("<html")
+        || head.contains("<body")
+    {
+        "an HTML page"
+    } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        "truncated or malformed JSON"
+    } else {
+        "not JSON"
+    }
+}
+
+/// Codes (upper-cased) that mean the credentials are not (or no longer) good.
+const AUTH_CODES: &[&str] = &[
+    "NO_AUTH_FOUND",
+    "INVALID_CREDENTIALS",
+    "INVALID_TOKEN",
+    "EXPIRED_TOKEN",
+    "AUTHORIZATION_ERROR",
+    "INVALID_GRANT",
+    "INVALID_CLIENT",
+    "WRONG_CLIENT",
+    "APPLICATION_NOT_FOUND",
+    "ERROR_OAUTH",
+    "NOT_INSTALLED",
+    "CONNECTION_ERROR",
+];
+
+/// Codes (upper-cased) that mean the credentials are fine but not allowed to do this.
+const ACCESS_CODES: &[&str] = &[
+    "ACCESS_DENIED",
+    "USER_ACCESS_ERROR",
+    "METHOD_CONFIRM_WAITING",
+    "METHOD_CONFIRM_DENIED",
+    "PAYMENT_REQUIRED",
+    "WRONG_AUTH_TYPE",
+    "ALLOWED_ONLY_INTRANET_USER",
+];
+
+const SCOPE_CODES: &[&str] = &["INSUFFICIENT_SCOPE", "INVALID_SCOPE"];
+
+/// Maps an error envelope to its code; see the crate docs for the table.
+pub(crate) fn classify_envelope(http_status: u16, env: &Envelope) -> Error {
+    let code = env.code.trim().to_ascii_uppercase();
+    let desc_lower = env.description.to_ascii_lowercase();
+    let error_code = if code == "QUERY_LIMIT_EXCEEDED" {
+        ErrorCode::RateLimited
+    } else if code == "OVERLOAD_LIMIT" {
+        ErrorCode::PortalError
+    } else if http_status >= 500 || desc_lower.contains("parse error or connect error from server")
+    {
+        ErrorCode::OutcomeUnknown
+    } else if code == "OPERATION_TIME_LIMIT" {
+        ErrorCode::OperationTimeLimit
+    } else if SCOPE_CODES.contains(&code.as_str()) {
+        ErrorCode::InsufficientScope
+    } else if AUTH_CODES.contains(&code.as_str()) {
+        ErrorCode::AuthFailed
+    } else if ACCESS_CODES.contains(&code.as_str()) {
+        ErrorCode::AccessDenied
+    } else if desc_lower.contains("could not find line")
+        || desc_lower.contains("could not find config")
+    {
+        ErrorCode::LineNotFound
+    } else if desc_lower.contains("phone number is not correct") {
+        ErrorCode::NumberRejected
+    } else {
+        ErrorCode::PortalError
+    };
+    let shown_code = if env.code.is_empty() {
+        "(empty error code)".to_owned()
+    } else {
+        sanitize_text(&env.code)
+    };
+    let mut description = format!("{shown_code} (HTTP {http_status})");
+    if !env.description.is_empty() {
+        description.push_str(": ");
+        description.push_str(&sanitize_text(&env.description));
+    }
+    if error_code == ErrorCode::OutcomeUnknown {
+        description.push_str("; the request may have been executed");
+    }
+    Error::new(error_code, description)
+        .with_bitrix_code(Some(env.code.clone()))
+        .with_http_status(Some(http_status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(status: u16, body: &str) -> Option<ErrorCode> {
+        classify(status, body.as_bytes()).err().map(|e| e.code())
+    }
+
+    #[test]
+    fn table() {
+        assert_eq!(
+            code(200, r#"{"result":{"RESULT":true,"CALL_ID":"x"}}"#),
+            None
+        );
+        assert_eq!(
+            code(
+                503,
+                r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#
+            ),
+            Some(ErrorCode::RateLimited)
+        );
+        assert_eq!(
+            code(503, r#"{"error":"OVERLOAD_LIMIT"}"#),
+            Some(ErrorCode::PortalError)
+        );
+        assert_eq!(
+            code(500, r#"{"error":"INTERNAL_SERVER_ERROR"}"#),
+            Some(ErrorCode::OutcomeUnknown)
+        );
+        assert_eq!(
+            code(502, "<html>bad gateway</html>"),
+            Some(ErrorCode::OutcomeUnknown)
+        );
+        assert_eq!(
+            code(200, r#"{"result":{"RESU"#),
+            Some(ErrorCode::OutcomeUnknown)
+        );
+        assert_eq!(
+            code(
+                400,
+                r#"{"error":"","error_description":"Could not find line reg0"}"#
+            ),
+            Some(ErrorCode::LineNotFound)
+        );
+        assert_eq!(
+            code(
+                400,
+                r#"{"error":"ERROR_CORE","error_description":"Parse error or connect error from server"}"#
+            ),
+            Some(ErrorCode::OutcomeUnknown)
+        );
+        assert_eq!(
+            code(401, r#"{"error":"Expired_Token"}"#),
+            Some(ErrorCode::AuthFailed)
+        );
+        assert_eq!(
+            code(200, r#"{"error":"wrong_client"}"#),
+            Some(ErrorCode::AuthFailed)
+        );
+        assert_eq!(
+            code(400, r#"{"error":{"code":"ACCESS_DENIED","message":"no"}}"#),
+            Some(ErrorCode::AccessDenied)
+        );
+        let e = classify(
+            429,
+            br#"{"error":"OPERATION_TIME_LIMIT","time":{"operating_reset_at":1700000000.0}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::OperationTimeLimit);
+        assert_eq!(e.operating_reset_at(), Some(1_700_000_000));
+    }
+}

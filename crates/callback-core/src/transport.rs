@@ -1,0 +1,314 @@
+//! The HTTP layer: one ureq agent per client, and the single place where `ureq::Error` is
+//! turned into the crate's [`Error`].
+//!
+//! Whether a failed exchange may have reached the portal is decided from facts, not guessed
+//! from error texts: the connector chain ends with a thin transport wrapper that notes, per
+//! thread, when the first byte of an HTTP request is handed to the socket. Failures before that
+//! (DNS, TCP connect, TLS handshake) are `transport` (nothing was sent); failures after it are
+//! `outcome_unknown`.
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+};
+
+use crate::error::{Error, ErrorCode, Violation};
+use crate::response::MAX_BODY_BYTES;
+
+thread_local! {
+    /// Set when this thread's current exchange handed request bytes to a socket.
+    static REQUEST_BYTES_SENT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The last connector of the chain: wraps whatever transport the default chain produced.
+#[derive(Debug)]
+struct MarkSent;
+
+impl<In: Transport> Connector<In> for MarkSent {
+    type Out = SentMarker<In>;
+
+    fn connect(
+        &self,
+        _details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(|inner| SentMarker { inner }))
+    }
+}
+
+#[derive(Debug)]
+struct SentMarker<T> {
+    inner: T,
+}
+
+impl<T: Transport> Transport for SentMarker<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.inner.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        if amount > 0 {
+            // Noted before writing: a partial write may already be enough for the server.
+            REQUEST_BYTES_SENT.with(|c| c.set(true));
+        }
+        self.inner.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.inner.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
+    }
+}
+
+/// What a request carries.
+pub(crate) enum Body<'a> {
+    Json(&'a [u8]),
+    Form(&'a str),
+}
+
+/// A complete answer (any status).
+pub(crate) struct RawResponse {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+    /// The `Location` header of a redirect.
+    pub(crate) location: Option<String>,
+}
+
+pub(crate) struct HttpTransport {
+    agent: ureq::Agent,
+    user_agent: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+}
+
+impl fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("user_agent", &self.user_agent)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses extra root certificates (PEM). Each input must hold at least one certificate.
+fn extra_roots(pems: &[Vec<u8>]) -> Result<Vec<Certificate<'static>>, Error> {
+    let mut out = Vec::new();
+    let mut violations = Vec::new();
+    for (i, pem) in pems.iter().enumerate() {
+        let mut found = 0;
+        let mut broken = false;
+        for item in ureq::tls::parse_pem(pem) {
+            match item {
+                Ok(PemItem::Certificate(c)) => {
+                    found += 1;
+                    out.push(c);
+                }
+                Ok(_) => {}
+                Err(_) => broken = true,
+            }
+        }
+        if broken || found == 0 {
+            violations.push(Violation {
+                field: "root_certificate".into(),
+                code: if broken {
+                    "unparsable"
+                } else {
+                    "no_certificate"
+                }
+                .into(),
+                message: format!(
+                    "extra root certificate #{} holds no usable PEM certificate",
+                    i + 1
+                ),
+            });
+        }
+    }
+    if violations.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::invalid(violations))
+    }
+}
+
+impl HttpTransport {
+    pub(crate) fn new(
+        connect_timeout: Duration,
+        timeout: Duration,
+        root_certificates_pem: &[Vec<u8>],
+        user_agent: String,
+    ) -> Result<HttpTransport, Error> {
+        let roots = if root_certificates_pem.is_empty() {
+            RootCerts::WebPki
+        } else {
+            // Mozilla's roots (as full certificates) plus the caller's extras: the extras add
+            // trust, they never replace the public roots.
+            let mut all: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+                .collect();
+            all.extend(extra_roots(root_certificates_pem)?);
+            RootCerts::Specific(Arc::new(all))
+        };
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .https_only(false)
+            .timeout_global(Some(timeout))
+            .timeout_resolve(Some(connect_timeout))
+            .timeout_connect(Some(connect_timeout))
+            .user_agent(user_agent.as_str())
+            .accept("application/json")
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
+            .build();
+        let connector = DefaultConnector::new().chain(MarkSent);
+        let agent = ureq::Agent::with_parts(config, connector, DefaultResolver::default());
+        Ok(HttpTransport {
+            agent,
+            user_agent,
+            connect_timeout,
+            timeout,
+        })
+    }
+
+    /// One POST. `remaining` is what is left of the caller's deadline.
+    pub(crate) fn post(
+        &self,
+        url: &str,
+        body: Body<'_>,
+        remaining: Duration,
+    ) -> Result<RawResponse, Error> {
+        let started = Instant::now();
+        REQUEST_BYTES_SENT.with(|c| c.set(false));
+        let mut req = self.agent.post(url);
+        if remaining < self.timeout {
+            // Only near the deadline: a request-level config makes ureq rebuild its TLS setup.
+            let cap = remaining.max(Duration::from_millis(1));
+            req = req
+                .config()
+                .timeout_global(Some(cap))
+                .timeout_connect(Some(self.connect_timeout.min(cap)))
+                .timeout_resolve(Some(self.connect_timeout.min(cap)))
+                .build();
+        }
+        let result = match body {
+            Body::Json(bytes) => req.header("Content-Type", "application/json").send(bytes),
+            Body::Form(text) => req
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .send(text.as_bytes()),
+        };
+        let mut response = match result {
+            Ok(r) => r,
+            Err(e) => return Err(map_ureq_error(e, sent_flag(), started.elapsed())),
+        };
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY_BYTES as u64)
+            .read_to_vec()
+            .map_err(|e| {
+                map_ureq_error(e, true, started.elapsed()).with_http_status(Some(status))
+            })?;
+        Ok(RawResponse {
+            status,
+            body,
+            location,
+        })
+    }
+}
+
+fn sent_flag() -> bool {
+    REQUEST_BYTES_SENT.with(Cell::get)
+}
+
+/// The only place `ureq::Error` is looked at. `sent` says whether request bytes reached a
+/// socket during this exchange.
+fn map_ureq_error(e: ureq::Error, sent: bool, elapsed: Duration) -> Error {
+    use ureq::Error as U;
+    let ms = elapsed.as_millis();
+    match e {
+        U::BodyExceedsLimit(_) => Error::new(
+            ErrorCode::OutcomeUnknown,
+            format!(
+                "the portal's answer is larger than {MAX_BODY_BYTES} bytes; the request may \
+                 have been executed"
+            ),
+        ),
+        U::HostNotFound => Error::new(
+            ErrorCode::Transport,
+            "could not resolve the portal's host name; nothing was sent",
+        ),
+        U::Timeout(t) if !sent => Error::new(
+            ErrorCode::Transport,
+            format!("timed out connecting to the portal ({t:?}, after {ms} ms); nothing was sent"),
+        ),
+        U::Timeout(t) => Error::new(
+            ErrorCode::OutcomeUnknown,
+            format!(
+                "no answer from the portal before the timeout ({t:?}, after {ms} ms); the \
+                 request may have been executed"
+            ),
+        ),
+        other if !sent => Error::new(
+            ErrorCode::Transport,
+            format!(
+                "could not reach the portal ({}); nothing was sent",
+                describe(&other)
+            ),
+        ),
+        other => Error::new(
+            ErrorCode::OutcomeUnknown,
+            format!(
+                "the connection failed after the request was sent ({}, after {ms} ms); the \
+                 request may have been executed",
+                describe(&other)
+            ),
+        ),
+    }
+}
+
+/// A short, secret-free description of a ureq error (never the URL).
+fn describe(e: &ureq::Error) -> String {
+    use ureq::Error as U;
+    match e {
+        U::Io(io) => {
+            let inner = io.get_ref().map(|i| format!(": {i}")).unwrap_or_default();
+            let text = format!("I/O error {:?}{inner}", io.kind());
+            crate::redact::sanitize_text(&text)
+        }
+        U::ConnectionFailed => "connection failed".into(),
+        U::Tls(m) => format!("TLS: {m}"),
+        U::Rustls(r) => crate::redact::sanitize_text(&format!("TLS: {r}")),
+        U::Pem(_) => "TLS: bad PEM".into(),
+        U::Protocol(p) => crate::redact::sanitize_text(&format!("HTTP protocol error: {p}")),
+        U::LargeResponseHeader(_, _) => "response header too large".into(),
+        U::Decompress(_, _) => "could not decompress the answer".into(),
+        U::BadUri(_) => "bad URL".into(),
+        U::RequireHttpsOnly(_) => "https required".into(),
+        U::TlsRequired => "TLS required".into(),
+        U::BodyStalled => "the answer stalled".into(),
+        other => {
+            // Other variants carry no URL; keep only the variant's own text, cleaned.
+            crate::redact::sanitize_text(&other.to_string())
+        }
+    }
+}
