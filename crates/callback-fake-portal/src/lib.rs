@@ -229,13 +229,12 @@ use std::io;
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use tokio::sync::Notify;
 
 /// A running fake portal. Dropping it shuts the server down.
 pub struct FakePortal {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    shutdown: Arc<Notify>,
+    shutdown: tokio::sync::watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -253,6 +252,11 @@ impl FakePortal {
         let listener = StdTcpListener::bind(("127.0.0.1", config.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        // Best effort: also answer on [::1] with the same port, for clients that resolve
+        // `localhost` (the Rename fault's host) to IPv6 first.
+        let v6_listener = StdTcpListener::bind(("::1", addr.port()))
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .ok();
         let (acceptor, ca_pem) = if config.tls {
             let (a, pem) = tls::make_acceptor()?;
             (Some(a), Some(pem))
@@ -272,22 +276,31 @@ impl FakePortal {
             .thread_name("fake-portal")
             .enable_all()
             .build()?;
-        let shutdown = Arc::new(Notify::new());
+        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let thread = {
             let shared = shared.clone();
-            let shutdown = shutdown.clone();
+            let shutdown = shutdown_rx;
             std::thread::Builder::new()
                 .name("fake-portal-main".into())
                 .spawn(move || {
                     runtime.block_on(async move {
-                        let listener = match tokio::net::TcpListener::from_std(listener) {
-                            Ok(l) => l,
-                            Err(e) => {
-                                log::error!("fake portal: cannot register the listener: {e}");
-                                return;
+                        let mut loops = Vec::new();
+                        for l in std::iter::once(listener).chain(v6_listener) {
+                            match tokio::net::TcpListener::from_std(l) {
+                                Ok(l) => loops.push(tokio::spawn(server::accept_loop(
+                                    shared.clone(),
+                                    l,
+                                    acceptor.clone(),
+                                    shutdown.clone(),
+                                ))),
+                                Err(e) => {
+                                    log::error!("fake portal: cannot register a listener: {e}")
+                                }
                             }
-                        };
-                        server::accept_loop(shared, listener, acceptor, shutdown).await;
+                        }
+                        for l in loops {
+                            let _ = l.await;
+                        }
                     });
                     // Dropping the runtime cancels connections, delays and simulated calls.
                     drop(runtime);
@@ -437,7 +450,7 @@ impl FakePortal {
 
 impl Drop for FakePortal {
     fn drop(&mut self) {
-        self.shutdown.notify_one();
+        let _ = self.shutdown.send(true);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -144,12 +144,12 @@ pub(crate) async fn accept_loop(
     shared: Arc<Shared>,
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    shutdown: Arc<Notify>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            _ = shutdown.notified() => return,
+            _ = shutdown.changed() => return,
         };
         let Ok((stream, _peer)) = accepted else {
             // Out of descriptors or similar: back off briefly instead of spinning.
@@ -353,8 +353,16 @@ async fn handle(
     let response = match fault {
         None => run().into_response(),
         Some(FaultKind::Delay(d)) => {
-            tokio::time::sleep(d).await;
-            run().into_response()
+            // Its own task: the request still executes when the client gives up meanwhile
+            // (hyper drops the connection's futures when the peer goes away).
+            let task = tokio::spawn(async move {
+                tokio::time::sleep(d).await;
+                run()
+            });
+            match task.await {
+                Ok(reply) => reply.into_response(),
+                Err(_) => Reply::html(500, "Internal Server Error").into_response(),
+            }
         }
         Some(FaultKind::CloseBeforeExecute) => return close_now(kill).await,
         Some(FaultKind::CloseAfterExecute) => {
