@@ -1,0 +1,503 @@
+//! The client against the fake portal over real sockets: success paths, every error code,
+//! faults (with the ledger proving nothing was placed twice), limiter, rename, TLS.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use callback_core::{
+    Auth, CallOutcome, CallbackRequest, CancelToken, Client, DestinationPolicy, ErrorCode,
+    RateLimit,
+};
+use callback_fake_portal::{Fault, FaultKind};
+use common::*;
+
+#[test]
+fn webhook_start_sends_exact_body_and_headers() {
+    let p = portal();
+    let c = webhook_client(&p);
+    let r = request("+447700900123");
+    let started = c.start_callback(&r).unwrap();
+    assert!(started.call_id.as_deref().is_some_and(|id| !id.is_empty()));
+    assert!(!started.deduplicated);
+    assert_eq!(started.timing.attempts, 1);
+    assert!(started.timing.portal.is_some());
+    assert_eq!(started.portal_moved_to, None);
+    let ledger = p.ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].number, "+447700900123");
+    assert_eq!(ledger[0].line, "reg1");
+    let reqs = p.requests();
+    let sent = reqs.last().unwrap();
+    assert_eq!(sent.http_method, "POST");
+    assert_eq!(sent.body, r.wire_body());
+    assert_eq!(sent.content_type.as_deref(), Some("application/json"));
+    let ua = sent.user_agent.as_deref().unwrap();
+    assert_eq!(
+        ua,
+        format!("bitrix24-callback/{} (rust) test/1", callback_core::VERSION)
+    );
+}
+
+#[test]
+fn rest_app_line_has_no_call_id() {
+    let p = portal();
+    let c = webhook_client(&p);
+    let r = CallbackRequest::builder()
+        .from_line("REST_APP:1")
+        .to_number("+447700900124")
+        .text("hi")
+        .build()
+        .unwrap();
+    let s = c.start_callback(&r).unwrap();
+    assert_eq!(s.call_id, None);
+}
+
+#[test]
+fn lines_voices_and_outcome() {
+    let p = portal();
+    let c = webhook_client(&p);
+    let lines = c.lines().unwrap();
+    assert!(lines.iter().any(|l| l.id == "reg1"));
+    let sip = lines.iter().find(|l| l.id == "sip7").unwrap();
+    assert_eq!(sip.name, "Office PBX \"Main\" <Support & Sales>");
+    assert!(lines.windows(2).all(|w| w[0].id <= w[1].id));
+    let voices = c.voices().unwrap();
+    assert!(voices.iter().any(|v| v.id == "ruinternalfemale"));
+
+    let s = c.start_callback(&request("+447700900001")).unwrap();
+    let id = s.call_id.unwrap();
+    let rec = c
+        .wait_for_outcome(&id, Duration::from_secs(10))
+        .unwrap()
+        .expect("record");
+    assert_eq!(rec.outcome, CallOutcome::Busy);
+    assert_eq!(rec.failed_code, "486");
+    assert_eq!(rec.call_type, Some(4));
+    assert!(!rec.masked_number.unwrap_or_default().contains("900001"));
+
+    let s = c.start_callback(&request("+447700900125")).unwrap();
+    let rec = c
+        .wait_for_outcome(s.call_id.as_deref().unwrap(), Duration::from_secs(10))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.outcome, CallOutcome::Answered);
+    assert!(rec.duration_seconds > 0);
+    assert_eq!(c.call_record("callback.unknown.1").unwrap(), None);
+}
+
+#[test]
+fn invalid_request_and_destination_blocked() {
+    let p = portal();
+    let e = CallbackRequest::builder()
+        .from_line("")
+        .to_number("+44 7700 900123;;1")
+        .text("x")
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidRequest);
+    assert!(e.retry_safe());
+
+    let c = webhook_builder(&p)
+        .destination_policy(DestinationPolicy {
+            allowed_regions: vec!["GB".into()],
+            block_costly_numbers: true,
+            number_cooldown: Duration::from_secs(60),
+        })
+        .build()
+        .unwrap();
+    let premium = c.start_callback(&request("+44 871 234 5678")).unwrap_err();
+    assert_eq!(premium.code(), ErrorCode::DestinationBlocked);
+    assert!(premium.retry_safe());
+    assert_eq!(premium.violations()[0].code, "premium_rate");
+    let foreign = c.start_callback(&request("+4915123456789")).unwrap_err();
+    assert_eq!(foreign.code(), ErrorCode::DestinationBlocked);
+    assert_eq!(foreign.violations()[0].code, "region_not_allowed");
+    assert!(!foreign.description().contains("15123456789"));
+
+    // Cooldown: the same number right after a successful start is refused.
+    c.start_callback(&request("+447700900130")).unwrap();
+    let again = c.start_callback(&request("+447700900130")).unwrap_err();
+    assert_eq!(again.code(), ErrorCode::DestinationBlocked);
+    assert_eq!(again.violations()[0].code, "cooldown");
+    assert!(again.retry_safe());
+    assert_eq!(p.ledger().len(), 1, "nothing else reached the portal");
+}
+
+#[test]
+fn cooldown_reserves_in_flight_numbers() {
+    let p = portal();
+    let c = webhook_builder(&p)
+        .destination_policy(DestinationPolicy::default())
+        .build()
+        .unwrap();
+    p.add_fault(Fault::once(
+        FaultKind::Delay(Duration::from_millis(300)),
+        Some("voximplant.callback.start"),
+    ));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let c = c.clone();
+            std::thread::spawn(move || c.start_callback(&request("+447700900131")))
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    for r in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(r.code(), ErrorCode::DestinationBlocked);
+    }
+    assert_eq!(p.ledger().len(), 1);
+}
+
+#[test]
+fn idempotency_key_dedupes_even_concurrently() {
+    let p = portal();
+    let c = webhook_client(&p);
+    p.add_fault(Fault::once(
+        FaultKind::Delay(Duration::from_millis(200)),
+        Some("voximplant.callback.start"),
+    ));
+    let req = CallbackRequest::builder()
+        .from_line("reg1")
+        .to_number("+447700900140")
+        .text("hello")
+        .idempotency_key("form-42")
+        .build()
+        .unwrap();
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let (c, req) = (c.clone(), req.clone());
+            std::thread::spawn(move || c.start_callback(&req).unwrap())
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| !r.deduplicated).count(), 1);
+    let first = results.iter().find(|r| !r.deduplicated).unwrap();
+    assert!(results.iter().all(|r| r.call_id == first.call_id));
+    let later = c.start_callback(&req).unwrap();
+    assert!(later.deduplicated);
+    assert_eq!(later.call_id, first.call_id);
+    assert_eq!(p.ledger().len(), 1);
+    assert_eq!(start_requests(&p), 1);
+}
+
+#[test]
+fn portal_errors_map_to_codes() {
+    let p = portal();
+    let c = webhook_client(&p);
+    let e = c
+        .start_callback(
+            &CallbackRequest::builder()
+                .from_line("reg404")
+                .to_number("+447700900150")
+                .text("x")
+                .build()
+                .unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::LineNotFound);
+    assert!(e.retry_safe());
+    assert_eq!(e.http_status(), Some(400));
+
+    p.update_config(|c| c.outgoing_call_permission = false);
+    let e = c.start_callback(&request("+447700900151")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AccessDenied);
+    assert!(e.retry_safe());
+    p.update_config(|c| c.outgoing_call_permission = true);
+
+    p.update_config(|c| c.line_list_permission = false);
+    assert_eq!(c.lines().unwrap_err().code(), ErrorCode::AccessDenied);
+
+    p.update_config(|c| c.webhook_scopes = vec!["telephony".into()]);
+    let e = c.start_callback(&request("+447700900152")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InsufficientScope);
+    assert!(e.retry_safe());
+    p.update_config(|c| c.webhook_scopes = vec!["call".into(), "telephony".into()]);
+
+    p.add_fault(Fault::once(FaultKind::Overload, None));
+    let e = c.start_callback(&request("+447700900153")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PortalError);
+    assert_eq!(e.bitrix_code(), Some("OVERLOAD_LIMIT"));
+    assert!(e.retry_safe());
+
+    // The controller fails: the portal cannot say whether it dialled.
+    let e = c.start_callback(&request("+447700900006")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    assert!(!e.retry_safe());
+    assert_eq!(p.ledger().len(), 0);
+    assert_eq!(start_requests(&p), 5, "no request was repeated");
+
+    let wrong = p
+        .webhook_url()
+        .replace("fakewebhooksecret0001", "wrongsecret");
+    let c2 = fast(Client::builder(Auth::webhook(&wrong).unwrap()))
+        .build()
+        .unwrap();
+    let e = c2.start_callback(&request("+447700900154")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    assert!(e.retry_safe());
+    assert!(!e.to_string().contains("wrongsecret"));
+}
+
+#[test]
+fn empty_error_code_is_still_an_error() {
+    let p = portal_with(|c| c.empty_error_code = true);
+    let c = webhook_client(&p);
+    let e = c
+        .start_callback(
+            &CallbackRequest::builder()
+                .from_line("nosuchline")
+                .to_number("+447700900155")
+                .text("x")
+                .build()
+                .unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::LineNotFound);
+    assert_eq!(e.bitrix_code(), Some(""));
+}
+
+/// Every fault: the right code, and the ledger and request log prove there was no second try.
+#[test]
+fn faults_never_cause_a_second_call() {
+    let cases = [
+        (FaultKind::CloseAfterExecute, ErrorCode::OutcomeUnknown, 1),
+        (FaultKind::CloseBeforeExecute, ErrorCode::OutcomeUnknown, 0),
+        (FaultKind::Html502, ErrorCode::OutcomeUnknown, 0),
+        (FaultKind::Html504, ErrorCode::OutcomeUnknown, 1),
+        (FaultKind::TruncatedJson, ErrorCode::OutcomeUnknown, 1),
+        (
+            FaultKind::Delay(Duration::from_millis(1500)),
+            ErrorCode::OutcomeUnknown,
+            1,
+        ),
+    ];
+    for (i, (kind, code, placed)) in cases.into_iter().enumerate() {
+        let p = portal();
+        let c = webhook_builder(&p)
+            .timeout(Duration::from_millis(700))
+            .build()
+            .unwrap();
+        p.add_fault(Fault::once(kind.clone(), Some("voximplant.callback.start")));
+        let e = c.start_callback(&request(&number(i))).unwrap_err();
+        assert_eq!(e.code(), code, "{kind:?}: {e}");
+        assert_eq!(e.retry_safe(), code.retry_safe(), "{kind:?}");
+        assert_eq!(start_requests(&p), 1, "{kind:?}: resent");
+        // A delayed request is executed after the client gave up: wait for it.
+        std::thread::sleep(Duration::from_millis(if placed == 1 { 1000 } else { 100 }));
+        assert_eq!(p.ledger().len(), placed, "{kind:?}");
+    }
+}
+
+#[test]
+fn query_limit_is_retried_then_reported() {
+    let p = portal();
+    let c = webhook_client(&p);
+    p.add_fault(Fault::once(
+        FaultKind::QueryLimit,
+        Some("voximplant.callback.start"),
+    ));
+    let s = c.start_callback(&request("+447700900160")).unwrap();
+    assert_eq!(s.timing.attempts, 2);
+    assert_eq!(p.ledger().len(), 1);
+
+    p.add_fault(Fault {
+        kind: FaultKind::QueryLimit,
+        method: Some("voximplant.callback.start".into()),
+        times: 0,
+    });
+    let c = webhook_builder(&p)
+        .deadline(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    let e = c.start_callback(&request("+447700900161")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RateLimited);
+    assert!(e.retry_safe());
+    assert_eq!(e.bitrix_code(), Some("QUERY_LIMIT_EXCEEDED"));
+    assert_eq!(p.ledger().len(), 1);
+}
+
+#[test]
+fn operation_time_limit_reports_reset() {
+    let p = portal();
+    let c = webhook_client(&p);
+    // A success teaches the client the method's reset time.
+    let s = c.start_callback(&request("+447700900170")).unwrap();
+    let reset = s.timing.portal.unwrap().operating_reset_at.unwrap();
+    p.add_fault(Fault::once(
+        FaultKind::OperationTimeLimit,
+        Some("voximplant.callback.start"),
+    ));
+    let e = c.start_callback(&request("+447700900171")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OperationTimeLimit);
+    assert!(e.retry_safe());
+    assert_eq!(e.http_status(), Some(429));
+    assert_eq!(e.operating_reset_at(), Some(reset));
+    assert_eq!(p.ledger().len(), 1);
+}
+
+#[test]
+fn connect_failure_is_transport() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/rest/1/somesecret1/");
+    let c = fast(Client::builder(Auth::webhook(&url).unwrap()))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let e = c.start_callback(&request("+447700900180")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Transport, "{e}");
+    assert!(e.retry_safe());
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(!e.to_string().contains("somesecret1"));
+}
+
+#[test]
+fn rename_is_followed_once_and_remembered() {
+    let p = portal();
+    let c = webhook_client(&p);
+    p.add_fault(Fault::once(FaultKind::Rename, None));
+    let s = c.start_callback(&request("+447700900190")).unwrap();
+    let moved = format!("http://localhost:{}", p.local_addr().port());
+    assert_eq!(s.portal_moved_to.as_deref(), Some(moved.as_str()));
+    assert_eq!(s.timing.attempts, 2);
+    assert_eq!(c.portal(), moved);
+    assert_eq!(c.clone().portal(), moved, "clones share the address");
+    let s2 = c.start_callback(&request("+447700900191")).unwrap();
+    assert_eq!(s2.timing.attempts, 1);
+    assert_eq!(s2.portal_moved_to, None);
+    assert_eq!(p.ledger().len(), 2);
+    let hosts: Vec<String> = p.requests().iter().map(|r| r.host.clone()).collect();
+    assert!(hosts.last().unwrap().starts_with("localhost"));
+    p.clear_faults();
+}
+
+#[test]
+fn tls_with_and_without_the_portal_ca() {
+    let p = portal_with(|c| c.tls = true);
+    assert!(p.base_url().starts_with("https://"));
+    let c = webhook_client(&p);
+    let s = c.start_callback(&request("+447700900200")).unwrap();
+    assert!(s.call_id.is_some());
+
+    let without = fast(Client::builder(Auth::webhook(&p.webhook_url()).unwrap()))
+        .build()
+        .unwrap();
+    let e = without
+        .start_callback(&request("+447700900201"))
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Transport, "{e}");
+    assert!(e.retry_safe());
+    let text = e.description().to_ascii_lowercase();
+    assert!(
+        text.contains("certificate") || text.contains("tls"),
+        "clear TLS error: {e}"
+    );
+    assert!(!text.contains("fakewebhooksecret0001"));
+    assert_eq!(p.ledger().len(), 1);
+
+    let bad = Client::builder(Auth::webhook(&p.webhook_url()).unwrap())
+        .add_root_certificate_pem("not a certificate")
+        .build()
+        .unwrap_err();
+    assert_eq!(bad.code(), ErrorCode::InvalidRequest);
+}
+
+/// A burst of X+50 calls against a bucket of X: paced, never refused, and no slower than
+/// needed (within 10 % of the theoretical minimum of 50 / drain seconds).
+#[test]
+fn limiter_paces_a_burst_without_refusals() {
+    const BURST: u32 = 10;
+    const DRAIN: f64 = 25.0;
+    let p = portal_with(|c| {
+        c.burst = BURST;
+        c.drain_per_second = DRAIN;
+    });
+    let c = webhook_builder(&p)
+        .rate_limit(RateLimit::Custom {
+            burst: BURST,
+            per_second: DRAIN,
+        })
+        .deadline(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let calls = BURST as usize + 50;
+    let started = Instant::now();
+    let threads: Vec<_> = (0..calls)
+        .map(|i| {
+            let c = c.clone();
+            std::thread::spawn(move || c.start_callback(&request(&number(300 + i))))
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    for r in &results {
+        let s = r.as_ref().expect("every call admitted");
+        assert_eq!(s.timing.attempts, 1, "no retry was needed");
+    }
+    assert_eq!(p.stats().rate_limited, 0);
+    assert_eq!(p.ledger().len(), calls);
+    let minimum = 50.0 / DRAIN;
+    assert!(
+        elapsed >= minimum * 0.95 && elapsed <= minimum * 1.10,
+        "took {elapsed:.3} s, theoretical minimum {minimum:.3} s"
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| r.as_ref().unwrap().timing.limiter_wait > Duration::ZERO)
+    );
+}
+
+#[test]
+fn limiter_refuses_what_cannot_fit_and_honours_cancel() {
+    let p = portal();
+    let c = webhook_builder(&p)
+        .rate_limit(RateLimit::Custom {
+            burst: 2,
+            per_second: 1.0,
+        })
+        .deadline(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    c.start_callback(&request("+447700900210")).unwrap();
+    let e = c.start_callback(&request("+447700900211")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RateLimited);
+    assert!(e.retry_safe());
+
+    let c = webhook_builder(&p)
+        .rate_limit(RateLimit::Custom {
+            burst: 2,
+            per_second: 0.5,
+        })
+        .deadline(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    c.start_callback(&request("+447700900212")).unwrap();
+    let cancel = CancelToken::new();
+    let c2 = c.clone();
+    let cancel2 = cancel.clone();
+    let waiter = std::thread::spawn(move || {
+        c2.start_callback_cancellable(&request("+447700900213"), &cancel2)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let t = Instant::now();
+    cancel.cancel();
+    let e = waiter.join().unwrap().unwrap_err();
+    assert_eq!(e.code(), ErrorCode::RateLimited);
+    assert!(t.elapsed() < Duration::from_millis(500));
+    assert_eq!(p.ledger().len(), 2);
+}
+
+#[test]
+fn client_is_send_sync_and_debug_is_safe() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Client>();
+    let p = portal();
+    let c = Arc::new(webhook_client(&p));
+    let dbg = format!("{c:?}");
+    assert!(!dbg.contains("fakewebhooksecret0001"), "{dbg}");
+}
