@@ -1,0 +1,158 @@
+//! OAuth against the fake portal: refresh on expiry, single flight across threads, the token
+//! store sees the rotated pair before it is used, `invalid_grant`.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use callback_core::{Auth, Client, ErrorCode, TokenPair};
+use common::*;
+
+#[test]
+fn oauth_start_and_refresh_on_expiry() {
+    let p = Arc::new(portal());
+    let cfg = oauth_config(&p);
+    let stored: Arc<Mutex<Vec<TokenPair>>> = Arc::default();
+    let seen_before_use = Arc::new(Mutex::new(Vec::new()));
+    let c = {
+        let (stored, p2, seen) = (stored.clone(), p.clone(), seen_before_use.clone());
+        fast(Client::builder(Auth::oauth(cfg.clone()).unwrap()))
+            .on_tokens(move |pair| {
+                // The new access token must not have been used yet.
+                let used = p2
+                    .requests()
+                    .iter()
+                    .any(|r| r.body.contains(&pair.access_token));
+                seen.lock().unwrap().push(used);
+                stored.lock().unwrap().push(pair.clone());
+                Ok(())
+            })
+            .build()
+            .unwrap()
+    };
+    c.start_callback(&request("+447700900300")).unwrap();
+    assert_eq!(p.stats().refreshes, 0);
+
+    p.expire_access_tokens();
+    let s = c.start_callback(&request("+447700900301")).unwrap();
+    assert_eq!(s.timing.attempts, 2, "expired, then resent once");
+    assert_eq!(p.stats().refreshes, 1);
+    let pairs = stored.lock().unwrap().clone();
+    assert_eq!(pairs.len(), 1);
+    assert_ne!(pairs[0].refresh_token, cfg.refresh_token, "rotated");
+    assert_eq!(*seen_before_use.lock().unwrap(), vec![false]);
+    assert!(!format!("{:?}", pairs[0]).contains(&pairs[0].access_token));
+    // The refresh went to the token endpoint as a form POST, secrets in the body only.
+    let token_req = p
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/oauth/token"))
+        .unwrap();
+    assert_eq!(token_req.http_method, "POST");
+    assert!(token_req.query.is_empty());
+    assert!(token_req.body.contains("grant_type=refresh_token"));
+    assert_eq!(p.ledger().len(), 2);
+}
+
+#[test]
+fn thirty_two_threads_meet_one_refresh() {
+    let p = portal();
+    let cfg = oauth_config(&p);
+    let stores = Arc::new(Mutex::new(0u32));
+    let c = {
+        let stores = stores.clone();
+        fast(Client::builder(Auth::oauth(cfg).unwrap()))
+            .deadline(Duration::from_secs(15))
+            .timeout(Duration::from_secs(10))
+            .on_tokens(move |_| {
+                *stores.lock().unwrap() += 1;
+                Ok(())
+            })
+            .build()
+            .unwrap()
+    };
+    p.expire_access_tokens();
+    let barrier = Arc::new(std::sync::Barrier::new(32));
+    let threads: Vec<_> = (0..32)
+        .map(|i| {
+            let (c, barrier) = (c.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                c.start_callback(&request(&number(400 + i)))
+            })
+        })
+        .collect();
+    for t in threads {
+        let r = t.join().unwrap();
+        assert!(r.is_ok(), "{r:?}");
+    }
+    let stats = p.stats();
+    assert_eq!(stats.refreshes, 1, "exactly one refresh");
+    assert_eq!(stats.refresh_failures, 0, "no stale refresh token used");
+    assert_eq!(*stores.lock().unwrap(), 1);
+    assert_eq!(p.ledger().len(), 32);
+}
+
+#[test]
+fn invalid_grant_is_auth_failed() {
+    let p = portal();
+    let mut cfg = oauth_config(&p);
+    cfg.refresh_token = "not-a-real-refresh-token".into();
+    let c = fast(Client::builder(Auth::oauth(cfg).unwrap()))
+        .build()
+        .unwrap();
+    p.expire_access_tokens();
+    let e = c.start_callback(&request("+447700900310")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
+    assert!(e.retry_safe());
+    assert_eq!(e.bitrix_code(), Some("invalid_grant"));
+    assert!(!e.to_string().contains("not-a-real-refresh-token"));
+    // A second call does not burn the token server with the same dead refresh token.
+    let e2 = c.start_callback(&request("+447700900311")).unwrap_err();
+    assert_eq!(e2.code(), ErrorCode::AuthFailed);
+    assert_eq!(p.stats().refreshes + p.stats().refresh_failures, 1);
+    assert_eq!(p.ledger().len(), 0);
+}
+
+#[test]
+fn token_store_failure_fails_the_call_without_sending() {
+    let p = portal();
+    let cfg = oauth_config(&p);
+    let c = fast(Client::builder(Auth::oauth(cfg).unwrap()))
+        .on_tokens(|_| Err("disk full".into()))
+        .build()
+        .unwrap();
+    p.expire_access_tokens();
+    let e = c.start_callback(&request("+447700900320")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed);
+    assert!(e.description().contains("disk full"));
+    assert_eq!(p.ledger().len(), 0);
+    // The rotated pair is still used in memory by later calls.
+    c.start_callback(&request("+447700900321")).unwrap();
+    assert_eq!(p.stats().refreshes, 1);
+}
+
+#[test]
+fn oauth_config_is_checked_and_redacted() {
+    let e = Auth::oauth(callback_core::OAuthConfig {
+        client_id: "".into(),
+        client_secret: "topsecretvalue".into(),
+        access_token: "a b".into(),
+        refresh_token: "r".into(),
+        client_endpoint: "http://portal.example.com/rest/".into(),
+        server_endpoint: "nonsense".into(),
+    })
+    .unwrap_err();
+    let fields: Vec<&str> = e.violations().iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "client_id",
+            "access_token",
+            "client_endpoint",
+            "server_endpoint"
+        ]
+    );
+    assert!(!e.to_string().contains("topsecretvalue"));
+}
