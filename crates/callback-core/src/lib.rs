@@ -1,4 +1,128 @@
-//! SKELETON crate root; documentation comes with the implementation.
+//! Start Bitrix24 telephony callbacks (`voximplant.callback.start`) safely, from a blocking
+//! Rust API that the Python, Node.js, Kotlin and Swift bindings wrap.
+//!
+//! A "call me back" form hands the library an untrusted phone number; the library is the last
+//! line before a real call is paid for. So it
+//!
+//! * validates the request once and reports **every** violation ([`CallbackRequestBuilder::build`]);
+//! * refuses dangerous destinations before any traffic ([`DestinationPolicy`]: regions, premium
+//!   rate and other costly number types, a per-number cooldown that also covers calls in flight);
+//! * never rings anybody twice: nothing is resent once it may have executed, and an optional
+//!   idempotency key returns the first answer again ([`CallbackStarted::deduplicated`]);
+//! * paces calls with a client-side leaky bucket shared by clones, threads and clients of one
+//!   portal ([`RateLimit`]), so a burst is delayed, not refused;
+//! * says exactly what happened: started (with the `CALL_ID`), refused with a stable
+//!   [`ErrorCode`] and [`Error::retry_safe`], or `outcome_unknown`;
+//! * keeps the webhook secret, OAuth tokens and full phone numbers out of logs, errors and
+//!   `Debug` output.
+//!
+//! # Example
+//!
+//! This runs against the crate's fake portal (a test dependency); against a real portal pass
+//! the incoming-webhook address `https://PORTAL/rest/USER_ID/SECRET/` instead.
+//!
+//! ```
+//! use std::time::Duration;
+//! use callback_core::{Auth, Client, ErrorCode};
+//! use callback_fake_portal::{FakePortal, FakePortalConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let portal = FakePortal::start(FakePortalConfig {
+//!     stage_duration: Duration::from_millis(10),
+//!     ..FakePortalConfig::default()
+//! })?;
+//! let client = Client::builder(Auth::webhook(&portal.webhook_url())?)
+//!     .default_region("GB")
+//!     .user_agent_suffix("docs/1")
+//!     .build()?;
+//!
+//! // Untrusted input, validated once; national numbers use the default region.
+//! let request = client
+//!     .request()
+//!     .from_line("reg1")
+//!     .to_number("07700 900123")
+//!     .text("A visitor asked for a call back")
+//!     .voice("ukenglishfemale")
+//!     .idempotency_key("form-submission-42")
+//!     .build()?;
+//! assert_eq!(request.to_number(), "+447700900123");
+//!
+//! match client.start_callback(&request) {
+//!     Ok(started) => {
+//!         let call_id = started.call_id.expect("a cloud PBX line has a CALL_ID");
+//!         let record = client.wait_for_outcome(&call_id, Duration::from_secs(10))?;
+//!         println!("outcome: {:?}", record.map(|r| r.outcome));
+//!     }
+//!     Err(e) if e.code() == ErrorCode::OutcomeUnknown => {
+//!         // The portal may have started the call: do NOT simply try again.
+//!         eprintln!("outcome unknown: {e}");
+//!     }
+//!     Err(e) => eprintln!("refused ({}), retry_safe={}: {e}", e.code(), e.retry_safe()),
+//! }
+//! // A double click: the same key returns the first answer without calling the portal.
+//! assert!(client.start_callback(&request)?.deduplicated);
+//! assert_eq!(portal.ledger().len(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! OAuth applications use [`Auth::oauth`] and usually a token store
+//! ([`ClientBuilder::on_tokens`]) that persists every rotated pair; see `examples/oauth.rs`.
+//!
+//! # Validation
+//!
+//! [`CallbackRequestBuilder::build`] lists every violation (`field`, `code`, `message`) in an
+//! `invalid_request` error; the codes are in its documentation. `TO_NUMBER` is parsed with
+//! libphonenumber's metadata (the `phonenumber` crate) and normalised to E.164; letters and the
+//! dial-control characters `, ; # *` are refused outright. Ofcom's drama range
+//! `+44 7700 900000`–`900999` is accepted although the metadata calls it invalid: it is never
+//! allocated (calling it costs nothing), and the fake portal's magic numbers live there.
+//!
+//! # Error classification
+//!
+//! [`classify_response`] is the function the client itself uses. An answer is an error when it
+//! has an `error` key (whatever its value, even `""`, or a REST v3 object), and codes compare
+//! case-insensitively:
+//!
+//! | answer | code | retry_safe |
+//! |---|---|---|
+//! | 2xx JSON with `result` and no `error` | success | |
+//! | `QUERY_LIMIT_EXCEEDED` (any status) | `rate_limited` | yes |
+//! | `OVERLOAD_LIMIT` | `portal_error` | yes |
+//! | any other 5xx (envelope or not) | `outcome_unknown` | **no** |
+//! | description contains "Parse error or connect error from server" | `outcome_unknown` | **no** |
+//! | `OPERATION_TIME_LIMIT` | `operation_time_limit` | yes |
+//! | `insufficient_scope`, `invalid_scope` | `insufficient_scope` | yes |
+//! | `NO_AUTH_FOUND`, `INVALID_CREDENTIALS`, `invalid_token`, `expired_token`, `authorization_error`, `invalid_grant`, `invalid_client`, `wrong_client`, `APPLICATION_NOT_FOUND`, `ERROR_OAUTH`, `NOT_INSTALLED`, `CONNECTION_ERROR` | `auth_failed` | yes |
+//! | `ACCESS_DENIED`, `user_access_error`, `METHOD_CONFIRM_WAITING`, `METHOD_CONFIRM_DENIED`, `PAYMENT_REQUIRED`, `WRONG_AUTH_TYPE`, `ALLOWED_ONLY_INTRANET_USER` | `access_denied` | yes |
+//! | description contains "Could not find line" / "Could not find config" | `line_not_found` | yes |
+//! | description contains "Phone number is not correct" | `number_rejected` | yes |
+//! | any other envelope (non-5xx) | `portal_error` | yes |
+//! | an unfollowed 3xx | `portal_error` | yes |
+//! | 2xx/4xx body that is not JSON, truncated, JSON without `result`/`error`, or over 1 MiB | `outcome_unknown` | **no** |
+//!
+//! Transport failures: resolve, connect and TLS handshake failures are `transport` (nothing was
+//! sent); a timeout or a lost connection after the first request byte was written is
+//! `outcome_unknown`. The client decides this from the socket (it notes when request bytes are
+//! written), not from error texts.
+//!
+//! # Retries
+//!
+//! Only what certainly did not execute is repeated, within the per-call deadline
+//! ([`ClientBuilder::deadline`], which also bounds limiter waits):
+//! `QUERY_LIMIT_EXCEEDED` (exponential back-off with jitter), `OPERATION_TIME_LIMIT` (waits
+//! until the last seen `operating_reset_at` when that is inside the deadline, else the error
+//! carries the reset time), `expired_token`/`invalid_token` (one single-flight refresh, then one
+//! resend), connect failures (twice), and a 302 from a renamed portal (one re-POST to the new
+//! host; the new address is reported in [`CallbackStarted::portal_moved_to`] and used from then
+//! on, see [`Client::portal`]).
+//!
+//! # Logging
+//!
+//! Records go through the `log` crate: method, portal host, attempt, HTTP status, timings and
+//! the masked number (`+447*******23`). Secrets and full numbers never appear. Note that ureq
+//! itself logs full request paths (which hold the webhook secret) at `Trace` level; keep the
+//! `ureq` target at `Debug` or below in production.
 
 mod auth;
 mod client;
