@@ -16,6 +16,8 @@ root=$(pwd)
 target="${CARGO_TARGET_DIR:-target}"
 case "$target" in /*) ;; *) target="$root/$target" ;; esac
 export CARGO_TARGET_DIR="$target"
+build_cli=0
+[ -n "${B24_CALLBACK_BIN:-}" ] || build_cli=1
 export B24_CALLBACK_BIN="${B24_CALLBACK_BIN:-$target/debug/b24-callback}"
 venv="${VENV:-$root/.venv}"
 python="${PYTHON:-python3}"
@@ -36,8 +38,8 @@ py="$venv/bin/python"
 step "tools"
 "$py" -m pip install -q --disable-pip-version-check "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1"
 
-# 2. the fake portal's CLI
-if [ ! -x "$B24_CALLBACK_BIN" ]; then
+# 2. the fake portal's CLI (brought up to date unless $B24_CALLBACK_BIN names one)
+if [ "$build_cli" = 1 ] || [ ! -x "$B24_CALLBACK_BIN" ]; then
     step "building b24-callback"
     cargo build -p callback-cli
 fi

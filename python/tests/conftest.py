@@ -9,6 +9,7 @@ import json
 import os
 import pathlib
 import subprocess
+import tempfile
 import threading
 import urllib.request
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -52,17 +53,23 @@ class FakePortal:
     """A running `b24-callback fake-portal --json` and its admin endpoint."""
 
     def __init__(self, *extra_args: str) -> None:
+        # stderr goes to a file: a pipe nobody reads could fill up and stall the portal.
+        self.stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [str(_binary()), "fake-portal", "--json", *extra_args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=self.stderr,
             text=True,
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
             self.process.kill()
-            raise RuntimeError("b24-callback fake-portal printed nothing")
+            self.process.wait()
+            self.stderr.seek(0)
+            err = self.stderr.read().decode(errors="replace").strip()
+            raise RuntimeError(f"{_binary()} fake-portal printed nothing: {err}")
         self.urls: Dict[str, Any] = json.loads(line)
         self.base_url: str = self.urls["base_url"]
         self.webhook_url: str = self.urls["webhook_url"]
@@ -111,6 +118,7 @@ class FakePortal:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.stderr.close()
 
 
 @pytest.fixture(scope="session")
