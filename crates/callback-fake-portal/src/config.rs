@@ -440,9 +440,10 @@ pub struct CallState {
 /// One telephony event the portal tried to deliver.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeliveredEvent {
-    /// `ONVOXIMPLANTCALLINIT`, `ONVOXIMPLANTCALLSTART` or `ONVOXIMPLANTCALLEND`.
+    /// `ONVOXIMPLANTCALLINIT`, `ONVOXIMPLANTCALLSTART`, `ONVOXIMPLANTCALLEND` or
+    /// `ONEXTERNALCALLBACKSTART`.
     pub event: String,
-    /// The call it is about.
+    /// The call it is about (empty for `ONEXTERNALCALLBACKSTART`, which has no `CALL_ID`).
     pub call_id: String,
     /// Where it was POSTed.
     pub handler_url: String,

@@ -134,11 +134,17 @@ fn handler_id(event: &str) -> u32 {
     match event {
         "ONVOXIMPLANTCALLINIT" => 11,
         "ONVOXIMPLANTCALLSTART" => 12,
-        _ => 13,
+        "ONVOXIMPLANTCALLEND" => 13,
+        _ => 14,
     }
 }
 
-async fn send_event(shared: &Arc<Shared>, event: &str, call_id: &str, data: Vec<(&str, String)>) {
+pub(crate) async fn send_event(
+    shared: &Arc<Shared>,
+    event: &str,
+    call_id: &str,
+    data: Vec<(&str, String)>,
+) {
     let (handler, token) = {
         let cfg = shared.config();
         (cfg.event_handler.clone(), cfg.application_token.clone())

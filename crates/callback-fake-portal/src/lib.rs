@@ -150,7 +150,10 @@
 //! `PORTAL_NUMBER`, `PORTAL_USER_ID`, `CALL_DURATION`, `CALL_START_DATE`, `COST`,
 //! `COST_CURRENCY`, `CALL_FAILED_CODE`, `CALL_FAILED_REASON`, `CRM_ACTIVITY_ID`), each with
 //! `event`, `event_handler_id`, `ts`, `auth[domain]`, `auth[client_endpoint]`,
-//! `auth[server_endpoint]`, `auth[member_id]` and `auth[application_token]`. Events of one call
+//! `auth[server_endpoint]`, `auth[member_id]` and `auth[application_token]`. A callback on a
+//! REST-app line sends `ONEXTERNALCALLBACKSTART` instead (`data[PHONE_NUMBER]`, `data[TEXT]`,
+//! `data[VOICE]`, `data[CRM_ENTITY_TYPE]`, `data[CRM_ENTITY_ID]`, `data[LINE_NUMBER]`), as the
+//! portal hands such calls to the telephony app owning the line. Events of one call
 //! are sent in order; there are no retries (like the real portal). Deliveries are listed by
 //! [`FakePortal::events`].
 //!

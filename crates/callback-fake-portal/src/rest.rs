@@ -37,12 +37,21 @@ pub(crate) struct CallPlan {
     pub started_at: f64,
 }
 
+/// What happens after the answer, outside the lock.
+pub(crate) enum Followup {
+    Nothing,
+    /// A simulated call to run.
+    Call(CallPlan),
+    /// `ONEXTERNALCALLBACKSTART` for the telephony app owning a REST-app line.
+    External(Vec<(&'static str, String)>),
+}
+
 pub(crate) struct Answer {
     pub status: u16,
     pub body: Value,
     /// `X-Bitrix-Rest-Application` (OAuth calls only).
     pub application: Option<String>,
-    pub call: Option<CallPlan>,
+    pub followup: Followup,
 }
 
 impl Answer {
@@ -51,7 +60,7 @@ impl Answer {
             status,
             body: json!({"error": code, "error_description": description}),
             application: None,
-            call: None,
+            followup: Followup::Nothing,
         }
     }
 }
@@ -158,10 +167,10 @@ pub(crate) fn execute(shared: &Shared, req: RestRequest) -> Answer {
     // 6. The handler.
     let outcome = match req.method.as_str() {
         "voximplant.callback.start" => callback_start(&cfg, &mut st, &req, t0),
-        "voximplant.line.get" => line_get(&cfg).map(|v| (v, Map::new(), None)),
-        "voximplant.tts.voices.get" => Ok((voices(), Map::new(), None)),
+        "voximplant.line.get" => line_get(&cfg).map(|v| (v, Map::new(), Followup::Nothing)),
+        "voximplant.tts.voices.get" => Ok((voices(), Map::new(), Followup::Nothing)),
         "voximplant.statistic.get" => statistic_get(&st, &req.params),
-        "scope" => Ok((json!(ident.scopes), Map::new(), None)),
+        "scope" => Ok((json!(ident.scopes), Map::new(), Followup::Nothing)),
         _ => Err(Failure(
             404,
             "ERROR_METHOD_NOT_FOUND".into(),
@@ -184,7 +193,7 @@ pub(crate) fn execute(shared: &Shared, req: RestRequest) -> Answer {
             a.application = ident.application;
             a
         }
-        Ok((result, extra, call)) => {
+        Ok((result, extra, followup)) => {
             let start = t0.floor();
             let finish = t0 + processing;
             let mut body = Map::new();
@@ -207,7 +216,7 @@ pub(crate) fn execute(shared: &Shared, req: RestRequest) -> Answer {
                 status: 200,
                 body: Value::Object(body),
                 application: ident.application,
-                call,
+                followup,
             }
         }
     }
@@ -288,7 +297,7 @@ fn non_empty(v: Option<&Value>) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-type HandlerResult = Result<(Value, Map<String, Value>, Option<CallPlan>), Failure>;
+type HandlerResult = Result<(Value, Map<String, Value>, Followup), Failure>;
 
 fn callback_start(
     cfg: &FakePortalConfig,
@@ -335,9 +344,21 @@ fn callback_start(
     };
     if rest_app {
         // The portal only hands the request to the telephony app owning the line.
+        let event = vec![
+            ("PHONE_NUMBER", entry.number.clone()),
+            ("TEXT", entry.text.clone()),
+            ("VOICE", entry.voice.clone().unwrap_or_default()),
+            ("CRM_ENTITY_TYPE", String::new()),
+            ("CRM_ENTITY_ID", String::new()),
+            ("LINE_NUMBER", entry.line.clone()),
+        ];
         st.ledger.push(entry);
         st.stats.calls_placed += 1;
-        return Ok((json!({"RESULT": true, "CALL_ID": null}), Map::new(), None));
+        return Ok((
+            json!({"RESULT": true, "CALL_ID": null}),
+            Map::new(),
+            Followup::External(event),
+        ));
     }
     let digits: String = number.chars().filter(char::is_ascii_digit).collect();
     if digits == CONTROLLER_FAILURE_NUMBER {
@@ -371,7 +392,7 @@ fn callback_start(
     Ok((
         json!({"RESULT": true, "CALL_ID": call_id}),
         Map::new(),
-        Some(plan),
+        Followup::Call(plan),
     ))
 }
 
@@ -546,7 +567,7 @@ fn statistic_get(st: &State, params: &Map<String, Value>) -> HandlerResult {
         extra.insert("next".into(), json!(start + PAGE_SIZE));
     }
     extra.insert("total".into(), json!(total));
-    Ok((Value::Array(page), extra, None))
+    Ok((Value::Array(page), extra, Followup::Nothing))
 }
 
 /// Compares numerically when both sides are numbers, else as strings.

@@ -2,8 +2,8 @@
 
 use crate::admin;
 use crate::config::*;
-use crate::events::run_call;
-use crate::rest::{Answer, RestRequest, Route, execute};
+use crate::events::{run_call, send_event};
+use crate::rest::{Answer, Followup, RestRequest, Route, execute};
 use crate::state::{Shared, normalize_method};
 use crate::util::*;
 use bytes::Bytes;
@@ -428,8 +428,17 @@ async fn close_now(kill: Arc<Notify>) -> Response<FakeBody> {
 
 /// Starts the call lifecycle (outside any lock) and turns the answer into a reply.
 fn finish_rest(shared: &Arc<Shared>, answer: Answer) -> Reply {
-    if let Some(plan) = answer.call {
-        tokio::spawn(run_call(shared.clone(), plan));
+    match answer.followup {
+        Followup::Nothing => {}
+        Followup::Call(plan) => {
+            tokio::spawn(run_call(shared.clone(), plan));
+        }
+        Followup::External(data) => {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                send_event(&shared, "ONEXTERNALCALLBACKSTART", "", data).await;
+            });
+        }
     }
     let mut reply = Reply::json(answer.status, &answer.body);
     if let Some(app) = answer.application {

@@ -761,11 +761,12 @@ fn magic_numbers_choose_the_outcome() {
     // JSON filter, other operators, sorting and the total.
     let r = post_json(
         &format!("{}voximplant.statistic.get", portal.webhook_url()),
-        &json!({"FILTER": {"CALL_FAILED_CODE": ["486", "304"]}, "SORT": "ID", "ORDER": "DESC"}),
+        &json!({"FILTER": {"CALL_FAILED_CODE": ["486", "304"]}, "SORT": "CALL_FAILED_CODE", "ORDER": "DESC"}),
     );
     let v = r.json();
     assert_eq!(v["total"], json!(2));
-    assert_eq!(v["result"][0]["CALL_FAILED_CODE"], json!("304"));
+    assert_eq!(v["result"][0]["CALL_FAILED_CODE"], json!("486"));
+    assert_eq!(v["result"][1]["CALL_FAILED_CODE"], json!("304"));
     let r = get(&format!(
         "{}voximplant.statistic.get?FILTER[!CALL_FAILED_CODE]=200",
         portal.webhook_url()
