@@ -7,7 +7,7 @@
  * contains a secret or a full phone number.
  */
 export declare class CallbackError extends Error {
-  constructor(message: string, details: CallbackErrorDetails)
+  constructor(message: string, details: Partial<CallbackErrorDetails> & { code: ErrorCode })
   readonly name: 'CallbackError'
   readonly code: ErrorCode
   readonly retrySafe: boolean
@@ -174,7 +174,7 @@ export interface Line {
   name: string
 }
 
-/** Masks a phone number for logs: `+447700900123` → `+447*****23`. */
+/** Masks a phone number for logs: `+447700900123` → `+447*******23`. */
 export declare function maskNumber(phoneNumber: string): string
 
 /** Longest `text` accepted, in characters. */

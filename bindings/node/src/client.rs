@@ -306,6 +306,9 @@ impl<T: IntoJs> Task for Call<T> {
 
 // ---------------------------------------------------------------- AbortSignal
 
+type AddListenerArgs<'a> = FnArgs<(String, Function<'a, (), ()>, Object<'a>)>;
+type RemoveListenerArgs<'a> = FnArgs<(String, Function<'a, (), ()>)>;
+
 /// An `abort` listener on the caller's `AbortSignal` that cancels the core's `CancelToken`;
 /// removed again when the call settles, so a long-lived signal does not collect listeners.
 pub struct AbortHook {
@@ -328,7 +331,7 @@ impl AbortHook {
         }
         let obj: Object = unsafe { Object::from_napi_value(env.raw(), signal.raw())? };
         let aborted: Option<bool> = obj.get("aborted").ok().flatten();
-        let add: Option<Function<FnArgs<(String, Function<(), ()>, Object)>, Unknown>> =
+        let add: Option<Function<AddListenerArgs, Unknown>> =
             obj.get("addEventListener").ok().flatten();
         let (Some(aborted), Some(add)) = (aborted, add) else {
             return Err(errors::type_error(
@@ -375,7 +378,7 @@ impl AbortHook {
     fn detach(self, env: &Env) -> Result<()> {
         let signal = self.signal.get_value(env)?;
         if let Some(listener) = &self.listener {
-            let remove: Option<Function<FnArgs<(String, Function<(), ()>)>, Unknown>> =
+            let remove: Option<Function<RemoveListenerArgs, Unknown>> =
                 signal.get("removeEventListener").ok().flatten();
             if let Some(remove) = remove {
                 remove.apply(

@@ -150,7 +150,7 @@ impl Problems {
 
     pub fn millis(&mut self, field: &str, value: Option<f64>) -> Option<Duration> {
         let v = value?;
-        if v.is_finite() && v >= 0.0 && v <= 1e12 {
+        if v.is_finite() && (0.0..=1e12).contains(&v) {
             Some(Duration::from_secs_f64(v / 1000.0))
         } else {
             self.push(
@@ -527,10 +527,10 @@ pub fn bytes_arg(env: &Env, value: &Unknown, name: &str) -> Result<Vec<u8>> {
     if value.get_type()? == ValueType::String {
         return Ok(string_arg(env, value, name)?.into_bytes());
     }
-    if value.is_typedarray()? {
-        if let Ok(bytes) = unsafe { Uint8Array::from_napi_value(env.raw(), value.raw()) } {
-            return Ok(bytes.to_vec());
-        }
+    if value.is_typedarray()?
+        && let Ok(bytes) = unsafe { Uint8Array::from_napi_value(env.raw(), value.raw()) }
+    {
+        return Ok(bytes.to_vec());
     }
     Err(crate::errors::type_error(
         env,

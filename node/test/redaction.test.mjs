@@ -1,0 +1,88 @@
+// Secrets and full phone numbers never show in errors, util.inspect or String().
+import assert from 'node:assert/strict'
+import util from 'node:util'
+import { after, before, test } from 'node:test'
+
+import { FAST, pkg, rejectsWith, startPortal } from './helpers.mjs'
+
+let portal
+before(async () => {
+  portal = await startPortal(['--burst', '1000', '--drain', '1000'])
+})
+after(() => portal.stop())
+
+const SECRET = 'fakewebhooksecret0001'
+const show = (x) => util.inspect(x, { depth: 10, showHidden: true }) + String(x) + (x && x.stack ? x.stack : '')
+
+test('util.inspect and String() of a webhook client hide the secret', () => {
+  const client = new pkg.Client({ webhookUrl: portal.info.webhook_url, ...FAST })
+  const text = show(client) + JSON.stringify(client)
+  assert.doesNotMatch(text, new RegExp(SECRET))
+  assert.match(util.inspect(client), /webhook/)
+  assert.match(util.inspect(client), /127\.0\.0\.1/)
+})
+
+test('util.inspect of an OAuth client hides the client secret and the tokens', () => {
+  const client = pkg.Client.fromOAuth({
+    clientId: 'local.app.77',
+    clientSecret: 'clientsecretvalue77',
+    accessToken: 'accesstokenvalue77',
+    refreshToken: 'refreshtokenvalue77',
+    clientEndpoint: portal.info.client_endpoint,
+    serverEndpoint: portal.info.server_endpoint,
+    onTokens: () => {},
+    ...FAST,
+  })
+  const text = show(client)
+  for (const s of ['clientsecretvalue77', 'accesstokenvalue77', 'refreshtokenvalue77']) assert.doesNotMatch(text, new RegExp(s))
+  assert.match(text, /local\.app\.77/)
+})
+
+test('a malformed webhook URL is refused without echoing the secret', () => {
+  for (const url of [
+    `ftp://example.com/rest/1/${SECRET}/`,
+    `https://example.com/wrong/1/${SECRET}`,
+    `http://example.com/rest/1/${SECRET}/`,
+    `https://example.com:99999/rest/1/${SECRET}/`,
+    `https://example.com/rest/1/${SECRET}/extra/more/`,
+  ]) {
+    let err
+    try {
+      new pkg.Client({ webhookUrl: url })
+    } catch (e) {
+      err = e
+    }
+    assert.ok(err instanceof pkg.CallbackError, url)
+    assert.equal(err.code, 'invalid_request')
+    assert.doesNotMatch(show(err), new RegExp(SECRET), url)
+  }
+})
+
+test('errors from the portal carry neither the secret nor the number', async () => {
+  const client = new pkg.Client({ webhookUrl: portal.info.webhook_url, ...FAST })
+  const number = '+447700900612'
+  const errors = []
+  errors.push(await rejectsWith(client.startCallback({ line: 'nosuchline', to: number, text: 'x' }), 'line_not_found'))
+  errors.push(await rejectsWith(client.startCallback({ line: 'reg1', to: '+447700900006', text: 'x' }), 'outcome_unknown'))
+  errors.push(await rejectsWith(client.startCallback({ line: 'reg1', to: '+449098790123', text: 'x' }), 'destination_blocked'))
+  const wrong = new pkg.Client({ webhookUrl: portal.info.base_url + '/rest/1/anothersecret9999/', ...FAST })
+  errors.push(await rejectsWith(wrong.startCallback({ line: 'reg1', to: number, text: 'x' }), 'auth_failed'))
+  for (const e of errors) {
+    const text = show(e)
+    assert.doesNotMatch(text, new RegExp(SECRET))
+    assert.doesNotMatch(text, /anothersecret9999/)
+    assert.doesNotMatch(text, /7700900612|7700900006|9098790123/)
+  }
+})
+
+test('validation errors mask the number they refuse', () => {
+  const client = new pkg.Client({ webhookUrl: portal.info.webhook_url, ...FAST })
+  let err
+  try {
+    client.startCallback({ line: 'reg1', to: '+44 7700 900613 ext', text: '' })
+  } catch (e) {
+    err = e
+  }
+  assert.ok(err instanceof pkg.CallbackError)
+  assert.doesNotMatch(show(err), /7700\s*960124/)
+})

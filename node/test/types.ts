@@ -1,0 +1,148 @@
+// Type-checked with `tsc --noEmit -p test/tsconfig.json`: uses the whole public API, so a
+// broken or incomplete index.d.ts fails the build. (Not executed.)
+import {
+  CallbackError,
+  Client,
+  classifyResponse,
+  errorCodes,
+  knownVoices,
+  maskNumber,
+  MAX_TEXT_CHARS,
+  parseEvent,
+  validateRequest,
+  version,
+} from '../index.js'
+import type {
+  CallbackErrorDetails,
+  CallbackStarted,
+  CallOutcome,
+  CallRecord,
+  ClientOptions,
+  ErrorCode,
+  Line,
+  OAuthConfig,
+  StartCallbackOptions,
+  TelephonyEvent,
+  TokenPair,
+  ValidatedRequest,
+  Violation,
+  Voice,
+} from '../index.js'
+
+const options: ClientOptions = {
+  connectTimeoutMs: 5000,
+  timeoutMs: 30000,
+  deadlineMs: 45000,
+  rateLimit: { burst: 10, perSecond: 2 },
+  rootCertificates: ['-----BEGIN CERTIFICATE-----'],
+  userAgentSuffix: 'shop/1.0',
+  defaultRegion: 'GB',
+  allowUnknownVoice: false,
+  destinationPolicy: { allowedRegions: ['GB'], blockCostlyNumbers: true, numberCooldownMs: 60000 },
+  dedupeWindowMs: 600000,
+}
+const presets: ClientOptions['rateLimit'][] = ['standard', 'enterprise', 'off']
+
+const webhook = new Client({ webhookUrl: 'https://example.bitrix24.com/rest/1/secret/', ...options })
+
+const oauthConfig: OAuthConfig = {
+  clientId: 'local.app',
+  clientSecret: 's',
+  accessToken: 'a',
+  refreshToken: 'r',
+  clientEndpoint: 'https://example.bitrix24.com/rest/',
+  serverEndpoint: 'https://oauth.bitrix.info/rest/',
+  onTokens: async (t: TokenPair): Promise<void> => {
+    const pair: [string, string, number | null] = [t.accessToken, t.refreshToken, t.expiresIn]
+    void pair
+  },
+}
+const oauth: Client = Client.fromOAuth({ ...oauthConfig, rateLimit: 'enterprise' })
+Client.fromOAuth({ ...oauthConfig, onTokens: (t) => void t.refreshToken })
+
+function describe(code: ErrorCode): string {
+  switch (code) {
+    case 'invalid_request':
+    case 'destination_blocked':
+    case 'rate_limited':
+    case 'operation_time_limit':
+    case 'auth_failed':
+    case 'insufficient_scope':
+    case 'access_denied':
+    case 'line_not_found':
+    case 'number_rejected':
+    case 'portal_error':
+    case 'transport':
+      return 'retry-safe'
+    case 'outcome_unknown':
+      return 'do not retry'
+  }
+}
+
+async function main(): Promise<void> {
+  const controller = new AbortController()
+  const request: StartCallbackOptions = {
+    line: 'reg1',
+    to: '+447700900123',
+    text: 'A visitor asked for a call',
+    voice: 'ruinternalfemale',
+    idempotencyKey: 'form-42',
+    signal: controller.signal,
+  }
+  try {
+    const started: CallbackStarted = await webhook.startCallback(request)
+    const id: string | null = started.callId
+    const dedup: boolean = started.deduplicated
+    const waited: number = started.timing.limiterWaitMs + started.timing.totalMs + started.timing.attempts
+    const moved: string | null = started.portalMovedTo
+    const duration: number | null | undefined = started.timing.portal?.duration
+    void [dedup, waited, moved, duration]
+    if (id !== null) {
+      const record: CallRecord | null = await webhook.waitForOutcome(id, { timeoutMs: 60000 })
+      const outcome: CallOutcome | undefined = record?.outcome
+      const again: CallRecord | null = await webhook.callRecord(id)
+      void [outcome, again?.maskedNumber, record?.durationSeconds]
+    }
+  } catch (e) {
+    if (e instanceof CallbackError) {
+      const code: ErrorCode = e.code
+      const retry: boolean = e.retrySafe
+      const bitrix: string | null = e.bitrixCode
+      const status: number | null = e.httpStatus
+      const violations: ReadonlyArray<Violation> = e.violations
+      const reset: number | null = e.operatingResetAt
+      const moved: string | null = e.portalMovedTo
+      void [describe(code), retry, bitrix, status, violations.map((v) => v.field + v.code + v.message), reset, moved]
+    }
+  }
+  const lines: Line[] = await oauth.lines()
+  const voices: Voice[] = await oauth.voices()
+  const portal: string = webhook.portal
+  void [lines, voices, portal, presets]
+
+  const v: ValidatedRequest = validateRequest({ line: 'reg1', to: '07700 900123', text: 'x', defaultRegion: 'GB', allowUnknownVoice: true })
+  const wire: string = v.wireBody
+  const classified: CallbackError | null = classifyResponse(503, new Uint8Array([123, 125]))
+  const ev: TelephonyEvent = parseEvent('event=ONVOXIMPLANTCALLEND', 'token')
+  const outcome: CallOutcome | null = ev.outcome
+  const data: Record<string, string> = ev.data
+  const details: CallbackErrorDetails = {
+    code: 'transport',
+    retrySafe: true,
+    bitrixCode: null,
+    httpStatus: null,
+    violations: null,
+    operatingResetAt: null,
+    portalMovedTo: null,
+  }
+  const mine = new CallbackError('custom', { code: 'portal_error' })
+  const mine2 = new CallbackError('custom', details)
+  const all: ErrorCode[] = errorCodes()
+  const voicesKnown: string[] = knownVoices()
+  const masked: string = maskNumber('+447700900123')
+  const max: number = MAX_TEXT_CHARS
+  const ver: string = version()
+  void [wire, classified, outcome, data, mine.code, mine2.retrySafe, all, voicesKnown, masked, max, ver]
+}
+
+void main
