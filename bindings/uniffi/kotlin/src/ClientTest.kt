@@ -1,0 +1,177 @@
+// The happy paths against the fake portal: a callback, dedupe, lines/voices, outcomes,
+// one client shared by several threads, cancellation.
+package bitrix24.callback.tests
+
+import bitrix24.callback.CallOutcome
+import bitrix24.callback.CallbackException
+import bitrix24.callback.CancelToken
+import bitrix24.callback.ErrorCode
+import bitrix24.callback.RateLimit
+import bitrix24.callback.maskNumber
+import bitrix24.callback.version
+import org.junit.Before
+import java.time.Duration
+import java.util.Collections
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+import kotlin.test.Test
+import kotlin.test.assertEquals
+import kotlin.test.assertFalse
+import kotlin.test.assertNotNull
+import kotlin.test.assertNull
+import kotlin.test.assertTrue
+
+class ClientTest {
+    @Before
+    fun clean() = Portal.reset()
+
+    @Test
+    fun startCallbackSucceeds() {
+        webhookClient().use { client ->
+            val number = Numbers.fresh()
+            val started = client.startCallback(request(number))
+            val callId = assertNotNull(started.callId, "callId")
+            assertTrue(callId.isNotBlank())
+            assertFalse(started.deduplicated)
+            assertTrue(started.timing.attempts >= 1u, "attempts")
+            assertTrue(started.timing.total > Duration.ZERO, "total time")
+            assertEquals(Portal.baseUrl.trimEnd('/'), client.portal().trimEnd('/'))
+
+            val ledger = Portal.ledger()
+            assertEquals(1, ledger.length(), "calls placed")
+            val placed = ledger.getJSONObject(0)
+            assertEquals(callId, placed.getString("call_id"))
+            assertEquals("reg1", placed.getString("line"))
+            assertEquals(number, "+" + placed.getString("number").trimStart('+'))
+
+            // The binding names itself (and the app's suffix) in the User-Agent.
+            val requests = Portal.requests()
+            val agent = (0 until requests.length())
+                .map { requests.getJSONObject(it) }
+                .first { it.optString("rest_method") == "voximplant.callback.start" }
+                .optString("user_agent")
+            assertTrue(agent.contains("uniffi/${version()}"), "user agent: $agent")
+            assertTrue(agent.contains("kotlin-tests"), "user agent: $agent")
+        }
+    }
+
+    @Test
+    fun idempotencyKeyDeduplicates() {
+        webhookClient().use { client ->
+            val req = request(key = "form-submission-42")
+            val first = client.startCallback(req)
+            val second = client.startCallback(req)
+            assertFalse(first.deduplicated)
+            assertTrue(second.deduplicated)
+            assertEquals(first.callId, second.callId)
+            assertEquals(1, Portal.ledger().length(), "the portal was called once")
+        }
+    }
+
+    @Test
+    fun linesAndVoices() {
+        webhookClient().use { client ->
+            val lines = client.lines()
+            val ids = lines.map { it.id }
+            assertTrue("reg1" in ids && "sip7" in ids, "lines: $ids")
+            assertEquals(ids.sorted(), ids, "sorted by id")
+            val sip7 = lines.first { it.id == "sip7" }
+            assertFalse(sip7.name.contains("&amp;") || sip7.name.contains("&lt;"), "decoded: ${sip7.name}")
+            val voices = client.voices()
+            assertTrue(voices.isNotEmpty())
+            assertTrue(voices.any { it.id == "ruinternalfemale" }, "voices: ${voices.map { it.id }}")
+        }
+    }
+
+    @Test
+    fun restAppLineHasNoCallId() {
+        webhookClient().use { client ->
+            val started = client.startCallback(request(line = "REST_APP:1"))
+            assertNull(started.callId)
+            assertEquals(1, Portal.ledger().length())
+        }
+    }
+
+    @Test
+    fun outcomesOfFinishedCalls() {
+        webhookClient().use { client ->
+            val answered = client.startCallback(request())
+            val busy = client.startCallback(request("+447700900001"))
+            val a = assertNotNull(client.waitForOutcome(answered.callId!!, Duration.ofSeconds(20)))
+            assertEquals(CallOutcome.ANSWERED, a.outcome)
+            assertEquals("200", a.failedCode)
+            assertEquals("answered", a.outcome.asStr())
+            val b = assertNotNull(client.waitForOutcome(busy.callId!!, Duration.ofSeconds(20)))
+            assertEquals(CallOutcome.BUSY, b.outcome)
+            assertEquals("486", b.failedCode)
+            assertEquals(b, client.callRecord(busy.callId!!))
+            b.maskedNumber?.let { assertFalse(it.contains("900001"), "masked: $it") }
+            assertNull(client.callRecord("no-such-call-id"))
+        }
+    }
+
+    @Test
+    fun oneClientSharedByEightThreads() {
+        val threads = 8
+        val perThread = 4
+        webhookClient().use { client ->
+            val pool = Executors.newFixedThreadPool(threads)
+            val gate = CountDownLatch(1)
+            val callIds = Collections.synchronizedList(ArrayList<String>())
+            val errors = Collections.synchronizedList(ArrayList<Throwable>())
+            val numbers = List(threads * perThread) { Numbers.fresh() }
+            repeat(threads) { t ->
+                pool.execute {
+                    gate.await()
+                    repeat(perThread) { i ->
+                        try {
+                            val started = client.startCallback(request(numbers[t * perThread + i]))
+                            callIds += started.callId!!
+                        } catch (e: Throwable) {
+                            errors += e
+                        }
+                    }
+                }
+            }
+            gate.countDown()
+            pool.shutdown()
+            assertTrue(pool.awaitTermination(60, TimeUnit.SECONDS), "threads finished")
+            assertTrue(errors.isEmpty(), "errors: $errors")
+            assertEquals(threads * perThread, callIds.toSet().size, "distinct call ids")
+            assertEquals(threads * perThread, Portal.ledger().length(), "calls placed")
+        }
+    }
+
+    @Test
+    fun cancelWhileWaitingForTheLimiter() {
+        // One token, refilled every 20 s: the second call has to wait for the limiter.
+        val opts = options(deadline = Duration.ofSeconds(30), rateLimit = RateLimit.Custom(1u, 0.05))
+        webhookClient(opts).use { client ->
+            client.startCallback(request())
+            val token = CancelToken()
+            val canceller = Thread {
+                Thread.sleep(300)
+                token.cancel()
+            }
+            canceller.start()
+            val began = System.nanoTime()
+            val e = expectError<CallbackException.RateLimited>(ErrorCode.RATE_LIMITED) {
+                client.startCallbackCancellable(request(), token)
+            }
+            canceller.join()
+            assertTrue(token.isCancelled())
+            assertTrue(e.retrySafe)
+            assertTrue((System.nanoTime() - began) < 10_000_000_000, "gave up promptly")
+            assertEquals(1, Portal.ledger().length(), "the cancelled call was not sent")
+        }
+    }
+
+    @Test
+    fun helpers() {
+        assertTrue(version().isNotBlank())
+        val masked = maskNumber("+447700900123")
+        assertTrue(masked.startsWith("+44") && masked.endsWith("23") && "*" in masked, masked)
+        assertFalse(masked.contains("0090"), masked)
+    }
+}

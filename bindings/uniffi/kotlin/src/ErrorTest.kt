@@ -1,0 +1,254 @@
+// Every error family with its fields, and what printing values may (not) show.
+package bitrix24.callback.tests
+
+import bitrix24.callback.CallbackClient
+import bitrix24.callback.CallbackException
+import bitrix24.callback.CallbackRequest
+import bitrix24.callback.DestinationPolicy
+import bitrix24.callback.ErrorCode
+import bitrix24.callback.OAuthCredentials
+import bitrix24.callback.TokenPair
+import bitrix24.callback.classifyResponse
+import bitrix24.callback.errorCodeFromStr
+import bitrix24.callback.validateRequest
+import org.json.JSONArray
+import org.json.JSONObject
+import org.junit.Before
+import java.time.Duration
+import kotlin.test.Test
+import kotlin.test.assertEquals
+import kotlin.test.assertFalse
+import kotlin.test.assertNotNull
+import kotlin.test.assertNull
+import kotlin.test.assertTrue
+
+class ErrorTest {
+    @Before
+    fun clean() = Portal.reset()
+
+    @Test
+    fun errorCodesHaveStableNames() {
+        assertEquals(12, ErrorCode.entries.size)
+        for (code in ErrorCode.entries) {
+            assertEquals(code, errorCodeFromStr(code.asStr()))
+            assertEquals(code != ErrorCode.OUTCOME_UNKNOWN, code.retrySafe(), code.asStr())
+        }
+        assertEquals("outcome_unknown", ErrorCode.OUTCOME_UNKNOWN.asStr())
+        assertNull(errorCodeFromStr("no_such_code"))
+    }
+
+    @Test
+    fun invalidRequestListsEveryViolation() {
+        webhookClient().use { client ->
+            val e = expectError<CallbackException.InvalidRequest>(ErrorCode.INVALID_REQUEST) {
+                client.startCallback(CallbackRequest(fromLine = "", toNumber = "12", text = ""))
+            }
+            val fields = e.violations.map { it.field }
+            assertTrue("FROM_LINE" in fields && "TO_NUMBER" in fields && "TEXT_TO_PRONOUNCE" in fields, "$fields")
+            assertTrue(e.violations.all { it.code.isNotBlank() && it.description.isNotBlank() })
+            assertNull(e.httpStatus)
+            assertNull(e.bitrixCode)
+            assertEquals(e.violations, e.details().violations)
+            assertEquals(0, Portal.ledger().length(), "nothing sent")
+        }
+        // The same through the free function, without a client.
+        val e = expectError<CallbackException.InvalidRequest>(ErrorCode.INVALID_REQUEST) {
+            validateRequest(CallbackRequest(fromLine = "reg1", toNumber = "+447700900123", text = "hi", voice = "nosuchvoice"))
+        }
+        assertEquals(listOf("VOICE"), e.violations.map { it.field })
+    }
+
+    @Test
+    fun badWebhookAddressDoesNotEchoTheSecret() {
+        val e = expectError<CallbackException.InvalidRequest>(ErrorCode.INVALID_REQUEST) {
+            CallbackClient.webhook("ftp://portal.example/rest/1/s3cretvalue77/")
+        }
+        assertTrue(e.violations.any { it.field == "webhook_url" }, "${e.violations}")
+        assertFalse("${e.message} $e ${e.violations}".contains("s3cretvalue77"))
+    }
+
+    @Test
+    fun destinationBlockedByRegion() {
+        val policy = DestinationPolicy(allowedRegions = listOf("DE"))
+        webhookClient(options(policy = policy)).use { client ->
+            val e = expectError<CallbackException.DestinationBlocked>(ErrorCode.DESTINATION_BLOCKED) {
+                client.startCallback(request())
+            }
+            assertNull(e.httpStatus)
+            assertEquals(0, Portal.ledger().length(), "nothing sent")
+        }
+    }
+
+    @Test
+    fun destinationBlockedByCooldown() {
+        webhookClient().use { client ->
+            val number = Numbers.fresh()
+            client.startCallback(request(number))
+            expectError<CallbackException.DestinationBlocked>(ErrorCode.DESTINATION_BLOCKED) {
+                client.startCallback(request(number))
+            }
+            assertEquals(1, Portal.ledger().length())
+        }
+    }
+
+    @Test
+    fun rateLimitedByThePortal() {
+        Portal.fault("query_limit", times = 1000)
+        webhookClient(options(deadline = Duration.ofSeconds(2))).use { client ->
+            val e = expectError<CallbackException.RateLimited>(ErrorCode.RATE_LIMITED) {
+                client.startCallback(request())
+            }
+            assertEquals("QUERY_LIMIT_EXCEEDED", e.bitrixCode)
+            assertEquals(503.toUShort(), e.httpStatus)
+            assertEquals(0, Portal.ledger().length())
+        }
+    }
+
+    @Test
+    fun operationTimeLimit() {
+        Portal.fault("operation_time_limit", times = 1000)
+        webhookClient(options(deadline = Duration.ofSeconds(2))).use { client ->
+            val e = expectError<CallbackException.OperationTimeLimit>(ErrorCode.OPERATION_TIME_LIMIT) {
+                client.startCallback(request())
+            }
+            assertEquals("OPERATION_TIME_LIMIT", e.bitrixCode)
+            assertEquals(429.toUShort(), e.httpStatus)
+        }
+    }
+
+    @Test
+    fun authFailedWithAWrongWebhookSecret() {
+        val wrong = Portal.webhookUrl.trimEnd('/').substringBeforeLast('/') + "/wrongsecret0000000001/"
+        CallbackClient.webhook(wrong, options()).use { client ->
+            val e = expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.lines() }
+            assertNotNull(e.httpStatus)
+            assertFalse("${e.message} $e".contains("wrongsecret0000000001"), "secret echoed: $e")
+        }
+    }
+
+    @Test
+    fun insufficientScope() {
+        Portal.config(JSONObject().put("webhook_scopes", JSONArray(listOf("crm"))))
+        try {
+            webhookClient().use { client ->
+                val e = expectError<CallbackException.InsufficientScope>(ErrorCode.INSUFFICIENT_SCOPE) {
+                    client.startCallback(request())
+                }
+                assertEquals("insufficient_scope", e.bitrixCode)
+                assertNotNull(e.httpStatus)
+            }
+        } finally {
+            Portal.config(JSONObject().put("webhook_scopes", JSONArray(listOf("call", "telephony"))))
+        }
+    }
+
+    @Test
+    fun accessDenied() {
+        Portal.config(JSONObject().put("outgoing_call_permission", false))
+        try {
+            webhookClient().use { client ->
+                val e = expectError<CallbackException.AccessDenied>(ErrorCode.ACCESS_DENIED) {
+                    client.startCallback(request())
+                }
+                assertEquals("ACCESS_DENIED", e.bitrixCode)
+                assertEquals(403.toUShort(), e.httpStatus)
+            }
+        } finally {
+            Portal.config(JSONObject().put("outgoing_call_permission", true))
+        }
+    }
+
+    @Test
+    fun lineNotFound() {
+        webhookClient().use { client ->
+            val e = expectError<CallbackException.LineNotFound>(ErrorCode.LINE_NOT_FOUND) {
+                client.startCallback(request(line = "nosuchline"))
+            }
+            assertEquals(400.toUShort(), e.httpStatus)
+            assertNotNull(e.bitrixCode)
+            assertEquals(0, Portal.ledger().length())
+        }
+    }
+
+    @Test
+    fun numberRejectedIsClassified() {
+        // The client validates numbers before sending, so the portal's own refusal is checked
+        // through the classifier the client uses.
+        val body = """{"error":"ERROR_CORE","error_description":"Phone number is not correct"}"""
+        val d = assertNotNull(classifyResponse(400u, body.toByteArray()))
+        assertEquals(ErrorCode.NUMBER_REJECTED, d.code)
+        assertTrue(d.retrySafe)
+        assertEquals("ERROR_CORE", d.bitrixCode)
+        assertEquals(400.toUShort(), d.httpStatus)
+        assertNull(classifyResponse(200u, """{"result":{"RESULT":true,"CALL_ID":"x"}}""".toByteArray()))
+    }
+
+    @Test
+    fun portalErrorOnOverload() {
+        Portal.fault("overload", times = 1000)
+        webhookClient(options(deadline = Duration.ofSeconds(2))).use { client ->
+            val e = expectError<CallbackException.Portal>(ErrorCode.PORTAL_ERROR) {
+                client.startCallback(request())
+            }
+            assertEquals("OVERLOAD_LIMIT", e.bitrixCode)
+            assertEquals(503.toUShort(), e.httpStatus)
+        }
+    }
+
+    @Test
+    fun transportWhenNothingListens() {
+        val closed = java.net.ServerSocket(0).use { it.localPort }
+        CallbackClient.webhook("http://127.0.0.1:$closed/rest/1/abcdefghijklmnop/", options()).use { client ->
+            val e = expectError<CallbackException.Transport>(ErrorCode.TRANSPORT) { client.lines() }
+            assertNull(e.httpStatus)
+            assertFalse("${e.message}".contains("abcdefghijklmnop"))
+        }
+    }
+
+    @Test
+    fun outcomeUnknownWhenTheConnectionDropsAfterExecuting() {
+        Portal.fault("close_after_execute", times = 1)
+        webhookClient().use { client ->
+            val e = expectError<CallbackException.OutcomeUnknown>(ErrorCode.OUTCOME_UNKNOWN) {
+                client.startCallback(request())
+            }
+            assertFalse(e.retrySafe)
+            assertEquals(1, Portal.ledger().length(), "the portal did place the call")
+        }
+    }
+
+    @Test
+    fun outcomeUnknownOnHtml502AndControllerFailure() {
+        Portal.fault("html_502", times = 1)
+        webhookClient().use { client ->
+            val e = expectError<CallbackException.OutcomeUnknown>(ErrorCode.OUTCOME_UNKNOWN) {
+                client.startCallback(request())
+            }
+            assertEquals(502.toUShort(), e.httpStatus)
+            expectError<CallbackException.OutcomeUnknown>(ErrorCode.OUTCOME_UNKNOWN) {
+                client.startCallback(request("+447700900006"))
+            }
+        }
+    }
+
+    @Test
+    fun printedValuesHideSecretsAndNumbers() {
+        val creds = OAuthCredentials(
+            clientId = "local.app.1", clientSecret = "clientsecretXYZ", accessToken = "accessTOKEN123",
+            refreshToken = "refreshTOKEN456", clientEndpoint = "https://p.example/rest/",
+            serverEndpoint = "https://oauth.example/rest/",
+        )
+        val pair = TokenPair("accessTOKEN123", "refreshTOKEN456", 3600u, null, null, null)
+        val req = request("+447700900123")
+        for (text in listOf(creds.toString(), pair.toString())) {
+            for (secret in listOf("clientsecretXYZ", "accessTOKEN123", "refreshTOKEN456")) {
+                assertFalse(text.contains(secret), "leak in: $text")
+            }
+        }
+        assertTrue(creds.toString().contains("local.app.1"))
+        assertFalse(req.toString().contains("447700900123"), "number in: $req")
+        val validated = validateRequest(req)
+        assertFalse(validated.toString().contains("447700900123"), "number in: $validated")
+        assertEquals("+447700900123", validated.toNumber)
+    }
+}

@@ -1,0 +1,99 @@
+// OAuth: refresh on expiry, rotated tokens handed to the app's TokenStore, store failures.
+package bitrix24.callback.tests
+
+import bitrix24.callback.CallbackClient
+import bitrix24.callback.CallbackException
+import bitrix24.callback.ErrorCode
+import bitrix24.callback.OAuthCredentials
+import bitrix24.callback.TokenPair
+import bitrix24.callback.TokenStore
+import bitrix24.callback.TokenStoreException
+import org.junit.Before
+import java.util.Collections
+import kotlin.test.Test
+import kotlin.test.assertEquals
+import kotlin.test.assertFalse
+import kotlin.test.assertNotEquals
+import kotlin.test.assertNotNull
+
+class OAuthTest {
+    @Before
+    fun clean() = Portal.reset()
+
+    private fun credentials(): OAuthCredentials {
+        val grant = Portal.issueTokens()
+        return OAuthCredentials(
+            clientId = Portal.oauthClientId,
+            clientSecret = Portal.oauthClientSecret,
+            accessToken = grant.getString("access_token"),
+            refreshToken = grant.getString("refresh_token"),
+            clientEndpoint = Portal.clientEndpoint,
+            serverEndpoint = Portal.serverEndpoint,
+        )
+    }
+
+    private class Recorder : TokenStore {
+        val saved: MutableList<TokenPair> = Collections.synchronizedList(ArrayList())
+        override fun save(tokens: TokenPair) {
+            saved += tokens
+        }
+    }
+
+    @Test
+    fun rotatedTokensReachTheTokenStore() {
+        val creds = credentials()
+        val store = Recorder()
+        CallbackClient.oauth(creds, options(), store).use { client ->
+            client.lines()
+            assertEquals(0, store.saved.size, "no refresh while the token is valid")
+
+            Portal.expireTokens()
+            val started = client.startCallback(request())
+            assertNotNull(started.callId)
+            assertEquals(1, store.saved.size, "one rotation")
+            val pair = store.saved[0]
+            assertNotEquals(creds.accessToken, pair.accessToken)
+            assertNotEquals(creds.refreshToken, pair.refreshToken)
+            assertFalse(pair.toString().contains(pair.accessToken), "printed token: $pair")
+            assertFalse(pair.toString().contains(pair.refreshToken), "printed token: $pair")
+
+            client.voices()
+            assertEquals(1, store.saved.size, "the new token is in use")
+            assertEquals(1, Portal.ledger().length())
+        }
+    }
+
+    @Test
+    fun tokenStoreFailureFailsTheCall() {
+        val failing = object : TokenStore {
+            override fun save(tokens: TokenPair) {
+                throw TokenStoreException.Failed("disk full")
+            }
+        }
+        CallbackClient.oauth(credentials(), options(), failing).use { client ->
+            Portal.expireTokens()
+            expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.lines() }
+        }
+    }
+
+    @Test
+    fun unexpectedExceptionInTheTokenStoreFailsTheCall() {
+        val throwing = object : TokenStore {
+            override fun save(tokens: TokenPair) {
+                throw IllegalStateException("bug in the app")
+            }
+        }
+        CallbackClient.oauth(credentials(), options(), throwing).use { client ->
+            Portal.expireTokens()
+            expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.lines() }
+        }
+    }
+
+    @Test
+    fun invalidCredentialsAreRefusedUpFront() {
+        val bad = credentials().copy(clientId = "", clientEndpoint = "not a url")
+        expectError<CallbackException.InvalidRequest>(ErrorCode.INVALID_REQUEST) {
+            CallbackClient.oauth(bad)
+        }
+    }
+}

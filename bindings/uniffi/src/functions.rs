@@ -1,0 +1,67 @@
+//! Free functions: validation, classification and event parsing without a client (the shared
+//! vectors in `tests/vectors/` run through these), plus small helpers.
+
+use callback_core as core;
+
+use crate::error::{CallbackError, ErrorDetails, guarded};
+use crate::types::{CallbackRequest, TelephonyEvent, ValidatedRequest};
+
+/// Validates a request without a client: the wire body on success, `InvalidRequest` with every
+/// violation otherwise.
+#[uniffi::export(default(default_region = None, allow_unknown_voice = false))]
+pub fn validate_request(
+    request: CallbackRequest,
+    default_region: Option<String>,
+    allow_unknown_voice: bool,
+) -> Result<ValidatedRequest, CallbackError> {
+    guarded(|| {
+        let mut builder = core::CallbackRequest::builder().allow_unknown_voice(allow_unknown_voice);
+        if let Some(region) = default_region {
+            builder = builder.default_region(region);
+        }
+        let built = request.into_builder(builder).build()?;
+        Ok(ValidatedRequest::from(&built))
+    })
+}
+
+/// Classifies a raw portal answer the way the client does: `null`/`nil` for a success
+/// envelope, otherwise the error it maps to.
+#[uniffi::export]
+pub fn classify_response(http_status: u16, body: Vec<u8>) -> Option<ErrorDetails> {
+    core::classify_response(http_status, &body).map(|e| ErrorDetails::from(&e))
+}
+
+/// Parses a telephony event (form-urlencoded body) and checks its `auth[application_token]`
+/// in constant time. A malformed body throws `InvalidRequest`, a wrong token `AuthFailed`.
+#[uniffi::export]
+pub fn parse_event(
+    body: Vec<u8>,
+    expected_application_token: String,
+) -> Result<TelephonyEvent, CallbackError> {
+    guarded(|| Ok(core::parse_event(&body, &expected_application_token)?.into()))
+}
+
+/// Masks a phone number for logs: keeps the `+`, a country-code-sized prefix and the last two
+/// digits, stars the rest.
+#[uniffi::export]
+pub fn mask_number(number: String) -> String {
+    core::mask_number(&number)
+}
+
+/// The library version (the same for every binding).
+#[uniffi::export]
+pub fn version() -> String {
+    core::VERSION.to_owned()
+}
+
+/// The voice ids Bitrix24's text-to-speech knows.
+#[uniffi::export]
+pub fn known_voices() -> Vec<String> {
+    core::KNOWN_VOICES.iter().map(|v| (*v).to_owned()).collect()
+}
+
+/// The longest `text` accepted, in characters.
+#[uniffi::export]
+pub fn max_text_chars() -> u32 {
+    core::MAX_TEXT_CHARS as u32
+}

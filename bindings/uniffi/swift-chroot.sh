@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Makes sure a Debian 13 (trixie) chroot with the Swift toolchain (Debian's `swiftlang`)
+# exists and prints its path. The chroot lives OUTSIDE the repository and is reused:
+#   B24_SWIFT_CHROOT (default /var/cache/bitrix24-callback/swift-trixie)
+# Needs root (debootstrap, chroot, mount). Bookworm cannot install swiftlang itself (it needs
+# glibc >= 2.38), hence the chroot. /proc is mounted only while apt runs and unmounted again.
+set -euo pipefail
+
+root="${B24_SWIFT_CHROOT:-/var/cache/bitrix24-callback/swift-trixie}"
+mirror="${B24_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+if [ -x "$root/usr/bin/swiftc" ] && [ -f "$root/.b24-ready" ]; then
+    echo "$root"
+    exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+    echo "swift-chroot: root is needed to create $root (debootstrap + chroot)" >&2
+    exit 1
+fi
+
+mkdir -p "$(dirname "$root")"
+exec 9>"$root.lock"
+flock 9
+# Another run may have finished it while we waited for the lock.
+if [ -x "$root/usr/bin/swiftc" ] && [ -f "$root/.b24-ready" ]; then
+    echo "$root"
+    exit 0
+fi
+
+if ! command -v debootstrap >/dev/null 2>&1; then
+    echo "swift-chroot: installing debootstrap" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
+fi
+
+work="$root.partial"
+cleanup() {
+    if mountpoint -q "$work/proc" 2>/dev/null; then umount "$work/proc" || umount -l "$work/proc"; fi
+}
+trap cleanup EXIT
+cleanup
+rm -rf "$work"
+
+echo "swift-chroot: debootstrap trixie into $work (about 40 s)" >&2
+debootstrap --variant=minbase trixie "$work" "$mirror" >&2
+mount -t proc proc "$work/proc"
+chroot "$work" apt-get update -qq >&2
+echo "swift-chroot: installing swiftlang in the chroot (about 530 MB download)" >&2
+chroot "$work" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    swiftlang libc6-dev libstdc++-14-dev >&2
+chroot "$work" apt-get clean >&2
+cleanup
+touch "$work/.b24-ready"
+rm -rf "$root"
+mv "$work" "$root"
+echo "$root"

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Compiles the generated Kotlin binding plus the Kotlin test suite and runs it on the JVM (JNA)
+# against the fake portal. Standalone from a fresh Debian machine (installs what it needs);
+# exits non-zero on any failure, including a missing toolchain.
+#
+#   bindings/uniffi/test-kotlin.sh            (honours CARGO_TARGET_DIR and B24_CALLBACK_BIN)
+set -euo pipefail
+LOG_PREFIX=test-kotlin
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+started=$(date +%s)
+
+KOTLIN_DIR="$REPO_ROOT/bindings/uniffi/kotlin"
+KOTLINC="$KOTLIN_DIR/node_modules/kotlin-compiler/bin/kotlinc"
+KLIB="$KOTLIN_DIR/node_modules/kotlin-compiler/lib"
+
+# 1. Toolchain: a JDK, JNA (jar + native part), JUnit 4 + hamcrest, org.json (the same API
+#    Android ships) from Debian; kotlinc from the npm package pinned in kotlin/package-lock.json
+#    (Debian's own kotlin 1.3 is too old for uniffi's generated code).
+command -v javac >/dev/null 2>&1 || apt_install_missing default-jdk-headless
+apt_install_missing libjna-java libjna-jni junit4 libhamcrest-java libandroid-json-java
+if ! command -v npm >/dev/null 2>&1; then
+    log "npm is required to install kotlin-compiler (apt-get install npm, or Node.js >= 18)"
+    exit 1
+fi
+if [ ! -x "$KOTLINC" ] || ! grep -q '"version": "2.4.20"' "$KOTLIN_DIR/node_modules/kotlin-compiler/package.json"; then
+    log "npm ci (kotlin-compiler)"
+    (cd "$KOTLIN_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+jar_of() { # the first existing jar among the arguments
+    local j
+    for j in "$@"; do [ -f "$j" ] && { echo "$j"; return 0; }; done
+    log "missing jar: $*"
+    return 1
+}
+JNA=$(jar_of /usr/share/java/jna.jar)
+JUNIT=$(jar_of /usr/share/java/junit4.jar)
+HAMCREST=$(jar_of /usr/share/java/hamcrest-core.jar /usr/share/java/hamcrest.jar /usr/share/java/hamcrest-all.jar)
+JSON=$(jar_of /usr/share/java/com.android.json.jar)
+KTEST="$KLIB/kotlin-test.jar:$KLIB/kotlin-test-junit.jar"
+
+# 2. Native library, bindgen, CLI; then the generated Kotlin.
+build_native
+generate_bindings kotlin
+
+# 3. Compile the generated binding together with the tests.
+BUILD="$UNIFFI_OUT/kotlin-build"
+rm -rf "$BUILD"
+mkdir -p "$BUILD"
+log "kotlinc"
+JAVA_OPTS="${JAVA_OPTS:--Xss4m}" "$KOTLINC" -nowarn -jvm-target 17 \
+    -cp "$JNA:$JUNIT:$JSON:$KTEST" \
+    -d "$BUILD/classes" \
+    "$UNIFFI_OUT/kotlin" "$KOTLIN_DIR/src"
+
+# 4. Run against the fake portal (started here, stopped on exit).
+trap stop_fake_portal EXIT
+start_fake_portal
+log "running"
+set +e
+java -Djna.library.path="$(dirname "$NATIVE_LIB")" \
+    -cp "$BUILD/classes:$KLIB/kotlin-stdlib.jar:$KTEST:$JNA:$JUNIT:$HAMCREST:$JSON" \
+    bitrix24.callback.tests.RunnerKt
+status=$?
+set -e
+log "finished in $(( $(date +%s) - started )) s (exit $status)"
+exit $status
