@@ -1,0 +1,71 @@
+//! Following a started callback until it ends.
+
+use std::time::{Duration, Instant};
+
+use callback_core::CallbackRequest;
+
+use crate::output::Output;
+use crate::portal_args::Session;
+
+/// Follows the call: in the sandbox every stage is shown as the simulated call moves on; with a
+/// real portal only the end is observable (Bitrix24 writes the call record when the call ends).
+pub fn follow(
+    session: &Session,
+    out: &Output,
+    request: &CallbackRequest,
+    call_id: &str,
+    timeout: Duration,
+) -> Result<(), u8> {
+    let started = Instant::now();
+    if let Some(portal) = &session.sandbox {
+        // Stages move in this order; a poll may jump over some, which are then reported in
+        // order (a call that was not answered never reaches `connected`).
+        const ORDER: [&str; 5] = [
+            "ringing_manager",
+            "speaking_text",
+            "dialling_client",
+            "connected",
+            "ended",
+        ];
+        let mut shown = 0;
+        while started.elapsed() < timeout && shown < ORDER.len() {
+            let Some(state) = portal.call(call_id) else {
+                break;
+            };
+            let reached = ORDER
+                .iter()
+                .position(|s| *s == state.stage.as_str())
+                .map_or(0, |i| i + 1);
+            let answered = state.outcome.is_none_or(|o| o.as_str() == "answered");
+            for stage in &ORDER[shown.min(reached)..reached] {
+                if *stage != "connected" || answered {
+                    out.stage(stage, &describe(stage, request));
+                }
+            }
+            shown = shown.max(reached);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    } else {
+        out.note(
+            "Waiting for the call to end (Bitrix24 reports the outcome once the call is over)...",
+        );
+    }
+    let left = timeout.saturating_sub(started.elapsed());
+    let record = session
+        .client
+        .wait_for_outcome(call_id, left)
+        .map_err(|e| out.error(&e))?;
+    out.record(call_id, record.as_ref());
+    Ok(())
+}
+
+fn describe(stage: &str, request: &CallbackRequest) -> String {
+    match stage {
+        "ringing_manager" => format!("ringing the manager on line {}", request.from_line()),
+        "speaking_text" => "manager answered; speaking the text".to_owned(),
+        "dialling_client" => format!("dialling the client {}", request.masked_number()),
+        "connected" => "client answered: connected".to_owned(),
+        "ended" => "call ended".to_owned(),
+        other => other.replace('_', " "),
+    }
+}

@@ -1,0 +1,236 @@
+//! The CLI as a user runs it: a real process, the embedded sandbox, a standalone fake portal.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output, Stdio};
+
+fn cli() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_b24-callback"));
+    for var in [
+        "BITRIX24_WEBHOOK_URL",
+        "BITRIX24_CLIENT_ID",
+        "BITRIX24_CLIENT_SECRET",
+        "BITRIX24_CLIENT_ENDPOINT",
+        "BITRIX24_TOKEN_FILE",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("B24_CALLBACK_SANDBOX_STAGE_MS", "20");
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    cli()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?} ({e})")))
+        .collect()
+}
+
+#[test]
+fn start_in_the_sandbox_follows_the_call_to_its_end() {
+    let out = run(&[
+        "start",
+        "--line",
+        "reg1",
+        "--to",
+        "+447700900123",
+        "--text",
+        "A visitor asked for a callback",
+    ]);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stderr.contains("SANDBOX") && stderr.contains("No real call is made"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("Callback started: CALL_ID callback."),
+        "{stdout}"
+    );
+    for stage in [
+        "ringing the manager",
+        "speaking the text",
+        "dialling the client",
+        "connected",
+        "ended: answered",
+    ] {
+        assert!(stdout.contains(stage), "missing {stage:?} in {stdout}");
+    }
+    assert!(
+        !stdout.contains("447700900123") && !stderr.contains("447700900123"),
+        "full number printed"
+    );
+}
+
+#[test]
+fn start_json_reports_each_stage_and_the_outcome() {
+    let out = run(&[
+        "start",
+        "--json",
+        "--line",
+        "reg1",
+        "--to",
+        "+447700900001",
+        "--text",
+        "Busy visitor",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let events = json_lines(&out);
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"sandbox"));
+    assert!(
+        kinds.contains(&"started") && kinds.contains(&"stage"),
+        "{kinds:?}"
+    );
+    let ended = events.last().unwrap();
+    assert_eq!(ended["event"], "ended");
+    assert_eq!(ended["outcome"], "busy");
+    assert_eq!(ended["failed_code"], "486");
+    assert!(!text(&out.stdout).contains("447700900001"));
+}
+
+#[test]
+fn invalid_input_exits_2_with_every_violation() {
+    let out = run(&[
+        "start",
+        "--json",
+        "--line",
+        "reg 1",
+        "--to",
+        "+44 7700 900123;999",
+        "--text",
+        " ",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let events = json_lines(&out);
+    let error = events
+        .iter()
+        .find(|e| e["event"] == "error")
+        .expect("an error event");
+    assert_eq!(error["code"], "invalid_request");
+    assert_eq!(error["retry_safe"], true);
+    let fields: Vec<&str> = error["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["field"].as_str().unwrap())
+        .collect();
+    for field in ["FROM_LINE", "TO_NUMBER", "TEXT_TO_PRONOUNCE"] {
+        assert!(fields.contains(&field), "{field} missing from {fields:?}");
+    }
+}
+
+#[test]
+fn refused_by_the_portal_exits_3() {
+    let out = run(&[
+        "start",
+        "--line",
+        "reg999",
+        "--to",
+        "+447700900123",
+        "--text",
+        "Hello",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("line_not_found") && stderr.contains("safe to try again"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn outcome_unknown_exits_4() {
+    // The magic number whose callback.start fails inside the portal's telephony controller.
+    let out = run(&[
+        "start",
+        "--json",
+        "--line",
+        "reg1",
+        "--to",
+        "+447700900006",
+        "--text",
+        "Hello",
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+    let events = json_lines(&out);
+    let error = events.iter().find(|e| e["event"] == "error").unwrap();
+    assert_eq!(error["code"], "outcome_unknown");
+    assert_eq!(error["retry_safe"], false);
+}
+
+#[test]
+fn lines_and_voices_in_the_sandbox() {
+    let out = run(&["lines", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc = json_lines(&out).pop().unwrap();
+    let ids: Vec<&str> = doc["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"reg1"), "{ids:?}");
+
+    let out = run(&["voices"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 42, "{stdout}");
+    assert!(stdout.contains("ruinternalfemale"));
+}
+
+/// `b24-callback fake-portal --json` prints its addresses, answers a plain HTTP client, and exits
+/// when its stdin is closed.
+#[test]
+fn fake_portal_serves_until_stdin_closes() {
+    let mut child = cli()
+        .args(["fake-portal", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let info: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let webhook = info["webhook_url"].as_str().unwrap();
+    let rest = webhook.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+
+    let body = r#"{"FROM_LINE":"reg1","TO_NUMBER":"+447700900123","TEXT_TO_PRONOUNCE":"Hi"}"#;
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST /{path}voximplant.callback.start.json HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains(r#""RESULT":true"#) && answer.contains(r#""CALL_ID":"callback."#),
+        "{answer}"
+    );
+
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert!(status.success());
+}
