@@ -262,7 +262,23 @@ pub(crate) fn apply_config(cfg: &mut FakePortalConfig, update: &Value) -> Result
         .as_object()
         .ok_or("config update must be an object")?;
     for (key, v) in obj {
-        match key.as_str() {
+        // A few spellings other tools use for the same settings.
+        let key = match key.as_str() {
+            "drain" => "drain_per_second",
+            "token_lifetime" | "token_lifetime_seconds" | "access_token_lifetime" => {
+                "access_token_lifetime_seconds"
+            }
+            "operating_limit" => "operating_limit_seconds",
+            "stage_duration_ms" => "stage_ms",
+            other => other,
+        };
+        match key {
+            // Read-only: accepted so that a config read from GET can be posted back.
+            "tls" => {
+                if v.as_bool() != Some(cfg.tls) {
+                    return Err("tls cannot be changed while running".into());
+                }
+            }
             "burst" => cfg.burst = number(v, key)?.min(u32::MAX as f64) as u32,
             "drain_per_second" => cfg.drain_per_second = number(v, key)?,
             "webhook_user_id" => cfg.webhook_user_id = number(v, key)?.min(u32::MAX as f64) as u32,

@@ -813,6 +813,13 @@ fn admin_endpoint_exposes_and_controls_everything() {
     assert_eq!(cfg.stage_duration, Duration::from_millis(10));
     assert!(cfg.empty_error_code);
     assert_eq!(cfg.operating_limit, Duration::from_secs(100));
+    // What GET returns can be posted back unchanged.
+    let current = get(&format!("{admin}config")).json();
+    let r = post_json(&format!("{admin}config"), &current);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json(), current);
+    let r = post_json(&format!("{admin}config"), &json!({"tls": true}));
+    assert_eq!(r.status, 400);
     let r = post_json(&format!("{admin}config"), &json!({"brust": 7}));
     assert_eq!(r.status, 400);
     assert!(r.text.contains("brust"));
