@@ -1,0 +1,84 @@
+// OAuth: refresh on expiry, rotated tokens handed to the app's TokenStore, store failures.
+import Bitrix24Callback
+import Foundation
+
+final class RecordingStore: TokenStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var pairs: [TokenPair] = []
+    var saved: [TokenPair] { lock.lock(); defer { lock.unlock() }; return pairs }
+    func save(tokens: TokenPair) throws {
+        lock.lock(); pairs.append(tokens); lock.unlock()
+    }
+}
+
+final class FailingStore: TokenStore, @unchecked Sendable {
+    func save(tokens: TokenPair) throws {
+        throw TokenStoreError.Failed(reason: "disk full")
+    }
+}
+
+struct SomeAppError: Error {}
+
+final class ThrowingStore: TokenStore, @unchecked Sendable {
+    func save(tokens: TokenPair) throws {
+        throw SomeAppError()
+    }
+}
+
+enum OAuthTests {
+    static let all: [(String, () throws -> Void)] = [
+        ("oauth.rotatedTokensReachTheTokenStore", rotatedTokensReachTheTokenStore),
+        ("oauth.tokenStoreFailureFailsTheCall", tokenStoreFailureFailsTheCall),
+        ("oauth.unexpectedErrorInTheTokenStoreFailsTheCall", unexpectedErrorInTheTokenStoreFailsTheCall),
+        ("oauth.invalidCredentialsAreRefusedUpFront", invalidCredentialsAreRefusedUpFront),
+    ]
+
+    static func credentials() throws -> OAuthCredentials {
+        let grant = try Portal.json("POST", "oauth/tokens")
+        return OAuthCredentials(clientId: Portal.oauthClientId, clientSecret: Portal.oauthClientSecret,
+                                accessToken: grant["access_token"] as? String ?? "",
+                                refreshToken: grant["refresh_token"] as? String ?? "",
+                                clientEndpoint: Portal.clientEndpoint, serverEndpoint: Portal.serverEndpoint)
+    }
+
+    static func rotatedTokensReachTheTokenStore() throws {
+        let creds = try credentials()
+        let store = RecordingStore()
+        let client = try CallbackClient.oauth(credentials: creds, options: options(), tokenStore: store)
+        _ = try client.lines()
+        try checkEqual(store.saved.count, 0, "no refresh while the token is valid")
+
+        try Portal.admin("POST", "oauth/expire")
+        let started = try client.startCallback(request: request())
+        try check(started.callId != nil, "callId")
+        try checkEqual(store.saved.count, 1, "one rotation")
+        let pair = store.saved[0]
+        try check(pair.accessToken != creds.accessToken, "a new access token")
+        try check(pair.refreshToken != creds.refreshToken, "a new refresh token")
+        try check(!"\(pair)".contains(pair.accessToken) && !"\(pair)".contains(pair.refreshToken), "printed token: \(pair)")
+
+        _ = try client.voices()
+        try checkEqual(store.saved.count, 1, "the new token is in use")
+        try checkEqual(try Portal.ledger().count, 1, "calls placed")
+    }
+
+    static func tokenStoreFailureFailsTheCall() throws {
+        let client = try CallbackClient.oauth(credentials: try credentials(), options: options(), tokenStore: FailingStore())
+        try Portal.admin("POST", "oauth/expire")
+        try expectError(.authFailed) { _ = try client.lines() }
+    }
+
+    static func unexpectedErrorInTheTokenStoreFailsTheCall() throws {
+        let client = try CallbackClient.oauth(credentials: try credentials(), options: options(), tokenStore: ThrowingStore())
+        try Portal.admin("POST", "oauth/expire")
+        try expectError(.authFailed) { _ = try client.lines() }
+    }
+
+    static func invalidCredentialsAreRefusedUpFront() throws {
+        let good = try credentials()
+        let bad = OAuthCredentials(clientId: "", clientSecret: good.clientSecret, accessToken: good.accessToken,
+                                   refreshToken: good.refreshToken, clientEndpoint: "not a url",
+                                   serverEndpoint: good.serverEndpoint)
+        try expectError(.invalidRequest) { _ = try CallbackClient.oauth(credentials: bad) }
+    }
+}
