@@ -376,6 +376,7 @@ impl FakePortal {
     }
 
     /// Changes the configuration while running (`port` and `tls` changes have no effect).
+    /// The closure runs under the configuration lock: do not call the portal from inside it.
     pub fn update_config(&self, change: impl FnOnce(&mut FakePortalConfig)) {
         let mut cfg = self.shared.config();
         let (port, tls) = (cfg.port, cfg.tls);

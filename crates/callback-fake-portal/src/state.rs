@@ -209,17 +209,15 @@ impl State {
             None => is_rest,
             Some(m) => normalize_method(m) == method,
         };
-        if let Some(f) = self
-            .faults
-            .iter()
-            .find(|f| f.fault.kind == FaultKind::Rename && matches(&f.fault))
+        // The renamed portal answers under its new name; other faults still apply there.
+        if !host_is_localhost
+            && self
+                .faults
+                .iter()
+                .any(|f| f.fault.kind == FaultKind::Rename && matches(&f.fault))
         {
-            if host_is_localhost {
-                return None;
-            }
-            let kind = f.fault.kind.clone();
             self.stats.faults_applied += 1;
-            return Some(kind);
+            return Some(FaultKind::Rename);
         }
         let idx = self
             .faults

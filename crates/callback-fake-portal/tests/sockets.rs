@@ -180,6 +180,14 @@ fn rename_redirects_to_localhost_until_cleared() {
     assert_eq!(status, 200);
     assert_eq!(portal.ledger().len(), 1);
     assert_eq!(portal.requests().last().unwrap().host, host);
+    // Other faults still apply on the new host.
+    portal.add_fault(Fault::once(FaultKind::Html502, Some(CALLBACK)));
+    let raw = raw_exchange(
+        portal.local_addr(),
+        &raw_json_request_close(&callback_path(&portal), &host, &body),
+        Duration::from_secs(5),
+    );
+    assert_eq!(split_response(&raw.bytes).0, 502);
     portal.clear_faults();
     assert_eq!(post_json(&url, &callback_body("+447700900100")).status, 200);
 }
