@@ -28,9 +28,22 @@ export function portalBinary() {
 
 /**
  * Starts `b24-callback fake-portal --json` and resolves once it listens. The portal stops when
- * `stop()` is called or when this process exits (its stdin pipe closes).
+ * `stop()` is called or when this process exits (its stdin pipe closes). A portal that exits
+ * before printing its addresses is started again (twice at most) and the incident reported on
+ * stderr, so that a rare start-up hiccup of the CLI does not fail a whole test file silently.
  */
 export async function startPortal(args = []) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPortalOnce(args)
+    } catch (e) {
+      if (attempt >= 3 || !/exited early/.test(e.message)) throw e
+      process.stderr.write(`startPortal: ${e.message}; starting it again\n`)
+    }
+  }
+}
+
+async function startPortalOnce(args) {
   const child = spawn(portalBinary(), ['fake-portal', '--json', ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
@@ -48,6 +61,9 @@ export async function startPortal(args = []) {
     })
   })
   const info = JSON.parse(first)
+  // 'exit' may be reported after the line was read: make sure it still runs.
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  if (child.exitCode !== null) throw new Error(`fake portal exited early (code ${child.exitCode})`)
   const admin = async (method, route, body) => {
     const res = await fetch(info.admin_url.replace(/\/?$/, '/') + route, {
       method,
