@@ -37,7 +37,7 @@ JNA=$(jar_of /usr/share/java/jna.jar)
 JUNIT=$(jar_of /usr/share/java/junit4.jar)
 HAMCREST=$(jar_of /usr/share/java/hamcrest-core.jar /usr/share/java/hamcrest.jar /usr/share/java/hamcrest-all.jar)
 JSON=$(jar_of /usr/share/java/com.android.json.jar)
-KTEST="$KLIB/kotlin-test.jar:$KLIB/kotlin-test-junit.jar"
+KOTLIN_JARS="$KLIB/kotlin-test.jar:$KLIB/kotlin-test-junit.jar:$KLIB/kotlinx-coroutines-core-jvm.jar"
 
 # 2. Native library, bindgen, CLI; then the generated Kotlin.
 build_native
@@ -49,7 +49,7 @@ rm -rf "$BUILD"
 mkdir -p "$BUILD"
 log "kotlinc"
 JAVA_OPTS="${JAVA_OPTS:--Xss4m}" "$KOTLINC" -nowarn -jvm-target 17 \
-    -cp "$JNA:$JUNIT:$JSON:$KTEST" \
+    -cp "$JNA:$JUNIT:$JSON:$KOTLIN_JARS" \
     -d "$BUILD/classes" \
     "$UNIFFI_OUT/kotlin" "$KOTLIN_DIR/src"
 
@@ -59,7 +59,7 @@ start_fake_portal
 log "running"
 set +e
 java -Djna.library.path="$(dirname "$NATIVE_LIB")" \
-    -cp "$BUILD/classes:$KLIB/kotlin-stdlib.jar:$KTEST:$JNA:$JUNIT:$HAMCREST:$JSON" \
+    -cp "$BUILD/classes:$KLIB/kotlin-stdlib.jar:$KOTLIN_JARS:$JNA:$JUNIT:$HAMCREST:$JSON" \
     bitrix24.callback.tests.RunnerKt
 status=$?
 set -e

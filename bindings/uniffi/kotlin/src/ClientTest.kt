@@ -9,6 +9,11 @@ import bitrix24.callback.ErrorCode
 import bitrix24.callback.RateLimit
 import bitrix24.callback.maskNumber
 import bitrix24.callback.version
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
 import org.junit.Before
 import java.time.Duration
 import java.util.Collections
@@ -140,6 +145,23 @@ class ClientTest {
             assertTrue(errors.isEmpty(), "errors: $errors")
             assertEquals(threads * perThread, callIds.toSet().size, "distinct call ids")
             assertEquals(threads * perThread, Portal.ledger().length(), "calls placed")
+        }
+    }
+
+    @Test
+    fun fromACoroutineOnDispatchersIO() = runBlocking {
+        // The README's pattern: the blocking call runs on Dispatchers.IO while the calling
+        // coroutine's thread stays free (it keeps ticking during a slow portal answer).
+        Portal.fault("delay", times = 1, delayMs = 800)
+        webhookClient().use { client ->
+            val call = async { withContext(Dispatchers.IO) { client.startCallback(request()) } }
+            var ticks = 0
+            while (!call.isCompleted) {
+                delay(50)
+                ticks++
+            }
+            assertNotNull(call.await().callId)
+            assertTrue(ticks >= 5, "the caller's thread was blocked (ticks: $ticks)")
         }
     }
 

@@ -65,8 +65,8 @@ object Portal {
         return if (text.startsWith("[")) JSONArray(text) else JSONObject(text).getJSONArray("requests")
     }
 
-    fun fault(kind: String, times: Int = 1, method: String? = "voximplant.callback.start") {
-        val body = JSONObject().put("kind", kind).put("times", times)
+    fun fault(kind: String, times: Int = 1, method: String? = "voximplant.callback.start", delayMs: Int = 0) {
+        val body = JSONObject().put("kind", kind).put("times", times).put("delay_ms", delayMs)
         if (method != null) body.put("method", method)
         admin("POST", "faults", body)
     }

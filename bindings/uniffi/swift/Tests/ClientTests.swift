@@ -110,8 +110,10 @@ enum ClientTests {
         try checkEqual(try Portal.ledger().count, threads * perThread, "calls placed")
     }
 
-    /// The pattern the README recommends: the blocking call runs off the caller's thread.
+    /// The pattern the README recommends: the blocking call runs in a detached task while the
+    /// calling thread stays free (it keeps ticking during a slow portal answer).
     static func fromATaskDetached() throws {
+        try Portal.fault("delay", times: 1, delayMs: 800)
         let client = try webhookClient()
         let req = request()
         let done = DispatchSemaphore(value: 0)
@@ -120,9 +122,15 @@ enum ClientTests {
             outcome = Result { try client.startCallback(request: req) }
             done.signal()
         }
-        try check(done.wait(timeout: .now() + 30) == .success, "the task finished")
+        var ticks = 0
+        let began = Date()
+        while done.wait(timeout: .now() + 0.05) == .timedOut {
+            ticks += 1
+            try check(Date().timeIntervalSince(began) < 30, "the task finished")
+        }
         let started = try unwrap(outcome, "result").get()
         try check(started.callId != nil, "callId")
+        try check(ticks >= 5, "the caller's thread was blocked (ticks: \(ticks))")
     }
 
     static func cancelWhileWaitingForTheLimiter() throws {

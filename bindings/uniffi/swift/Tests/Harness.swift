@@ -97,8 +97,9 @@ enum Portal {
         return (object as? [String: Any])?["requests"] as? [[String: Any]] ?? []
     }
 
-    static func fault(_ kind: String, times: Int = 1, method: String = "voximplant.callback.start") throws {
-        try admin("POST", "faults", ["kind": kind, "times": times, "method": method])
+    static func fault(_ kind: String, times: Int = 1, method: String = "voximplant.callback.start",
+                      delayMs: Int = 0) throws {
+        try admin("POST", "faults", ["kind": kind, "times": times, "method": method, "delay_ms": delayMs])
     }
 
     static func config(_ changes: [String: Any]) throws {
