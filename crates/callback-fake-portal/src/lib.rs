@@ -38,7 +38,8 @@
 //! * OAuth: `/rest/{method}[.json]` with the access token in `Authorization: Bearer` (checked
 //!   first), else parameter `auth`, else `access_token` (query, form body or JSON body).
 //! * Parameters: GET query, POST `application/x-www-form-urlencoded` (PHP bracket keys such as
-//!   `FILTER[CALL_ID]=...` become nested objects) and POST `application/json`; query and body
+//!   `FILTER[CALL_ID]=...` become nested objects), POST `multipart/form-data` (text fields) and
+//!   POST `application/json`; query and body
 //!   are merged, the body wins. Method names are case-insensitive; the parameter keys of
 //!   `voximplant.callback.start` are read exactly upper-case.
 //! * Token endpoint: `/oauth/token/` (GET query or POST form),

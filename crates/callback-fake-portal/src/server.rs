@@ -265,7 +265,9 @@ fn parameters(query: &str, content_type: Option<&str>, body: &[u8]) -> Map<Strin
         if let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) {
             params.extend(obj);
         }
-    } else if !ct.starts_with("multipart/") && !body.is_empty() {
+    } else if ct.starts_with("multipart/form-data") {
+        parse_multipart(content_type.unwrap_or(""), body, &mut params);
+    } else if !body.is_empty() {
         parse_form(body, &mut params);
     }
     params

@@ -89,6 +89,48 @@ pub(crate) fn parse_form(input: &[u8], into: &mut Map<String, Value>) {
     }
 }
 
+/// Parses a `multipart/form-data` body (text fields only; file parts are skipped).
+pub(crate) fn parse_multipart(content_type: &str, body: &[u8], into: &mut Map<String, Value>) {
+    let Some(boundary) = content_type.split(';').find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"').to_string())
+    }) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(body);
+    let delimiter = format!("--{boundary}");
+    for part in text.split(delimiter.as_str()).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let part = part.strip_prefix("\r\n").unwrap_or(part);
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let value = value.strip_suffix("\r\n").unwrap_or(value);
+        let disposition = head
+            .split("\r\n")
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
+            .unwrap_or("");
+        let attr = |name: &str| {
+            disposition.split(';').find_map(|p| {
+                let (k, v) = p.trim().split_once('=')?;
+                (k.trim() == name).then(|| v.trim().trim_matches('"').to_string())
+            })
+        };
+        if attr("filename").is_some() {
+            continue;
+        }
+        if let Some(name) = attr("name") {
+            let path = bracket_path(&name);
+            if !path.is_empty() {
+                insert_path(into, &path, Value::String(value.to_string()));
+            }
+        }
+    }
+}
+
 /// `FILTER[CALL_ID]` → `["FILTER", "CALL_ID"]`; `a[]` → `["a", ""]`.
 fn bracket_path(key: &str) -> Vec<String> {
     let Some(open) = key.find('[') else {
@@ -180,6 +222,19 @@ mod tests {
         assert_eq!(
             Value::Object(m),
             serde_json::json!({"FILTER":{"CALL_ID":"x"},"a":{"0":"1","1":"2"},"plain":"+1","b":{"c":{"d":"e"}}})
+        );
+    }
+
+    #[test]
+    fn multipart() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"FROM_LINE\"\r\n\r\nreg1\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"FILTER[CALL_ID]\"\r\n\r\nx\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nfile\r\n--XyZ--\r\n";
+        let mut m = Map::new();
+        parse_multipart("multipart/form-data; boundary=XyZ", body, &mut m);
+        assert_eq!(
+            Value::Object(m),
+            serde_json::json!({"FROM_LINE": "reg1", "FILTER": {"CALL_ID": "x"}})
         );
     }
 

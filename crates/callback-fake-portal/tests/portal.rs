@@ -941,3 +941,27 @@ fn other_paths_are_plain_404_pages() {
     let r = get(&format!("{}/rest/", portal.base_url()));
     assert_eq!(r.status, 401, "OAuth route without a token");
 }
+
+#[test]
+fn multipart_form_data_fields_are_read() {
+    let portal = start(fast());
+    let part = |name: &str, value: &str| {
+        format!("--b0undary\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+    };
+    let body = format!(
+        "{}{}{}--b0undary--\r\n",
+        part("FROM_LINE", "sip7"),
+        part("TO_NUMBER", "+447700900100"),
+        part("TEXT_TO_PRONOUNCE", "multi\npart")
+    );
+    let r = try_post(
+        &agent(),
+        &format!("{}{CALLBACK}", portal.webhook_url()),
+        "multipart/form-data; boundary=b0undary",
+        &body,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text);
+    let e = &portal.ledger()[0];
+    assert_eq!((e.line.as_str(), e.text.as_str()), ("sip7", "multi\npart"));
+}
