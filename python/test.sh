@@ -36,7 +36,11 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 py="$venv/bin/python"
 step "tools"
-"$py" -m pip install -q --disable-pip-version-check "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1"
+# maturin builds the wheel, mypy checks the stubs; FastAPI (+ its form parser and test
+# client) and Django run the README's examples.
+"$py" -m pip install -q --disable-pip-version-check \
+    "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1" \
+    "fastapi==0.163.2" "python-multipart==0.0.34" "httpx2==2.16.2" "django==5.2.19"
 
 # 2. the fake portal's CLI (brought up to date unless $B24_CALLBACK_BIN names one)
 if [ "$build_cli" = 1 ] || [ ! -x "$B24_CALLBACK_BIN" ]; then

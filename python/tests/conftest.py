@@ -44,9 +44,15 @@ def _binary() -> pathlib.Path:
     if not target.is_absolute():
         target = REPO / target
     binary = target / "debug" / "b24-callback"
-    if not binary.exists():
-        subprocess.run(["cargo", "build", "-p", "callback-cli"], cwd=REPO, check=True)
+    if not _built:
+        # cargo only rebuilds what changed; a stale binary may lack the fake-portal command
+        subprocess.run(["cargo", "build", "-q", "-p", "callback-cli"], cwd=REPO, check=True,
+                       env=dict(os.environ, CARGO_TARGET_DIR=str(target)))
+        _built.append(binary)
     return binary
+
+
+_built: List[pathlib.Path] = []
 
 
 class FakePortal:
