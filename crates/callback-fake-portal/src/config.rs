@@ -249,7 +249,7 @@ impl Fault {
 }
 
 /// One call placed by `voximplant.callback.start`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct LedgerEntry {
     /// The `CALL_ID` returned (`None` for REST-application lines).
     pub call_id: Option<String>,
@@ -299,7 +299,7 @@ pub struct Stats {
 }
 
 /// One request as the portal received it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct RecordedRequest {
     /// 1-based sequence number.
     pub number: u64,
@@ -419,7 +419,7 @@ impl CallOutcome {
 pub const ANSWERED_CALL_SECONDS: u64 = 42;
 
 /// State of one simulated call.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct CallState {
     /// The `CALL_ID`.
     pub call_id: String,
@@ -438,7 +438,7 @@ pub struct CallState {
 }
 
 /// One telephony event the portal tried to deliver.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct DeliveredEvent {
     /// `ONVOXIMPLANTCALLINIT`, `ONVOXIMPLANTCALLSTART`, `ONVOXIMPLANTCALLEND` or
     /// `ONEXTERNALCALLBACKSTART`.
@@ -453,4 +453,110 @@ pub struct DeliveredEvent {
     pub status: Option<u16>,
     /// Why delivery failed, if it did.
     pub error: Option<String>,
+}
+
+/// `+447700900123` → `+44770****23`: enough to tell test numbers apart, never the full number.
+fn masked(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() <= 6 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..chars.len() - 6].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+/// A webhook path with its secret segment hidden.
+fn redacted_path(path: &str) -> String {
+    let segs: Vec<&str> = path.split('/').collect();
+    match segs.as_slice() {
+        ["", "rest", user, _secret, rest @ ..]
+            if !user.is_empty() && user.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            let mut out = format!("/rest/{user}/<redacted>");
+            for r in rest {
+                out.push('/');
+                out.push_str(r);
+            }
+            out
+        }
+        _ => path.to_string(),
+    }
+}
+
+// Debug output hides webhook secrets, tokens and full phone numbers (they may end up in test
+// logs); the fields themselves keep everything for assertions.
+
+impl fmt::Debug for LedgerEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LedgerEntry")
+            .field("call_id", &self.call_id)
+            .field("line", &self.line)
+            .field("number", &masked(&self.number))
+            .field("text_chars", &self.text.chars().count())
+            .field("voice", &self.voice)
+            .field("placed_at", &self.placed_at)
+            .field("request_number", &self.request_number)
+            .finish()
+    }
+}
+
+impl fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordedRequest")
+            .field("number", &self.number)
+            .field("http_method", &self.http_method)
+            .field("path", &redacted_path(&self.path))
+            .field("query_bytes", &self.query.len())
+            .field("host", &self.host)
+            .field("rest_method", &self.rest_method)
+            .field("content_type", &self.content_type)
+            .field("user_agent", &self.user_agent)
+            .field("body_bytes", &self.body.len())
+            .field("status", &self.status)
+            .finish()
+    }
+}
+
+impl fmt::Debug for CallState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallState")
+            .field("call_id", &self.call_id)
+            .field("line", &self.line)
+            .field("number", &masked(&self.number))
+            .field("stage", &self.stage)
+            .field("outcome", &self.outcome)
+            .field("failed_code", &self.failed_code)
+            .field("duration", &self.duration)
+            .finish()
+    }
+}
+
+impl fmt::Debug for DeliveredEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeliveredEvent")
+            .field("event", &self.event)
+            .field("call_id", &self.call_id)
+            .field("handler_url", &self.handler_url)
+            .field("body_bytes", &self.body.len())
+            .field("status", &self.status)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking() {
+        assert_eq!(masked("+447700900123"), "+447700****23");
+        assert_eq!(masked("12345"), "*****");
+        assert_eq!(
+            redacted_path("/rest/1/fakewebhooksecret0001/scope"),
+            "/rest/1/<redacted>/scope"
+        );
+        assert_eq!(redacted_path("/rest/scope"), "/rest/scope");
+    }
 }

@@ -211,9 +211,12 @@
 //! | `GET /_fake/calls`, `GET /_fake/calls/{call_id}` | `{stage, outcome, failed_code, duration, call_id, line, number}` (404 if unknown) |
 //! | `POST /_fake/reset` | clears ledger, calls, statistics, requests, stats, faults, events, bucket and budgets (tokens and config stay) |
 //!
-//! Secrets (webhook secret, client secret, tokens, application token) are hidden from the
-//! `Debug` output of [`FakePortalConfig`] and [`TokenGrant`]; they are available on purpose
-//! from the admin `info` route, which only listens on loopback.
+//! `Debug` output never shows secrets or full phone numbers: [`FakePortalConfig`] and
+//! [`TokenGrant`] hide secrets and tokens, [`RecordedRequest`] hides the webhook secret in the
+//! path and shows only the sizes of query and body, [`DeliveredEvent`] only the body size, and
+//! [`LedgerEntry`] and [`CallState`] mask the number (`+447700****23`). The public fields keep
+//! everything for assertions, and the admin `info` route returns the credentials on purpose
+//! (it only listens on loopback).
 
 mod admin;
 mod config;

@@ -930,6 +930,30 @@ fn secrets_stay_out_of_debug_output() {
     assert!(!text.contains(&grant.access_token));
     assert!(!text.contains(&grant.refresh_token));
     assert!(!text.contains(DEFAULT_WEBHOOK_SECRET));
+
+    // What a failing assertion would print about requests, calls and the ledger.
+    let call_id = place_call(&portal, "+447700900123");
+    get(&format!(
+        "{}scope?auth={}",
+        portal.client_endpoint(),
+        grant.access_token
+    ));
+    let text = format!(
+        "{:?} {:?} {:?} {:?}",
+        portal.requests(),
+        portal.ledger(),
+        portal.call(&call_id),
+        portal.events()
+    );
+    assert!(!text.contains(DEFAULT_WEBHOOK_SECRET), "{text}");
+    assert!(!text.contains(&grant.access_token), "{text}");
+    assert!(!text.contains("447700900123"), "{text}");
+    assert!(text.contains("+447700****23"), "{text}");
+    assert_eq!(
+        portal.ledger()[0].number,
+        "+447700900123",
+        "the fields keep everything"
+    );
 }
 
 #[test]
