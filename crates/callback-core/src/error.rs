@@ -195,7 +195,9 @@ impl Error {
         self.http_status
     }
 
-    /// For `invalid_request`: every violation found.
+    /// For `invalid_request`: every violation found. For `destination_blocked`: the one policy
+    /// rule that refused the number (field `TO_NUMBER`, code `premium_rate`, `shared_cost`,
+    /// `personal_number`, `pager`, `voicemail`, `region_not_allowed` or `cooldown`).
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }
