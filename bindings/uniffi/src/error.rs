@@ -316,3 +316,29 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, CallbackError>) -> Result
         })),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_outcome_unknown() {
+        let result: Result<(), CallbackError> = guarded(|| panic!("boom"));
+        let err = result.unwrap_err();
+        assert!(matches!(err, CallbackError::OutcomeUnknown { .. }));
+        let d = err.details();
+        assert!(!d.retry_safe);
+        assert!(!d.description.contains("boom"));
+    }
+
+    #[test]
+    fn details_round_trip_through_the_variant() {
+        for code in core::ErrorCode::ALL {
+            let mut d = ErrorDetails::from(&core::Error::new(code, "text"));
+            d.http_status = Some(503);
+            d.bitrix_code = Some("X".into());
+            let err = CallbackError::from(d.clone());
+            assert_eq!(err.details(), d);
+        }
+    }
+}
