@@ -18,6 +18,17 @@ export declare class CallbackError extends Error {
   readonly portalMovedTo: string | null
 }
 
+/**
+ * What `startCallback` needs of its `signal`: Node's and the DOM's `AbortSignal` both fit
+ * (declared structurally so that these typings do not depend on `@types/node` or `lib.dom`).
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean
+  readonly reason?: any
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void
+  removeEventListener(type: 'abort', listener: () => void): void
+}
+
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -244,7 +255,7 @@ export interface StartCallbackOptions {
    */
   idempotencyKey?: string
   /** Cancels the call while it still waits for the rate limiter (nothing sent). */
-  signal?: AbortSignal
+  signal?: AbortSignalLike
 }
 
 /** A verified telephony event (`parseEvent`). */

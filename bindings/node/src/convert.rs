@@ -96,7 +96,7 @@ pub struct StartCallbackOptions {
     /// `deduplicated: true` and calls nobody.
     pub idempotency_key: Option<String>,
     /// Cancels the call while it still waits for the rate limiter (nothing sent).
-    #[napi(ts_type = "AbortSignal")]
+    #[napi(ts_type = "AbortSignalLike")]
     pub signal: Option<Unknown<'static>>,
 }
 
