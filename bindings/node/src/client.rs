@@ -28,7 +28,11 @@ pub struct Client {
 #[napi]
 impl Client {
     /// `new Client({ webhookUrl, ...options })`: authenticate with an incoming webhook.
-    #[napi(constructor, ts_args_type = "options: WebhookConfig & ClientOptions")]
+    #[napi(
+        catch_unwind,
+        constructor,
+        ts_args_type = "options: WebhookConfig & ClientOptions"
+    )]
     pub fn new(env: Env, options: Unknown) -> Result<Self> {
         let auth: WebhookConfig = convert::parse(&env, &options, "options")?;
         let opts: ClientOptions = convert::parse(&env, &options, "options")?;
@@ -43,6 +47,7 @@ impl Client {
     /// `Client.fromOAuth({ clientId, clientSecret, accessToken, refreshToken, clientEndpoint,
     /// serverEndpoint, onTokens, ...options })`: authenticate as an OAuth application.
     #[napi(
+        catch_unwind,
         factory,
         js_name = "fromOAuth",
         ts_args_type = "options: OAuthConfig & ClientOptions"
@@ -80,7 +85,7 @@ impl Client {
     }
 
     /// The portal base address in use (changes after the portal was renamed).
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn portal(&self) -> String {
         self.inner.portal()
     }
@@ -89,6 +94,7 @@ impl Client {
     /// destination policy and dedupe, waits for the rate limiter, sends
     /// `voximplant.callback.start` and retries only what is safe.
     #[napi(
+        catch_unwind,
         ts_args_type = "options: StartCallbackOptions",
         ts_return_type = "Promise<CallbackStarted>"
     )]
@@ -129,14 +135,14 @@ impl Client {
     }
 
     /// `voximplant.line.get`: the lines usable as `line`, sorted by id.
-    #[napi(ts_return_type = "Promise<Array<Line>>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<Line>>")]
     pub fn lines(&self) -> AsyncTask<Call<Vec<core::Line>>> {
         let client = self.inner.clone();
         Call::spawn(move || client.lines())
     }
 
     /// `voximplant.tts.voices.get`: the text-to-speech voices, sorted by id.
-    #[napi(ts_return_type = "Promise<Array<Voice>>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<Voice>>")]
     pub fn voices(&self) -> AsyncTask<Call<Vec<core::Voice>>> {
         let client = self.inner.clone();
         Call::spawn(move || client.voices())
@@ -144,6 +150,7 @@ impl Client {
 
     /// `voximplant.statistic.get` for one call: `null` while the call is not finished.
     #[napi(
+        catch_unwind,
         ts_args_type = "callId: string",
         ts_return_type = "Promise<CallRecord | null>"
     )]
@@ -160,6 +167,7 @@ impl Client {
     /// Polls `callRecord` until the record appears or `timeoutMs` (default 120000) passes, then
     /// resolves `null`. Holds one libuv worker while it waits.
     #[napi(
+        catch_unwind,
         ts_args_type = "callId: string, options?: WaitOptions",
         ts_return_type = "Promise<CallRecord | null>"
     )]
@@ -188,13 +196,17 @@ impl Client {
     }
 
     /// What `util.inspect` and `console.log` show: no secret, no token.
-    #[napi(symbol_for = "nodejs.util.inspect.custom", skip_typescript)]
+    #[napi(
+        catch_unwind,
+        symbol_for = "nodejs.util.inspect.custom",
+        skip_typescript
+    )]
     pub fn inspect(&self) -> String {
         format!("Client {{ {} }}", self.label)
     }
 
     /// `String(client)`: no secret, no token.
-    #[napi(js_name = "toString")]
+    #[napi(catch_unwind, js_name = "toString")]
     pub fn to_display(&self) -> String {
         format!("Client {{ {} }}", self.label)
     }

@@ -22,19 +22,19 @@ pub use errors::ErrorCode;
 pub const MAX_TEXT_CHARS: u32 = core::MAX_TEXT_CHARS as u32;
 
 /// The package version (the same as the Rust core's).
-#[napi]
+#[napi(catch_unwind)]
 pub fn version() -> String {
     core::VERSION.to_owned()
 }
 
 /// The voice ids Bitrix24's text-to-speech knows.
-#[napi]
+#[napi(catch_unwind)]
 pub fn known_voices() -> Vec<String> {
     core::KNOWN_VOICES.iter().map(|v| (*v).to_owned()).collect()
 }
 
 /// Every error code, in the order of the contract table.
-#[napi]
+#[napi(catch_unwind)]
 pub fn error_codes() -> Vec<ErrorCode> {
     core::ErrorCode::ALL
         .into_iter()
@@ -43,7 +43,7 @@ pub fn error_codes() -> Vec<ErrorCode> {
 }
 
 /// Masks a phone number for logs: `+447700900123` → `+447*******23`.
-#[napi(ts_args_type = "phoneNumber: string")]
+#[napi(catch_unwind, ts_args_type = "phoneNumber: string")]
 pub fn mask_number(env: Env, phone_number: Unknown) -> Result<String> {
     let n = convert::string_arg(&env, &phone_number, "phoneNumber")?;
     Ok(core::mask_number(&n))
@@ -52,7 +52,7 @@ pub fn mask_number(env: Env, phone_number: Unknown) -> Result<String> {
 /// Validates callback input exactly as `startCallback` does (without the destination policy,
 /// which needs a client) and returns what would be sent; throws `CallbackError`
 /// `invalid_request` listing every violation.
-#[napi(ts_args_type = "input: RequestInput")]
+#[napi(catch_unwind, ts_args_type = "input: RequestInput")]
 pub fn validate_request(env: Env, input: Unknown) -> Result<convert::ValidatedRequest> {
     let i: convert::RequestInput = convert::parse(&env, &input, "input")?;
     let mut b = convert::request_builder(
@@ -76,6 +76,7 @@ pub fn validate_request(env: Env, input: Unknown) -> Result<convert::ValidatedRe
 /// Classifies a raw portal answer the way the client does: `null` for a success envelope,
 /// otherwise the `CallbackError` it maps to (returned, not thrown).
 #[napi(
+    catch_unwind,
     ts_args_type = "httpStatus: number, body: string | Uint8Array",
     ts_return_type = "CallbackError | null"
 )]
@@ -107,7 +108,10 @@ pub fn classify_response<'env>(
 /// Parses a telephony event (form-urlencoded body the portal POSTs to your handler) and checks
 /// its `application_token` in constant time. Throws `CallbackError` (`invalid_request` for a
 /// malformed body, `auth_failed` for a wrong or missing token).
-#[napi(ts_args_type = "body: string | Uint8Array, applicationToken: string")]
+#[napi(
+    catch_unwind,
+    ts_args_type = "body: string | Uint8Array, applicationToken: string"
+)]
 pub fn parse_event(
     env: Env,
     body: Unknown,
