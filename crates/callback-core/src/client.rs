@@ -277,6 +277,8 @@ impl ClientBuilder {
                 secret: w.secret.clone(),
             },
             Auth::OAuth(o) => {
+                // `Auth::OAuth` can be built directly: check it the way `Auth::oauth` does.
+                Auth::oauth(o.clone())?;
                 let client = Url::parse(o.client_endpoint.trim()).map_err(|_| {
                     Error::new(ErrorCode::InvalidRequest, "client_endpoint is not a URL")
                 })?;
@@ -389,6 +391,11 @@ pub(crate) struct Inner {
 
 /// The blocking client: `Send + Sync`, cheap to clone (clones share the connection pool, the
 /// rate limiter, the token state and the dedupe memory).
+///
+/// Build one client per portal and share it (or its clones) between threads and requests: the
+/// idempotency-key memory and the per-number cooldown live in the client. The rate limiter is
+/// shared even wider, by every client of the process that talks to the same portal with the
+/// same bucket numbers.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,

@@ -53,6 +53,10 @@ fn oauth_start_and_refresh_on_expiry() {
     assert!(token_req.query.is_empty());
     assert!(token_req.body.contains("grant_type=refresh_token"));
     assert_eq!(p.ledger().len(), 2);
+    // The other methods use the rotated token too.
+    assert!(c.lines().unwrap().iter().any(|l| l.id == "reg1"));
+    assert!(!c.voices().unwrap().is_empty());
+    assert_eq!(p.stats().refreshes, 1);
 }
 
 #[test]
