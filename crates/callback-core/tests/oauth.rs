@@ -160,3 +160,30 @@ fn oauth_config_is_checked_and_redacted() {
     );
     assert!(!e.to_string().contains("topsecretvalue"));
 }
+
+#[test]
+fn invalid_token_is_refreshed_once() {
+    let p = portal();
+    let mut cfg = oauth_config(&p);
+    cfg.access_token = "garbage-access-token".into();
+    let c = fast(Client::builder(Auth::oauth(cfg).unwrap()))
+        .build()
+        .unwrap();
+    let s = c.start_callback(&request("+447700900330")).unwrap();
+    assert_eq!(s.timing.attempts, 2);
+    assert_eq!(p.stats().refreshes, 1);
+
+    // Refreshing does not help when every token is refused: one refresh, then auth_failed.
+    let p = portal();
+    let mut cfg = oauth_config(&p);
+    cfg.access_token = "garbage-access-token".into();
+    let c = fast(Client::builder(Auth::oauth(cfg).unwrap()))
+        .build()
+        .unwrap();
+    p.update_config(|c| c.access_token_lifetime = Duration::ZERO);
+    let e = c.start_callback(&request("+447700900331")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
+    assert!(e.retry_safe());
+    assert_eq!(p.stats().refreshes, 1);
+    assert_eq!(p.ledger().len(), 0);
+}
