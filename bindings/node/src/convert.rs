@@ -537,3 +537,27 @@ pub fn bytes_arg(env: &Env, value: &Unknown, name: &str) -> Result<Vec<u8>> {
         format!("{name} must be a string or a Buffer"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn milliseconds_become_durations_and_bad_values_are_violations() {
+        let mut p = Problems::default();
+        assert_eq!(
+            p.millis("timeoutMs", Some(1500.0)),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(p.millis("timeoutMs", Some(0.0)), Some(Duration::ZERO));
+        assert_eq!(p.millis("timeoutMs", None), None);
+        assert!(p.0.is_empty());
+        assert_eq!(p.millis("deadlineMs", Some(-1.0)), None);
+        assert_eq!(p.millis("dedupeWindowMs", Some(f64::NAN)), None);
+        assert_eq!(p.millis("connectTimeoutMs", Some(f64::INFINITY)), None);
+        let err = p.finish().unwrap_err();
+        assert_eq!(err.code(), core::ErrorCode::InvalidRequest);
+        let fields: Vec<&str> = err.violations().iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["deadlineMs", "dedupeWindowMs", "connectTimeoutMs"]);
+    }
+}

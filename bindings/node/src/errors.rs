@@ -129,19 +129,23 @@ pub fn type_error(env: &Env, message: impl Into<String>) -> Error {
 /// Rewrites a conversion failure of napi's derived `FromNapiValue` (whose text may quote the
 /// value received) into a `TypeError` that names only the field.
 pub fn conversion_error(env: &Env, what: &str, err: &Error) -> Error {
-    let reason = err.reason.as_str();
+    type_error(env, describe_conversion_failure(what, &err.reason))
+}
+
+/// The text of [`conversion_error`]: the field's name from napi's message, never the value.
+fn describe_conversion_failure(what: &str, reason: &str) -> String {
     if let Some(field) = reason
         .strip_prefix("Missing field `")
         .and_then(|r| r.strip_suffix('`'))
     {
-        return type_error(env, format!("{what}: `{field}` is required"));
+        return format!("{what}: `{field}` is required");
     }
     match reason.rsplit_once(" on ") {
         Some((_, path)) if !path.contains(' ') => {
             let field = path.split_once('.').map_or(path, |(_, f)| f);
-            type_error(env, format!("{what}: `{field}` has the wrong type"))
+            format!("{what}: `{field}` has the wrong type")
         }
-        _ => type_error(env, format!("{what} has the wrong type")),
+        _ => format!("{what} has the wrong type"),
     }
 }
 
@@ -156,4 +160,53 @@ pub fn guard<T>(
             "internal error in bitrix24-callback (a panic); the portal may or may not have acted",
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_code_maps_to_a_distinct_code_in_contract_order() {
+        let mapped: Vec<ErrorCode> = CoreCode::ALL.into_iter().map(ErrorCode::from).collect();
+        let expected = [
+            ErrorCode::InvalidRequest,
+            ErrorCode::DestinationBlocked,
+            ErrorCode::RateLimited,
+            ErrorCode::OperationTimeLimit,
+            ErrorCode::AuthFailed,
+            ErrorCode::InsufficientScope,
+            ErrorCode::AccessDenied,
+            ErrorCode::LineNotFound,
+            ErrorCode::NumberRejected,
+            ErrorCode::PortalError,
+            ErrorCode::Transport,
+            ErrorCode::OutcomeUnknown,
+        ];
+        assert_eq!(mapped, expected);
+    }
+
+    #[test]
+    fn conversion_failures_name_the_field_but_never_the_value() {
+        let reason = "Failed to convert JavaScript value `Number 447700900123 ` into rust type `String` on StartCallbackOptions.to";
+        let text = describe_conversion_failure("options", reason);
+        assert_eq!(text, "options: `to` has the wrong type");
+        assert!(!text.contains("447700900123"));
+        assert_eq!(
+            describe_conversion_failure("options", "Missing field `webhookUrl`"),
+            "options: `webhookUrl` is required"
+        );
+        assert_eq!(
+            describe_conversion_failure("input", "value `secret stuff` is odd"),
+            "input has the wrong type"
+        );
+    }
+
+    #[test]
+    fn a_panic_becomes_outcome_unknown() {
+        let r: std::result::Result<(), CoreError> = guard(|| panic!("boom"));
+        let e = r.unwrap_err();
+        assert_eq!(e.code(), CoreCode::OutcomeUnknown);
+        assert!(!e.retry_safe());
+    }
 }
