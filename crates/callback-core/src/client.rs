@@ -959,7 +959,10 @@ impl Client {
                         e.code(),
                         sent_at.elapsed().as_millis()
                     );
-                    if e.code() == ErrorCode::Transport && connect_retries < MAX_CONNECT_RETRIES {
+                    if e.code() == ErrorCode::Transport
+                        && !crate::transport::is_permanent(&e)
+                        && connect_retries < MAX_CONNECT_RETRIES
+                    {
                         connect_retries += 1;
                         let pause = Duration::from_millis(150 << connect_retries) + jitter(100);
                         if self.pause(pause, deadline, cancel).is_ok() {

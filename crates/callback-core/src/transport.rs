@@ -73,6 +73,11 @@ impl<T: Transport> Transport for SentMarker<T> {
     }
 }
 
+/// True for a `transport` error that a retry cannot fix (certificate problems).
+pub(crate) fn is_permanent(e: &Error) -> bool {
+    e.code() == ErrorCode::Transport && e.description().contains("TLS handshake failed")
+}
+
 /// What a request carries.
 pub(crate) enum Body<'a> {
     Json(&'a [u8]),
@@ -292,13 +297,20 @@ fn describe(e: &ureq::Error) -> String {
     match e {
         U::Io(io) => {
             let inner = io.get_ref().map(|i| format!(": {i}")).unwrap_or_default();
-            let text = format!("I/O error {:?}{inner}", io.kind());
+            let text = if inner.contains("certificate") || inner.contains("handshake") {
+                format!(
+                    "TLS handshake failed{inner}; if the portal uses a private CA, add it \
+                         with add_root_certificate_pem"
+                )
+            } else {
+                format!("I/O error {:?}{inner}", io.kind())
+            };
             crate::redact::sanitize_text(&text)
         }
         U::ConnectionFailed => "connection failed".into(),
-        U::Tls(m) => format!("TLS: {m}"),
-        U::Rustls(r) => crate::redact::sanitize_text(&format!("TLS: {r}")),
-        U::Pem(_) => "TLS: bad PEM".into(),
+        U::Tls(m) => format!("TLS handshake failed: {m}"),
+        U::Rustls(r) => crate::redact::sanitize_text(&format!("TLS handshake failed: {r}")),
+        U::Pem(_) => "TLS handshake failed: bad PEM".into(),
         U::Protocol(p) => crate::redact::sanitize_text(&format!("HTTP protocol error: {p}")),
         U::LargeResponseHeader(_, _) => "response header too large".into(),
         U::Decompress(_, _) => "could not decompress the answer".into(),

@@ -391,6 +391,7 @@ fn tls_with_and_without_the_portal_ca() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Transport, "{e}");
     assert!(e.retry_safe());
+    eprintln!("without the CA: {e}");
     let text = e.description().to_ascii_lowercase();
     assert!(
         text.contains("certificate") || text.contains("tls"),
