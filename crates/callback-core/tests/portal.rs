@@ -520,3 +520,40 @@ fn client_is_send_sync_and_debug_is_safe() {
     let dbg = format!("{c:?}");
     assert!(!dbg.contains("fakewebhooksecret0001"), "{dbg}");
 }
+
+/// 200 calls at once against a portal whose bucket has the client's numbers (burst 50, drain
+/// scaled up to keep the test short): all paced, none refused by the portal.
+#[test]
+fn two_hundred_concurrent_calls_see_no_query_limit() {
+    let p = portal_with(|c| {
+        c.burst = 50;
+        c.drain_per_second = 100.0;
+    });
+    let c = webhook_builder(&p)
+        .rate_limit(RateLimit::Custom {
+            burst: 50,
+            per_second: 100.0,
+        })
+        .deadline(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let requests: Vec<_> = (0..200).map(|i| request(&number(500 + i))).collect();
+    let gate = Arc::new(std::sync::Barrier::new(201));
+    let threads: Vec<_> = requests
+        .into_iter()
+        .map(|r| {
+            let (c, gate) = (c.clone(), gate.clone());
+            std::thread::spawn(move || {
+                gate.wait();
+                c.start_callback(&r)
+            })
+        })
+        .collect();
+    gate.wait();
+    for t in threads {
+        let s = t.join().unwrap().expect("admitted");
+        assert_eq!(s.timing.attempts, 1);
+    }
+    assert_eq!(p.stats().rate_limited, 0);
+    assert_eq!(p.ledger().len(), 200);
+}
