@@ -64,5 +64,7 @@ step "installing ${wheels[0]##*/}"
 cd "$root/python/tests"
 step "stubtest"
 "$py" -m mypy.stubtest bitrix24_callback._native
+step "mypy --strict (the installed package, stubs included)"
+"$py" -m mypy --strict --no-incremental -p bitrix24_callback
 step "pytest"
 "$py" -m pytest -p no:cacheprovider "$@"

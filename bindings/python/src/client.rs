@@ -12,7 +12,7 @@ use pyo3::types::PyType;
 use crate::convert::{self, Flag, PemList, RateLimitArg, Seconds, StrList, Text};
 use crate::errors::{IntoPyResult, to_py_err};
 use crate::request::fill_builder;
-use crate::{logbridge, shield};
+use crate::{blocking, logbridge, shield};
 
 /// Client options shared by `from_webhook` and `from_oauth` (all optional; `None` keeps the
 /// core's default).
@@ -183,16 +183,16 @@ impl PyClient {
     fn call<T, R>(
         &self,
         py: Python<'_>,
-        work: impl FnOnce(Client) -> Result<T, callback_core::Error> + Send,
+        cancel: Option<CancelToken>,
+        work: impl FnOnce(Client) -> Result<T, callback_core::Error> + Send + 'static,
         convert: impl FnOnce(Python<'_>, T) -> PyResult<R>,
     ) -> PyResult<R>
     where
-        T: Send,
+        T: Send + 'static,
     {
         logbridge::refresh(py);
         let client = self.client()?;
-        let result = py.detach(move || shield(ErrorCode::OutcomeUnknown, move || work(client)));
-        match result {
+        match blocking::run(py, cancel, move || work(client))? {
             Ok(value) => convert(py, value),
             Err(e) => Err(to_py_err(py, &e)),
         }
@@ -348,13 +348,12 @@ impl PyClient {
         let client = self.client()?;
         let builder = fill_builder(py, client.request(), line, to, text, voice, idempotency_key)?;
         let request = shield(ErrorCode::InvalidRequest, move || builder.build()).or_raise(py)?;
-        let token = cancel.map(|c| c.token.clone());
+        // Always cancellable, so that Ctrl-C also stops a wait for the limiter.
+        let token = cancel.map_or_else(CancelToken::new, |c| c.token.clone());
         self.call(
             py,
-            move |client| match token {
-                Some(t) => client.start_callback_cancellable(&request, &t),
-                None => client.start_callback(&request),
-            },
+            Some(token.clone()),
+            move |client| client.start_callback_cancellable(&request, &token),
             |py, started| convert::callback_started(py, &started).map(Bound::unbind),
         )
     }
@@ -363,6 +362,7 @@ impl PyClient {
     fn lines(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
         self.call(
             py,
+            None,
             |client| client.lines(),
             |py, lines| {
                 lines
@@ -377,6 +377,7 @@ impl PyClient {
     fn voices(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
         self.call(
             py,
+            None,
             |client| client.voices(),
             |py, voices| {
                 voices
@@ -393,6 +394,7 @@ impl PyClient {
         let call_id = convert::str_arg("call_id", call_id)?;
         self.call(
             py,
+            None,
             move |client| client.call_record(&call_id),
             optional_record,
         )
@@ -413,6 +415,7 @@ impl PyClient {
         let Seconds(timeout) = timeout;
         self.call(
             py,
+            None,
             move |client| client.wait_for_outcome(&call_id, timeout),
             optional_record,
         )

@@ -5,6 +5,7 @@
 //! `bitrix24_callback.errors` in one place (`errors`), and forwards log records to Python's
 //! `logging` (`logbridge`). The public Python API is curated by `bitrix24_callback/__init__.py`.
 
+mod blocking;
 mod client;
 mod convert;
 mod errors;
