@@ -57,6 +57,7 @@ build_native() {
 # committed; regenerated on every run).
 generate_bindings() {
     local lang="$1"
+    log "uniffi-bindgen generate --language $lang"
     rm -rf "${UNIFFI_OUT:?}/$lang"
     "$TARGET_DIR/debug/uniffi-bindgen" generate "$NATIVE_LIB" \
         --language "$lang" --no-format --out-dir "$UNIFFI_OUT/$lang" >/dev/null

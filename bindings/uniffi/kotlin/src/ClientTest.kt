@@ -9,11 +9,21 @@ import bitrix24.callback.ErrorCode
 import bitrix24.callback.RateLimit
 import bitrix24.callback.maskNumber
 import bitrix24.callback.version
+import bitrix24.callback.CallbackClient
+import bitrix24.callback.CallbackRequest
+import bitrix24.callback.CallbackStarted
+import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitCancellation
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.ensureActive
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeout
 import org.junit.Before
 import java.time.Duration
 import java.util.Collections
@@ -26,6 +36,30 @@ import kotlin.test.assertFalse
 import kotlin.test.assertNotNull
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
+
+/**
+ * The README's suspending wrapper: runs the blocking call on Dispatchers.IO and turns coroutine
+ * cancellation into a CancelToken (honoured while the call waits for the limiter or a back-off).
+ */
+suspend fun CallbackClient.startCallbackSuspending(request: CallbackRequest): CallbackStarted =
+    coroutineScope {
+        val cancel = CancelToken()
+        val watcher = launch(start = CoroutineStart.UNDISPATCHED) {
+            try {
+                awaitCancellation()
+            } finally {
+                cancel.cancel()
+            }
+        }
+        try {
+            withContext(Dispatchers.IO) { startCallbackCancellable(request, cancel) }
+        } catch (e: CallbackException) {
+            ensureActive() // cancelled: surface the coroutine's CancellationException instead
+            throw e
+        } finally {
+            watcher.cancel()
+        }
+    }
 
 class ClientTest {
     @Before
@@ -162,6 +196,22 @@ class ClientTest {
             }
             assertNotNull(call.await().callId)
             assertTrue(ticks >= 5, "the caller's thread was blocked (ticks: $ticks)")
+        }
+    }
+
+    @Test
+    fun cancellingTheCoroutineCancelsTheWaitingCall() = runBlocking {
+        // Buckets are shared process-wide per portal and numbers: these numbers are this test's.
+        val opts = options(deadline = Duration.ofSeconds(30), rateLimit = RateLimit.Custom(1u, 0.04))
+        webhookClient(opts).use { client ->
+            assertNotNull(client.startCallbackSuspending(request()).callId)
+            val began = System.nanoTime()
+            val job = launch { client.startCallbackSuspending(request()) }
+            delay(300)
+            withTimeout(10_000) { job.cancelAndJoin() }
+            assertTrue(job.isCancelled)
+            assertTrue((System.nanoTime() - began) < 10_000_000_000, "cancelled promptly")
+            assertEquals(1, Portal.ledger().length(), "the cancelled call was not sent")
         }
     }
 

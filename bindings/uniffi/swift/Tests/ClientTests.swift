@@ -4,6 +4,26 @@ import Bitrix24Callback
 import Dispatch
 import Foundation
 
+/// The README's async wrapper: the blocking call runs in a detached task, and cancelling the
+/// calling task cancels the call while it still waits for the limiter or a back-off.
+extension CallbackClient {
+    func startCallbackAsync(_ request: CallbackRequest) async throws -> CallbackStarted {
+        let cancel = CancelToken()
+        do {
+            return try await withTaskCancellationHandler {
+                try await Task.detached(priority: .userInitiated) {
+                    try self.startCallbackCancellable(request: request, cancel: cancel)
+                }.value
+            } onCancel: {
+                cancel.cancel()
+            }
+        } catch let error as CallbackError where Task.isCancelled {
+            _ = error
+            throw CancellationError()
+        }
+    }
+}
+
 enum ClientTests {
     static let all: [(String, () throws -> Void)] = [
         ("client.startCallbackSucceeds", startCallbackSucceeds),
@@ -14,6 +34,7 @@ enum ClientTests {
         ("client.oneClientSharedByEightThreads", oneClientSharedByEightThreads),
         ("client.fromATaskDetached", fromATaskDetached),
         ("client.cancelWhileWaitingForTheLimiter", cancelWhileWaitingForTheLimiter),
+        ("client.cancellingTheTaskCancelsTheWaitingCall", cancellingTheTaskCancelsTheWaitingCall),
         ("client.helpers", helpers),
     ]
 
@@ -146,6 +167,27 @@ enum ClientTests {
         try check(token.isCancelled())
         try check(d.retrySafe)
         try check(Date().timeIntervalSince(began) < 10, "gave up promptly")
+        try checkEqual(try Portal.ledger().count, 1, "the cancelled call was not sent")
+    }
+
+    static func cancellingTheTaskCancelsTheWaitingCall() throws {
+        // Buckets are shared process-wide per portal and numbers: these numbers are this test's.
+        let client = try webhookClient(options(deadline: 30, rateLimit: .custom(burst: 1, perSecond: 0.04)))
+        _ = try client.startCallback(request: request())
+        let req = request()
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<CallbackStarted, Error>?
+        let task = Task {
+            do { outcome = .success(try await client.startCallbackAsync(req)) } catch { outcome = .failure(error) }
+            done.signal()
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        task.cancel()
+        try check(done.wait(timeout: .now() + 10) == .success, "cancelled promptly")
+        switch try unwrap(outcome, "outcome") {
+        case .success: throw TestFailure(description: "the cancelled call succeeded")
+        case .failure(let error): try check(error is CancellationError, "got \(error)")
+        }
         try checkEqual(try Portal.ledger().count, 1, "the cancelled call was not sent")
     }
 
