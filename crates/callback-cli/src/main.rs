@@ -132,9 +132,14 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
-        .format_target(true)
-        .init();
+    let mut builder =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
+    // At trace level the HTTP library logs whole request lines, and a webhook's path holds its
+    // secret: whatever RUST_LOG says, it never logs below debug here.
+    for module in ["ureq", "ureq_proto", "rustls"] {
+        builder.filter_module(module, log::LevelFilter::Debug);
+    }
+    builder.format_target(true).init();
 }
 
 fn run(command: Command) -> Result<(), u8> {

@@ -234,3 +234,35 @@ fn fake_portal_serves_until_stdin_closes() {
     let status = child.wait().unwrap();
     assert!(status.success());
 }
+
+/// Even with every log switched on, neither the webhook secret nor the full number is printed.
+#[test]
+fn trace_logging_leaks_no_secret_and_no_number() {
+    let out = cli()
+        .env("RUST_LOG", "trace")
+        .args([
+            "start",
+            "-vv",
+            "--no-follow",
+            "--line",
+            "reg1",
+            "--to",
+            "+447700900123",
+            "--text",
+            "Hello",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        all.contains("voximplant.callback.start"),
+        "the log should show the call: {all}"
+    );
+    assert!(
+        !all.contains("fakewebhooksecret0001"),
+        "secret leaked: {all}"
+    );
+    assert!(!all.contains("447700900123"), "full number leaked: {all}");
+}
