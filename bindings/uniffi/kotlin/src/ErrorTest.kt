@@ -251,4 +251,24 @@ class ErrorTest {
         assertFalse(validated.toString().contains("447700900123"), "number in: $validated")
         assertEquals("+447700900123", validated.toNumber)
     }
+
+    /** The README's catch clauses: a specific variant first, then any CallbackException. */
+    @Test
+    fun readmeCatchClauses() {
+        Portal.fault("close_after_execute", times = 1)
+        val seen = ArrayList<String>()
+        webhookClient().use { client ->
+            for (req in listOf(request(), request(line = "nosuchline"))) {
+                try {
+                    client.startCallback(req)
+                } catch (e: CallbackException.OutcomeUnknown) {
+                    seen += "do not resend"
+                } catch (e: CallbackException) {
+                    val d = e.details()
+                    seen += "${d.code.asStr()} ${d.retrySafe}"
+                }
+            }
+        }
+        assertEquals(listOf("do not resend", "line_not_found true"), seen)
+    }
 }

@@ -17,8 +17,7 @@ extension CallbackClient {
             } onCancel: {
                 cancel.cancel()
             }
-        } catch let error as CallbackError where Task.isCancelled {
-            _ = error
+        } catch is CallbackError where Task.isCancelled {
             throw CancellationError()
         }
     }

@@ -21,6 +21,7 @@ enum ErrorTests {
         ("errors.outcomeUnknownWhenTheConnectionDrops", outcomeUnknownWhenTheConnectionDrops),
         ("errors.outcomeUnknownOnHtml502AndControllerFailure", outcomeUnknownOnHtml502AndControllerFailure),
         ("errors.printedValuesHideSecretsAndNumbers", printedValuesHideSecretsAndNumbers),
+        ("errors.readmeCatchClauses", readmeCatchClauses),
     ]
 
     static let allCodes: [ErrorCode] = [
@@ -204,5 +205,23 @@ enum ErrorTests {
         let validated = try validateRequest(request: req)
         try check(!"\(validated)".contains("447700900123"), "number in: \(validated)")
         try checkEqual(validated.toNumber, "+447700900123", "toNumber")
+    }
+
+    /// The README's catch clauses: a specific variant first, then any CallbackError.
+    static func readmeCatchClauses() throws {
+        try Portal.fault("close_after_execute", times: 1)
+        let client = try webhookClient()
+        var seen: [String] = []
+        for req in [request(), request(line: "nosuchline")] {
+            do {
+                _ = try client.startCallback(request: req)
+            } catch CallbackError.OutcomeUnknown {
+                seen.append("do not resend")
+            } catch let error as CallbackError {
+                let d = error.details()
+                seen.append("\(d.code.asStr()) \(d.retrySafe)")
+            }
+        }
+        try checkEqual(seen, ["do not resend", "line_not_found true"], "caught")
     }
 }
