@@ -38,7 +38,7 @@ impl Client {
         let opts: ClientOptions = convert::parse(&env, &options, "options")?;
         let auth = core::Auth::webhook(&auth.webhook_url).map_err(|e| to_napi(&env, &e))?;
         let label = match &auth {
-            core::Auth::Webhook(w) => format!("auth: 'webhook', portal: '{}'", w.portal()),
+            core::Auth::Webhook(w) => format!("auth: 'webhook', userId: '{}'", w.user_id()),
             core::Auth::OAuth(_) => "auth: 'oauth'".to_owned(),
         };
         build(&env, core::Client::builder(auth), opts, label)
@@ -55,10 +55,7 @@ impl Client {
     pub fn from_oauth(env: Env, options: Unknown) -> Result<Self> {
         let cfg: OAuthConfig = convert::parse(&env, &options, "options")?;
         let opts: ClientOptions = convert::parse(&env, &options, "options")?;
-        let label = format!(
-            "auth: 'oauth', clientId: '{}', portal: '{}'",
-            cfg.client_id, cfg.client_endpoint
-        );
+        let label = format!("auth: 'oauth', clientId: '{}'", cfg.client_id);
         let on_tokens = cfg.on_tokens;
         let auth = core::Auth::oauth(core::OAuthConfig {
             client_id: cfg.client_id,
@@ -202,13 +199,25 @@ impl Client {
         skip_typescript
     )]
     pub fn inspect(&self) -> String {
-        format!("Client {{ {} }}", self.label)
+        self.describe()
     }
 
     /// `String(client)`: no secret, no token.
     #[napi(catch_unwind, js_name = "toString")]
     pub fn to_display(&self) -> String {
-        format!("Client {{ {} }}", self.label)
+        self.describe()
+    }
+}
+
+impl Client {
+    /// `Client { auth: 'webhook', userId: '1', portal: 'https://...' }`: the portal address in
+    /// use (it changes after a rename), never a secret or a token.
+    fn describe(&self) -> String {
+        format!(
+            "Client {{ {}, portal: '{}' }}",
+            self.label,
+            self.inner.portal()
+        )
     }
 }
 
