@@ -59,6 +59,24 @@ test('the User-Agent names the node binding', async () => {
   assert.match(ua, new RegExp(`node/${process.versions.node.replaceAll('.', '\\.')}`))
 })
 
+test('userAgentSuffix is appended after node/<version>', async () => {
+  const c = new Client({ webhookUrl: portal.info.webhook_url, ...FAST, userAgentSuffix: 'shop/2.0' })
+  await c.lines()
+  const { requests } = await portal.admin('GET', 'requests')
+  assert.match(requests.at(-1).user_agent, /node\/[0-9.]+ shop\/2\.0/)
+})
+
+test('defaultRegion and allowUnknownVoice apply to startCallback', async () => {
+  const strict = new Client({ webhookUrl: portal.info.webhook_url, ...FAST })
+  throwsWith(() => strict.startCallback({ line: 'reg1', to: '07700 900150', text: 'x' }), 'invalid_request')
+  throwsWith(() => strict.startCallback({ line: 'reg1', to: number(), text: 'x', voice: 'klingonmale' }), 'invalid_request')
+  const lenient = new Client({ webhookUrl: portal.info.webhook_url, ...FAST, defaultRegion: 'GB', allowUnknownVoice: true })
+  const started = await lenient.startCallback({ line: 'reg1', to: '07700 900150', text: 'x', voice: 'klingonmale' })
+  const entry = (await portal.ledger()).find((c) => c.call_id === started.callId)
+  assert.equal(entry.number.replace(/\D/g, ''), '447700900150')
+  assert.equal(entry.voice, 'klingonmale')
+})
+
 test('an idempotency key makes a repeat return the first answer without calling', async () => {
   const before = (await portal.ledger()).length
   const first = await call({ idempotencyKey: 'order-1' })
