@@ -39,6 +39,7 @@ cleanup() {
     if mountpoint -q "$work/proc" 2>/dev/null; then umount "$work/proc" || umount -l "$work/proc"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 cleanup
 rm -rf "$work"
 

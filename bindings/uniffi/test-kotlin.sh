@@ -16,12 +16,9 @@ KLIB="$KOTLIN_DIR/node_modules/kotlin-compiler/lib"
 # 1. Toolchain: a JDK, JNA (jar + native part), JUnit 4 + hamcrest, org.json (the same API
 #    Android ships) from Debian; kotlinc from the npm package pinned in kotlin/package-lock.json
 #    (Debian's own kotlin 1.3 is too old for uniffi's generated code).
-command -v javac >/dev/null 2>&1 || apt_install_missing default-jdk-headless
+command -v java >/dev/null 2>&1 || apt_install_missing default-jdk-headless
 apt_install_missing libjna-java libjna-jni junit4 libhamcrest-java libandroid-json-java
-if ! command -v npm >/dev/null 2>&1; then
-    log "npm is required to install kotlin-compiler (apt-get install npm, or Node.js >= 18)"
-    exit 1
-fi
+command -v npm >/dev/null 2>&1 || apt_install_missing npm
 if [ ! -x "$KOTLINC" ] || ! grep -q '"version": "2.4.20"' "$KOTLIN_DIR/node_modules/kotlin-compiler/package.json"; then
     log "npm ci (kotlin-compiler)"
     (cd "$KOTLIN_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
@@ -53,8 +50,9 @@ JAVA_OPTS="${JAVA_OPTS:--Xss4m}" "$KOTLINC" -nowarn -jvm-target 17 \
     -d "$BUILD/classes" \
     "$UNIFFI_OUT/kotlin" "$KOTLIN_DIR/src"
 
-# 4. Run against the fake portal (started here, stopped on exit).
+# 4. Run against the fake portal (started here, stopped on exit or interruption).
 trap stop_fake_portal EXIT
+trap 'exit 130' INT TERM
 start_fake_portal
 log "running"
 set +e

@@ -27,7 +27,10 @@ CHROOT="$("$REPO_ROOT/bindings/uniffi/swift-chroot.sh")"
 build_native
 generate_bindings swift
 
-# 3. Stage what the compiler needs inside the chroot (a fresh directory per run).
+# 3. Stage what the compiler needs inside the chroot (a fresh directory per run). Runs that
+#    share the chroot take turns (one /proc mount, unmounted by whoever mounted it).
+exec 8>"$CHROOT.run.lock"
+flock 8
 WORK_IN=/b24-uniffi-swift
 WORK="$CHROOT$WORK_IN"
 rm -rf "$WORK"
@@ -44,6 +47,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 mountpoint -q "$CHROOT/proc" || mount -t proc proc "$CHROOT/proc"
 
 in_chroot() { chroot "$CHROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
