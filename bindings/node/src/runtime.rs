@@ -50,8 +50,29 @@ pub struct Runtime {
     token_wrapper: FunctionRef<WrapperArgs, Function<'static>>,
 }
 
+/// The phone-number metadata is loaded lazily on first use (hundreds of milliseconds in a debug
+/// build): load it once per process on a background thread, so that the first
+/// `startCallback`/`validateRequest` on the JS thread does not pay for it.
+fn warm_up_validation() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("bitrix24-callback-warm-up".into())
+            .spawn(|| {
+                let _ = std::panic::catch_unwind(|| {
+                    callback_core::CallbackRequest::builder()
+                        .from_line("warm-up")
+                        .to_number("+447700900999")
+                        .text("warm-up")
+                        .build()
+                });
+            });
+    });
+}
+
 #[napi(module_exports)]
 pub fn init(mut exports: Object, env: Env) -> Result<()> {
+    warm_up_validation();
     let class: Function<ErrorArgs, Unknown> = env.run_script(ERROR_CLASS_JS)?;
     let wrapper: Function<WrapperArgs, Function> = env.run_script(TOKEN_WRAPPER_JS)?;
     let runtime = Runtime {
