@@ -141,10 +141,17 @@ fn wait_until_stopped() {
     if watch_stdin {
         let mut sink = [0u8; 256];
         let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-    } else {
         loop {
-            std::thread::park();
+            match stdin.read(&mut sink) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // Any other read error says nothing about the parent: keep serving.
+                Err(_) => break,
+            }
         }
+    }
+    loop {
+        std::thread::park();
     }
 }
