@@ -31,10 +31,23 @@ impl std::fmt::Display for TokenStoreError {
 
 impl std::error::Error for TokenStoreError {}
 
-/// Any other exception thrown by the app's implementation ends up here.
+/// Any other exception thrown by the app's implementation ends up here. Only its type is
+/// kept (the text before the first `:`, e.g. `java.io.IOException`): its message is app text
+/// that could hold anything, and the reason becomes part of the `AuthFailed` description.
 impl From<uniffi::UnexpectedUniFFICallbackError> for TokenStoreError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        TokenStoreError::Failed { reason: e.reason }
+        let kind: String = e
+            .reason
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .take(120)
+            .collect();
+        TokenStoreError::Failed {
+            reason: format!("unexpected error in the app's TokenStore: {kind}"),
+        }
     }
 }
 

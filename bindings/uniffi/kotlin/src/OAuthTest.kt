@@ -15,6 +15,7 @@ import kotlin.test.assertEquals
 import kotlin.test.assertFalse
 import kotlin.test.assertNotEquals
 import kotlin.test.assertNotNull
+import kotlin.test.assertTrue
 
 class OAuthTest {
     @Before
@@ -72,7 +73,8 @@ class OAuthTest {
         }
         CallbackClient.oauth(credentials(), options(), failing).use { client ->
             Portal.expireTokens()
-            expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.lines() }
+            val e = expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.lines() }
+            assertTrue(e.description.contains("disk full"), e.description)
         }
     }
 
@@ -85,7 +87,10 @@ class OAuthTest {
         }
         CallbackClient.oauth(credentials(), options(), throwing).use { client ->
             Portal.expireTokens()
-            expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.lines() }
+            val e = expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.lines() }
+            // The exception's type is reported, its (app-controlled) message is not.
+            assertTrue(e.description.contains("IllegalStateException"), e.description)
+            assertFalse(e.description.contains("bug in the app"), e.description)
         }
     }
 

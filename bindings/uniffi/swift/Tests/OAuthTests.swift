@@ -17,7 +17,9 @@ final class FailingStore: TokenStore, @unchecked Sendable {
     }
 }
 
-struct SomeAppError: Error {}
+struct SomeAppError: Error, CustomStringConvertible {
+    var description: String { "SomeAppError: bug in the app" }
+}
 
 final class ThrowingStore: TokenStore, @unchecked Sendable {
     func save(tokens: TokenPair) throws {
@@ -65,13 +67,17 @@ enum OAuthTests {
     static func tokenStoreFailureFailsTheCall() throws {
         let client = try CallbackClient.oauth(credentials: try credentials(), options: options(), tokenStore: FailingStore())
         try Portal.admin("POST", "oauth/expire")
-        try expectError(.authFailed) { _ = try client.lines() }
+        let d = try expectError(.authFailed) { _ = try client.lines() }
+        try check(d.description.contains("disk full"), d.description)
     }
 
     static func unexpectedErrorInTheTokenStoreFailsTheCall() throws {
         let client = try CallbackClient.oauth(credentials: try credentials(), options: options(), tokenStore: ThrowingStore())
         try Portal.admin("POST", "oauth/expire")
-        try expectError(.authFailed) { _ = try client.lines() }
+        let d = try expectError(.authFailed) { _ = try client.lines() }
+        // The error's type is reported, its (app-controlled) text is not.
+        try check(d.description.contains("SomeAppError"), d.description)
+        try check(!d.description.contains("bug in the app"), d.description)
     }
 
     static func invalidCredentialsAreRefusedUpFront() throws {
