@@ -37,6 +37,7 @@ fun main() {
         ClientTest::class.java,
         ErrorTest::class.java,
         OAuthTest::class.java,
+        EventsTest::class.java,
     )
     val failed = result.failureCount
     val passed = result.runCount - failed
