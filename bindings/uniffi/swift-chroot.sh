@@ -53,6 +53,8 @@ chroot "$work" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-in
 chroot "$work" apt-get clean >&2
 cleanup
 touch "$work/.b24-ready"
+# An unfinished older chroot is replaced; never delete through a mounted /proc.
+if mountpoint -q "$root/proc" 2>/dev/null; then umount "$root/proc" || umount -l "$root/proc"; fi
 rm -rf "$root"
 mv "$work" "$root"
 echo "$root"
