@@ -156,20 +156,19 @@ const client = new pkg.Client({
 const call = () => client.startCallback({ line: 'reg1', to: NUMBER, text: TEXT })
 for (let i = 0; i < 50; i++) await call() // warm-up: connection pool, metadata, JIT
 
-{
-  const count = n(2000)
+const cpuPerCall = {}
+async function sequential(name, fn, count) {
   const samples = []
+  const cpu0 = process.cpuUsage()
   const t0 = ns()
-  for (let i = 0; i < count; i++) samples.push(await timed(call))
-  latencyRow('startCallback, sequential', samples, ns() - t0)
+  for (let i = 0; i < count; i++) samples.push(await timed(fn))
+  latencyRow(name, samples, ns() - t0)
+  const cpu = process.cpuUsage(cpu0)
+  cpuPerCall[name] = (cpu.user + cpu.system) / count
 }
-{
-  const count = n(1000)
-  const samples = []
-  const t0 = ns()
-  for (let i = 0; i < count; i++) samples.push(await timed(() => client.voices()))
-  latencyRow('voices(), sequential', samples, ns() - t0)
-}
+await sequential('startCallback, sequential', call, n(2000))
+await sequential('voices(), sequential', () => client.voices(), n(1000))
+await sequential('lines(), sequential', () => client.lines(), n(1000))
 const rssAfterSequential = process.memoryUsage().rss
 
 const lag = {}
@@ -201,6 +200,9 @@ console.log(`bitrix24-callback ${pkg.version()} from ${pkgDir}, node ${process.v
 printTable('Timings (rate = calls per second of wall time; concurrent rows: latency of each call)', [
   ['name', 'benchmark'], ['n', 'n'], ['mean', 'mean'], ['p50', 'p50'], ['p99', 'p99'], ['rate', 'rate'],
 ], rows)
+
+console.log('\nCPU time of this process (all threads, user + system) per sequential call:')
+for (const [name, micros] of Object.entries(cpuPerCall)) console.log(`  ${name}: ${micros.toFixed(1)} µs`)
 
 const lagRow = (name, h) => ({
   name,
