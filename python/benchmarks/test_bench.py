@@ -5,7 +5,8 @@ Three groups:
 - `classify`: `classify_response` on a success, an error envelope and an HTML 502 page;
 - `roundtrip`: whole `Client.start_callback` / `voices` calls over loopback against a
   `b24-callback fake-portal` subprocess (its limits raised so that it never answers 429/503),
-  sequentially and 32 at once from a thread pool.
+  sequentially from the main thread and from a worker thread, and 32 at once from a thread
+  pool.
 
 The `b24-callback` binary is `$B24_CALLBACK_BIN`, else the release then the debug build under
 `${CARGO_TARGET_DIR:-target}` at the repository root (benches/run builds the release one).
@@ -20,6 +21,7 @@ import pathlib
 import resource
 import subprocess
 import tempfile
+import threading
 import urllib.request
 from typing import Any, Dict, Iterator
 
@@ -181,6 +183,26 @@ def test_start_callback(benchmark: Any, client: bitrix24_callback.Client) -> Non
     started = benchmark(client.start_callback, line="reg1", to=NUMBER, text=TEXT)
     assert started.call_id
     benchmark.extra_info["maxrss_kib"] = _rss_kib()
+
+
+@pytest.mark.benchmark(group="roundtrip", min_rounds=200)
+def test_start_callback_worker_thread(benchmark: Any, client: bitrix24_callback.Client) -> None:
+    """The same call made from a thread other than the main one: there the binding runs it
+    directly, while on the main thread it hands it to a helper thread (to stay responsive to
+    Ctrl-C), which costs a thread start per call."""
+    failures: list = []
+
+    def run() -> None:
+        try:
+            assert benchmark(client.start_callback, line="reg1", to=NUMBER, text=TEXT).call_id
+        except BaseException as e:  # re-raised on the test's thread below
+            failures.append(e)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if failures:
+        raise failures[0]
 
 
 @pytest.mark.benchmark(group="roundtrip", min_rounds=200)
