@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Compiles the generated Swift binding plus the Swift test suite with swiftc and runs it against
-# the fake portal. Swift comes from Debian 13's `swiftlang`, inside a debootstrap chroot cached
-# OUTSIDE the repository (B24_SWIFT_CHROOT, default /var/cache/bitrix24-callback/swift-trixie;
-# see swift-chroot.sh), because Debian 12 has no Swift. Needs root (chroot, mount).
-# A missing toolchain is a failure, never a skip. Exits non-zero on any failure.
+# Runs the Swift suite: the SwiftPM package in bindings/uniffi/swift (library target
+# Bitrix24Callback = the generated Swift, system-library target Bitrix24CallbackFFI = the
+# generated header + module map, XCTest target Bitrix24CallbackTests) is staged together with
+# the generated sources and libcallback_uniffi.so, and `swift test` runs it against the fake
+# portal. Swift comes from Debian 13's `swiftlang`, inside a debootstrap chroot cached OUTSIDE
+# the repository (B24_SWIFT_CHROOT, default /var/cache/bitrix24-callback/swift-trixie; see
+# swift-chroot.sh), because Debian 12 has no Swift. Needs root (chroot, mount).
+# A missing toolchain is a failure, never a skip. Exits non-zero on any failure; the last line
+# of the test output is XCTest's "Executed N tests, with N failures ...".
 #
 #   bindings/uniffi/test-swift.sh            (honours CARGO_TARGET_DIR and B24_CALLBACK_BIN)
 set -euo pipefail
@@ -19,61 +23,120 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-# 1. The chroot with swiftc (created on first use, ~1.5 min and ~530 MB download; reused).
+# 1. The chroot with the Swift toolchain (created on first use, ~1.5 min and ~530 MB download;
+#    reused afterwards).
 CHROOT="$("$REPO_ROOT/bindings/uniffi/swift-chroot.sh")"
-[ -x "$CHROOT/usr/bin/swiftc" ] || { log "no swiftc in $CHROOT"; exit 1; }
+# Debian's swiftlang links only swiftc into /usr/bin; the driver that runs `swift build` and
+# `swift test` lives in its libexec directory (put first on the chroot's PATH below).
+SWIFT_BIN=/usr/libexec/swift/bin
+for tool in swift swift-build swift-test; do
+    [ -x "$CHROOT$SWIFT_BIN/$tool" ] || { log "no $SWIFT_BIN/$tool in $CHROOT"; exit 1; }
+done
+[ -f "$CHROOT/usr/libexec/swift/lib/swift/linux/libXCTest.so" ] || { log "no XCTest in $CHROOT"; exit 1; }
 
 # 2. Native library, bindgen, CLI; then the generated Swift.
 build_native
 generate_bindings swift
 
-# 3. Stage what the compiler needs inside the chroot (a fresh directory per run). Runs that
-#    share the chroot take turns (one /proc mount, unmounted by whoever mounted it).
+# 3. Stage the package inside the chroot. Runs sharing the chroot take turns (one /proc mount,
+#    unmounted by whoever mounted it). The staging directory and SwiftPM's .build inside it are
+#    kept between runs; files are only replaced when their content changed, so an unchanged
+#    package is not recompiled.
 exec 8>"$CHROOT.run.lock"
 flock 8
 WORK_IN=/b24-uniffi-swift
 WORK="$CHROOT$WORK_IN"
-rm -rf "$WORK"
-mkdir -p "$WORK/gen" "$WORK/lib" "$WORK/tests" "$WORK/build" "$WORK/vectors"
-cp "$UNIFFI_OUT/swift/"* "$WORK/gen/"
-cp "$NATIVE_LIB" "$WORK/lib/"
-cp "$REPO_ROOT/bindings/uniffi/swift/Tests/"*.swift "$WORK/tests/"
-cp "$REPO_ROOT/tests/vectors/"*.json "$WORK/vectors/" 2>/dev/null || true
+PKG_IN="$WORK_IN/pkg"
+PKG="$CHROOT$PKG_IN"
+SRC="$REPO_ROOT/bindings/uniffi/swift"
+GEN="$UNIFFI_OUT/swift"
 
-# /proc is needed by swiftc and the Swift runtime; mounted only for this run.
+staged=()
+# put SOURCE RELATIVE-DEST: copy into the staged package unless the content is already there.
+put() {
+    local dest="$PKG/$2"
+    mkdir -p "$(dirname "$dest")"
+    cmp -s "$1" "$dest" 2>/dev/null || cp "$1" "$dest"
+    staged+=("$dest")
+}
+put "$SRC/Package.swift" Package.swift
+put "$GEN/Bitrix24Callback.swift" Sources/Bitrix24Callback/Bitrix24Callback.swift
+put "$GEN/Bitrix24CallbackFFI.h" Sources/Bitrix24CallbackFFI/Bitrix24CallbackFFI.h
+put "$GEN/Bitrix24CallbackFFI.modulemap" Sources/Bitrix24CallbackFFI/module.modulemap
+put "$NATIVE_LIB" lib/libcallback_uniffi.so
+for f in "$SRC"/Tests/Bitrix24CallbackTests/*.swift; do
+    put "$f" "Tests/Bitrix24CallbackTests/${f##*/}"
+done
+# Drop staged files that no longer exist in the repository (a removed or renamed test file).
+while IFS= read -r -d '' f; do
+    keep=0
+    for s in "${staged[@]}"; do [ "$s" = "$f" ] && { keep=1; break; }; done
+    [ "$keep" = 1 ] || rm -f "$f"
+done < <(find "$PKG" -path "$PKG/.build" -prune -o -type f -print0)
+rm -rf "$WORK/vectors"
+mkdir -p "$WORK/vectors"
+cp "$REPO_ROOT/tests/vectors/"*.json "$WORK/vectors/"
+
+# /proc is needed by the Swift toolchain and runtime; mounted only for this run. On an
+# interrupt every process of this run inside the chroot is stopped before /proc is unmounted:
+# `swift test` runs the XCTest bundle in a process group of its own, so besides signalling our
+# group we look for processes whose root directory is the chroot (only this run has any: runs
+# hold the lock above).
+SWIFT_PID=""
+ROOT_REAL="$(realpath "$CHROOT")"
+chroot_pids() {
+    local p
+    for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/root" 2>/dev/null)" = "$ROOT_REAL" ] && printf '%s\n' "${p#/proc/}"
+    done
+    return 0
+}
+stop_chroot_processes() {
+    local pids i
+    if [ -n "$SWIFT_PID" ]; then
+        kill -INT -- "-$SWIFT_PID" 2>/dev/null || true   # SwiftPM stops its children on SIGINT
+    fi
+    for ((i = 1; i <= 30; i++)); do   # 1 s for SIGINT to work, then TERM, then KILL
+        pids=$(chroot_pids)
+        [ -n "$pids" ] || break
+        if [ "$i" = 10 ]; then kill -TERM $pids 2>/dev/null || true; fi
+        if [ "$i" = 25 ]; then kill -KILL $pids 2>/dev/null || true; fi
+        sleep 0.1
+    done
+    if [ -n "$SWIFT_PID" ]; then
+        wait "$SWIFT_PID" 2>/dev/null || true
+        SWIFT_PID=""
+    fi
+}
 cleanup() {
+    stop_chroot_processes
     stop_fake_portal
     if mountpoint -q "$CHROOT/proc"; then umount "$CHROOT/proc" || umount -l "$CHROOT/proc"; fi
-    rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mountpoint -q "$CHROOT/proc" || mount -t proc proc "$CHROOT/proc"
 
-in_chroot() { chroot "$CHROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+# in_chroot VAR=VALUE... COMMAND...: runs in the chroot with a clean environment (plus the
+# given variables), in its own session; returns the command's exit status.
+in_chroot() {
+    setsid chroot "$CHROOT" /usr/bin/env -i PATH="$SWIFT_BIN:/usr/bin:/bin" HOME=/root LANG=C.UTF-8 "$@" &
+    SWIFT_PID=$!
+    local status=0
+    wait "$SWIFT_PID" || status=$?
+    SWIFT_PID=""
+    return "$status"
+}
 
-FFI=(-I "$WORK_IN/gen" -Xcc "-fmodule-map-file=$WORK_IN/gen/Bitrix24CallbackFFI.modulemap")
-log "swiftc Bitrix24Callback (library module)"
-in_chroot swiftc -emit-library -emit-module -parse-as-library -module-name Bitrix24Callback \
-    "${FFI[@]}" -L "$WORK_IN/lib" -lcallback_uniffi \
-    -Xlinker -rpath -Xlinker "$WORK_IN/lib" \
-    -emit-module-path "$WORK_IN/build/Bitrix24Callback.swiftmodule" \
-    -o "$WORK_IN/build/libBitrix24Callback.so" "$WORK_IN/gen/Bitrix24Callback.swift"
-log "swiftc tests"
-sources=()
-for f in "$WORK"/tests/*.swift; do sources+=("$WORK_IN/tests/${f##*/}"); done
-in_chroot swiftc -swift-version 5 -module-name B24Tests "${FFI[@]}" -I "$WORK_IN/build" \
-    -L "$WORK_IN/build" -lBitrix24Callback -L "$WORK_IN/lib" -lcallback_uniffi \
-    -Xlinker -rpath -Xlinker "$WORK_IN/build" -Xlinker -rpath -Xlinker "$WORK_IN/lib" \
-    -o "$WORK_IN/build/tests" "${sources[@]}"
+log "swift build --build-tests (package $PKG_IN)"
+in_chroot swift build --package-path "$PKG_IN" --build-tests
 
-# 4. Run against the fake portal on the host's loopback (the chroot shares the network).
+# 4. Run against the fake portal on the host's loopback (the chroot shares the network); the
+#    test process inherits its JSON line and the vectors' directory from `swift test`.
 start_fake_portal
-log "running"
-set +e
+log "swift test"
+status=0
 in_chroot B24_FAKE_PORTAL_JSON="$B24_FAKE_PORTAL_JSON" B24_VECTORS_DIR="$WORK_IN/vectors" \
-    "$WORK_IN/build/tests"
-status=$?
-set -e
+    swift test --package-path "$PKG_IN" --skip-build --disable-swift-testing || status=$?
 log "finished in $(( $(date +%s) - started )) s (exit $status)"
-exit $status
+exit "$status"

@@ -1,26 +1,21 @@
 // The shared vectors in tests/vectors/ (owned by the core), run through the free functions.
 import Bitrix24Callback
 import Foundation
+import XCTest
 
-enum VectorTests {
-    static let all: [(String, () throws -> Void)] = [
-        ("vectors.requests", requests),
-        ("vectors.responses", responses),
-        ("vectors.events", events),
-    ]
-
-    static func load(_ name: String) throws -> [String: Any] {
+final class VectorTests: XCTestCase {
+    func load(_ name: String) throws -> [String: Any] {
         let dir = ProcessInfo.processInfo.environment["B24_VECTORS_DIR"] ?? "tests/vectors"
         let data = try Data(contentsOf: URL(fileURLWithPath: dir).appendingPathComponent(name))
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     }
 
     /// JSON null and a missing key both become nil.
-    static func str(_ object: [String: Any], _ key: String) -> String? { object[key] as? String }
+    func str(_ object: [String: Any], _ key: String) -> String? { object[key] as? String }
 
-    static func run(_ name: String, _ body: ([String: Any], inout [String]) throws -> Void) throws {
+    func run(_ name: String, _ body: ([String: Any], inout [String]) throws -> Void) throws {
         let cases = try load(name)["cases"] as? [[String: Any]] ?? []
-        try check(!cases.isEmpty, "\(name) has no cases")
+        XCTAssertFalse(cases.isEmpty, "\(name) has no cases")
         var problems: [String] = []
         for c in cases {
             var mine: [String] = []
@@ -28,16 +23,16 @@ enum VectorTests {
             problems += mine.map { "\(str(c, "name") ?? "?"): \($0)" }
         }
         if !problems.isEmpty {
-            throw TestFailure(description: "\(name): \(problems.count) problems in \(cases.count) cases:\n" + problems.joined(separator: "\n"))
+            XCTFail("\(name): \(problems.count) problems in \(cases.count) cases:\n" + problems.joined(separator: "\n"))
         }
         print("     \(name): \(cases.count) cases")
     }
 
-    static func pairs(_ list: Any?) -> [String] {
+    func pairs(_ list: Any?) -> [String] {
         (list as? [[String: Any]] ?? []).map { "\(str($0, "field") ?? "")/\(str($0, "code") ?? "")" }
     }
 
-    static func requests() throws {
+    func testRequests() throws {
         try run("requests.json") { c, problems in
             let input = c["input"] as? [String: Any] ?? [:]
             let expect = c["expect"] as? [String: Any] ?? [:]
@@ -63,7 +58,7 @@ enum VectorTests {
         }
     }
 
-    static func responses() throws {
+    func testResponses() throws {
         try run("responses.json") { c, problems in
             let expect = c["expect"] as? [String: Any] ?? [:]
             let status = UInt16(c["http_status"] as? Int ?? 0)
@@ -80,7 +75,7 @@ enum VectorTests {
         }
     }
 
-    static func events() throws {
+    func testEvents() throws {
         let token = str(try load("events.json"), "application_token") ?? ""
         try run("events.json") { c, problems in
             let expect = c["expect"] as? [String: Any] ?? [:]

@@ -1,31 +1,26 @@
-// A small test runner (no XCTest dependency), the fake portal's admin endpoint and helpers.
-// The summary line mirrors the Kotlin suite: "swift: N passed, N failed".
+// Shared by the XCTest cases: the fake portal's admin endpoint (the portal itself is started by
+// bindings/uniffi/test-swift.sh, which passes its JSON line in B24_FAKE_PORTAL_JSON), test
+// numbers, client/request factories and the error assertion every error test uses.
 import Bitrix24Callback
 import Dispatch
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import XCTest
 
+/// An error for helper failures outside an assertion (XCTest reports it with the test).
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
 }
 
-func check(_ condition: Bool, _ message: @autoclosure () -> String = "check failed",
-           file: StaticString = #fileID, line: UInt = #line) throws {
-    if !condition { throw TestFailure(description: "\(file):\(line): \(message())") }
-}
-
-func checkEqual<T: Equatable>(_ got: T, _ want: T, _ what: String = "",
-                              file: StaticString = #fileID, line: UInt = #line) throws {
-    if got != want {
-        throw TestFailure(description: "\(file):\(line): \(what) got \(got), expected \(want)")
+/// The base class of the suites that talk to the fake portal: every test starts from a reset
+/// portal (no calls, no faults, default configuration).
+class PortalTestCase: XCTestCase {
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        try Portal.reset()
     }
-}
-
-func unwrap<T>(_ value: T?, _ what: String, file: StaticString = #fileID, line: UInt = #line) throws -> T {
-    guard let value else { throw TestFailure(description: "\(file):\(line): \(what) is nil") }
-    return value
 }
 
 /// The fake portal started by test-swift.sh (B24_FAKE_PORTAL_JSON) and its admin endpoint.
@@ -107,18 +102,32 @@ enum Portal {
     }
 }
 
-/// Fresh destination numbers (UK drama range, away from the Kotlin suite's), so the per-number
-/// cooldown never interferes.
+/// The fake portal's magic numbers (US fictional range 555-0100..0199 in area code 201).
+enum Magic {
+    static let busy = "+12015550101"
+    static let noAnswer = "+12015550102"
+    static let declined = "+12015550103"
+    static let insufficientFunds = "+12015550104"
+    static let invalidNumber = "+12015550105"
+    static let controllerFailure = "+12015550106"
+    /// Answered like every other number; the README's example number.
+    static let demo = "+12015550123"
+}
+
+/// Fresh destination numbers for answered calls: +1 201 555-0110 .. -0199 (the fictional
+/// range, away from the magic numbers), cycling. The per-number cooldown lives in the client,
+/// so a number only has to be fresh for the client that dials it; 89 numbers cover the largest
+/// single-client test (32) many times over.
 enum Numbers {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var next = 500
+    nonisolated(unsafe) private static var next = 10
     static func fresh() -> String {
         lock.lock()
         defer { lock.unlock() }
+        if next == 23 { next += 1 }
         let n = next
-        next += 1
-        precondition(n < 1000, "out of test numbers")
-        return "+447700900" + String(format: "%03d", n)
+        next = next == 99 ? 10 : next + 1
+        return "+120155501" + String(format: "%02d", n)
     }
 }
 
@@ -156,44 +165,26 @@ func variantCode(_ error: CallbackError) -> ErrorCode {
 }
 
 /// Runs `body`, expects a `CallbackError` of the variant for `code`, checks the fields every
-/// error carries, and returns its details.
+/// error carries (and that the webhook secret is never shown), and returns its details.
 @discardableResult
-func expectError(_ code: ErrorCode, file: StaticString = #fileID, line: UInt = #line,
+func expectError(_ code: ErrorCode, file: StaticString = #filePath, line: UInt = #line,
                  _ body: () throws -> Void) throws -> ErrorDetails {
     do {
         try body()
     } catch let error as CallbackError {
         let d = error.details()
-        try checkEqual(variantCode(error), code, "variant", file: file, line: line)
-        try checkEqual(d.code, code, "code", file: file, line: line)
-        try checkEqual(d.retrySafe, code.retrySafe(), "retrySafe", file: file, line: line)
-        try check(!d.description.isEmpty, "empty description", file: file, line: line)
+        XCTAssertEqual(variantCode(error), code, "variant", file: file, line: line)
+        XCTAssertEqual(d.code, code, "code", file: file, line: line)
+        XCTAssertEqual(d.retrySafe, code.retrySafe(), "retrySafe", file: file, line: line)
+        XCTAssertFalse(d.description.isEmpty, "empty description", file: file, line: line)
         let text = "\(error) \(String(reflecting: error)) \(error.localizedDescription) \(d.description)"
-        try check(!text.contains(Portal.webhookSecret), "the webhook secret leaked: \(text)", file: file, line: line)
+        XCTAssertFalse(text.contains(Portal.webhookSecret), "the webhook secret leaked: \(text)",
+                       file: file, line: line)
         return d
     } catch {
-        throw TestFailure(description: "\(file):\(line): expected CallbackError \(code.asStr()), got \(error)")
+        XCTFail("expected CallbackError \(code.asStr()), got \(error)", file: file, line: line)
+        throw error
     }
-    throw TestFailure(description: "\(file):\(line): expected \(code.asStr()), nothing was thrown")
-}
-
-/// Runs every test (each after a portal reset) and exits non-zero on any failure.
-func runAll(_ tests: [(String, () throws -> Void)]) -> Never {
-    var passed = 0
-    var failed = 0
-    let began = Date()
-    for (name, test) in tests {
-        let start = Date()
-        do {
-            try Portal.reset()
-            try test()
-            passed += 1
-            print("ok   \(name) (\(Int(Date().timeIntervalSince(start) * 1000)) ms)")
-        } catch {
-            failed += 1
-            print("FAIL \(name)\n    \(error)")
-        }
-    }
-    print("swift: \(passed) passed, \(failed) failed (\(Int(Date().timeIntervalSince(began) * 1000)) ms)")
-    exit(failed == 0 && passed > 0 ? 0 : 1)
+    XCTFail("expected \(code.asStr()), nothing was thrown", file: file, line: line)
+    throw TestFailure(description: "expected \(code.asStr()), nothing was thrown")
 }

@@ -1,6 +1,7 @@
 // OAuth: refresh on expiry, rotated tokens handed to the app's TokenStore, store failures.
 import Bitrix24Callback
 import Foundation
+import XCTest
 
 final class RecordingStore: TokenStore, @unchecked Sendable {
     private let lock = NSLock()
@@ -27,15 +28,8 @@ final class ThrowingStore: TokenStore, @unchecked Sendable {
     }
 }
 
-enum OAuthTests {
-    static let all: [(String, () throws -> Void)] = [
-        ("oauth.rotatedTokensReachTheTokenStore", rotatedTokensReachTheTokenStore),
-        ("oauth.tokenStoreFailureFailsTheCall", tokenStoreFailureFailsTheCall),
-        ("oauth.unexpectedErrorInTheTokenStoreFailsTheCall", unexpectedErrorInTheTokenStoreFailsTheCall),
-        ("oauth.invalidCredentialsAreRefusedUpFront", invalidCredentialsAreRefusedUpFront),
-    ]
-
-    static func credentials() throws -> OAuthCredentials {
+final class OAuthTests: PortalTestCase {
+    func credentials() throws -> OAuthCredentials {
         let grant = try Portal.json("POST", "oauth/tokens")
         return OAuthCredentials(clientId: Portal.oauthClientId, clientSecret: Portal.oauthClientSecret,
                                 accessToken: grant["access_token"] as? String ?? "",
@@ -43,44 +37,44 @@ enum OAuthTests {
                                 clientEndpoint: Portal.clientEndpoint, serverEndpoint: Portal.serverEndpoint)
     }
 
-    static func rotatedTokensReachTheTokenStore() throws {
+    func testRotatedTokensReachTheTokenStore() throws {
         let creds = try credentials()
         let store = RecordingStore()
         let client = try CallbackClient.oauth(credentials: creds, options: options(), tokenStore: store)
         _ = try client.lines()
-        try checkEqual(store.saved.count, 0, "no refresh while the token is valid")
+        XCTAssertEqual(store.saved.count, 0, "no refresh while the token is valid")
 
         try Portal.admin("POST", "oauth/expire")
         let started = try client.startCallback(request: request())
-        try check(started.callId != nil, "callId")
-        try checkEqual(store.saved.count, 1, "one rotation")
-        let pair = store.saved[0]
-        try check(pair.accessToken != creds.accessToken, "a new access token")
-        try check(pair.refreshToken != creds.refreshToken, "a new refresh token")
-        try check(!"\(pair)".contains(pair.accessToken) && !"\(pair)".contains(pair.refreshToken), "printed token: \(pair)")
+        XCTAssertTrue(started.callId != nil, "callId")
+        XCTAssertEqual(store.saved.count, 1, "one rotation")
+        let pair = try XCTUnwrap(store.saved.first, "the saved pair")
+        XCTAssertTrue(pair.accessToken != creds.accessToken, "a new access token")
+        XCTAssertTrue(pair.refreshToken != creds.refreshToken, "a new refresh token")
+        XCTAssertTrue(!"\(pair)".contains(pair.accessToken) && !"\(pair)".contains(pair.refreshToken), "printed token: \(pair)")
 
         _ = try client.voices()
-        try checkEqual(store.saved.count, 1, "the new token is in use")
-        try checkEqual(try Portal.ledger().count, 1, "calls placed")
+        XCTAssertEqual(store.saved.count, 1, "the new token is in use")
+        XCTAssertEqual(try Portal.ledger().count, 1, "calls placed")
     }
 
-    static func tokenStoreFailureFailsTheCall() throws {
+    func testTokenStoreFailureFailsTheCall() throws {
         let client = try CallbackClient.oauth(credentials: try credentials(), options: options(), tokenStore: FailingStore())
         try Portal.admin("POST", "oauth/expire")
         let d = try expectError(.authFailed) { _ = try client.lines() }
-        try check(d.description.contains("disk full"), d.description)
+        XCTAssertTrue(d.description.contains("disk full"), d.description)
     }
 
-    static func unexpectedErrorInTheTokenStoreFailsTheCall() throws {
+    func testUnexpectedErrorInTheTokenStoreFailsTheCall() throws {
         let client = try CallbackClient.oauth(credentials: try credentials(), options: options(), tokenStore: ThrowingStore())
         try Portal.admin("POST", "oauth/expire")
         let d = try expectError(.authFailed) { _ = try client.lines() }
         // The error's type is reported, its (app-controlled) text is not.
-        try check(d.description.contains("SomeAppError"), d.description)
-        try check(!d.description.contains("bug in the app"), d.description)
+        XCTAssertTrue(d.description.contains("SomeAppError"), d.description)
+        XCTAssertFalse(d.description.contains("bug in the app"), d.description)
     }
 
-    static func invalidCredentialsAreRefusedUpFront() throws {
+    func testInvalidCredentialsAreRefusedUpFront() throws {
         let good = try credentials()
         let bad = OAuthCredentials(clientId: "", clientSecret: good.clientSecret, accessToken: good.accessToken,
                                    refreshToken: good.refreshToken, clientEndpoint: "not a url",
