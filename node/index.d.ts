@@ -185,7 +185,7 @@ export interface Line {
   name: string
 }
 
-/** Masks a phone number for logs: `+447700900123` → `+447*******23`. */
+/** Masks a phone number for logs: `+12015550123` → `+120******23`. */
 export declare function maskNumber(phoneNumber: string): string
 
 /** Longest `text` accepted, in characters. */

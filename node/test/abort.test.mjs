@@ -20,11 +20,11 @@ const slowClient = () =>
 
 test('aborting a call that waits for the limiter rejects at once, nothing sent', async () => {
   const client = slowClient()
-  await client.startCallback({ line: 'reg1', to: '+447700900301', text: 'first' })
+  await client.startCallback({ line: 'reg1', to: '+12015550114', text: 'first' })
   const before = (await portal.stats()).callback_requests
   const controller = new AbortController()
   const t0 = Date.now()
-  const waiting = client.startCallback({ line: 'reg1', to: '+447700900302', text: 'second', signal: controller.signal })
+  const waiting = client.startCallback({ line: 'reg1', to: '+12015550115', text: 'second', signal: controller.signal })
   setTimeout(() => controller.abort(new Error('visitor left')), 200)
   const e = await rejectsWith(waiting, 'rate_limited')
   const elapsed = Date.now() - t0
@@ -39,7 +39,7 @@ test('an already aborted signal rejects without sending', async () => {
   const client = slowClient()
   const before = (await portal.stats()).callback_requests
   const e = await rejectsWith(
-    client.startCallback({ line: 'reg1', to: '+447700900303', text: 'x', signal: AbortSignal.abort() }),
+    client.startCallback({ line: 'reg1', to: '+12015550116', text: 'x', signal: AbortSignal.abort() }),
     'rate_limited',
   )
   assert.equal(e.cause?.name, 'AbortError')
@@ -55,7 +55,7 @@ test('a signal that never fires changes nothing, and its listener is removed', a
   const remove = controller.signal.removeEventListener.bind(controller.signal)
   controller.signal.addEventListener = (...a) => { added++; return add(...a) }
   controller.signal.removeEventListener = (...a) => { removed++; return remove(...a) }
-  const started = await client.startCallback({ line: 'reg1', to: '+447700900304', text: 'x', signal: controller.signal })
+  const started = await client.startCallback({ line: 'reg1', to: '+12015550117', text: 'x', signal: controller.signal })
   assert.match(started.callId, /^callback\./)
   assert.equal(added, 1)
   assert.equal(removed, 1)

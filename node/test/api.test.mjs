@@ -19,7 +19,7 @@ test('exports and version', () => {
     'insufficient_scope', 'access_denied', 'line_not_found', 'number_rejected', 'portal_error',
     'transport', 'outcome_unknown',
   ])
-  assert.equal(pkg.maskNumber('+447700900123'), '+447*******23')
+  assert.equal(pkg.maskNumber('+12015550123'), '+120******23')
 })
 
 test('index.d.ts declares exactly the codes errorCodes() returns', async () => {
@@ -55,25 +55,25 @@ test('wrong argument types throw TypeError synchronously', () => {
   assert.throws(() => new Client({ webhookUrl: WEBHOOK, rateLimit: 7 }), isTypeError)
   const client = new Client({ webhookUrl: WEBHOOK, ...FAST })
   assert.throws(() => client.startCallback(), isTypeError)
-  assert.throws(() => client.startCallback({ line: 'reg1', to: 447700900123, text: 'x' }), isTypeError)
-  assert.throws(() => client.startCallback({ line: 'reg1', to: '+447700900123', text: 'x', signal: 5 }), isTypeError)
-  assert.throws(() => client.startCallback({ line: 'reg1', to: '+447700900123', text: 'x', signal: {} }), isTypeError)
+  assert.throws(() => client.startCallback({ line: 'reg1', to: 12015550123, text: 'x' }), isTypeError)
+  assert.throws(() => client.startCallback({ line: 'reg1', to: '+12015550123', text: 'x', signal: 5 }), isTypeError)
+  assert.throws(() => client.startCallback({ line: 'reg1', to: '+12015550123', text: 'x', signal: {} }), isTypeError)
   assert.throws(() => client.callRecord(12), isTypeError)
   assert.throws(() => client.waitForOutcome('x', 5), isTypeError)
   assert.throws(() => pkg.parseEvent(5, 'tok'), isTypeError)
   assert.throws(() => pkg.classifyResponse('200', '{}'), isTypeError)
-  assert.throws(() => pkg.maskNumber(447700900123), isTypeError)
+  assert.throws(() => pkg.maskNumber(12015550123), isTypeError)
   assert.throws(() => Client.fromOAuth({ clientId: 'a' }), isTypeError)
 })
 
 test('a TypeError never quotes the value it refused', () => {
   const client = new Client({ webhookUrl: WEBHOOK, ...FAST })
   try {
-    client.startCallback({ line: 'reg1', to: 447700900123, text: 'x' })
+    client.startCallback({ line: 'reg1', to: 12015550123, text: 'x' })
     assert.fail('should throw')
   } catch (e) {
     assert.ok(e instanceof TypeError)
-    assert.doesNotMatch(e.message, /447700900123/)
+    assert.doesNotMatch(e.message, /2015550123/)
     assert.match(e.message, /`to`/)
   }
   try {
@@ -133,11 +133,11 @@ test('every option is accepted', () => {
 })
 
 test('validateRequest returns what would be sent, with the number masked elsewhere', () => {
-  const r = pkg.validateRequest({ line: 'reg1', to: '+447700900123', text: 'Call the visitor', voice: 'ruinternalfemale' })
+  const r = pkg.validateRequest({ line: 'reg1', to: '+12015550123', text: 'Call the visitor', voice: 'ruinternalfemale' })
   assert.equal(r.line, 'reg1')
-  assert.equal(r.maskedNumber, '+447*******23')
-  assert.equal(r.destinationRegion, 'GB')
+  assert.equal(r.maskedNumber, '+120******23')
+  assert.equal(r.destinationRegion, 'US')
   assert.deepEqual(JSON.parse(r.wireBody), {
-    FROM_LINE: 'reg1', TO_NUMBER: '+447700900123', TEXT_TO_PRONOUNCE: 'Call the visitor', VOICE: 'ruinternalfemale',
+    FROM_LINE: 'reg1', TO_NUMBER: '+12015550123', TEXT_TO_PRONOUNCE: 'Call the visitor', VOICE: 'ruinternalfemale',
   })
 })

@@ -19,7 +19,7 @@ test('100 concurrent calls, zero 503s, each number called exactly once', async (
     destinationPolicy: { numberCooldownMs: 0 },
     deadlineMs: 30000,
   })
-  const numbers = Array.from({ length: 100 }, (_, i) => `+4477009${String(200 + i).padStart(5, '0')}`)
+  const numbers = Array.from({ length: 100 }, (_, i) => `+1202555${String(100 + i).padStart(4, '0')}`)
   let ticks = 0
   const timer = setInterval(() => ticks++, 25)
   const t0 = Date.now()

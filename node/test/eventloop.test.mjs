@@ -17,7 +17,7 @@ test('startCallback, lines and voices run off the JS thread', async () => {
   const timer = setInterval(() => ticks++, 20)
   try {
     const t0 = Date.now()
-    const pending = client.startCallback({ line: 'reg1', to: '+447700900123', text: 'Hi' })
+    const pending = client.startCallback({ line: 'reg1', to: '+12015550123', text: 'Hi' })
     assert.ok(pending instanceof Promise)
     assert.equal(ticks, 0)
     const started = await pending
@@ -34,7 +34,7 @@ test('startCallback, lines and voices run off the JS thread', async () => {
     const posted = local.seen.find((r) => r.url.includes('voximplant.callback.start'))
     assert.equal(posted.method, 'POST')
     assert.match(posted.headers['content-type'], /application\/json/)
-    assert.deepEqual(JSON.parse(posted.body), { FROM_LINE: 'reg1', TO_NUMBER: '+447700900123', TEXT_TO_PRONOUNCE: 'Hi' })
+    assert.deepEqual(JSON.parse(posted.body), { FROM_LINE: 'reg1', TO_NUMBER: '+12015550123', TEXT_TO_PRONOUNCE: 'Hi' })
   } finally {
     clearInterval(timer)
     await local.close()

@@ -51,7 +51,7 @@ async function eventFor(callId, name, timeoutMs = 15000) {
 
 test('the end of a call arrives as a verified ONVOXIMPLANTCALLEND with its outcome', async () => {
   const client = new pkg.Client({ webhookUrl: portal.info.webhook_url, ...FAST })
-  const started = await client.startCallback({ line: 'reg1', to: '+447700900002', text: 'no answer' })
+  const started = await client.startCallback({ line: 'reg1', to: '+12015550102', text: 'no answer' })
   const { ev, raw } = await eventFor(started.callId, 'ONVOXIMPLANTCALLEND')
   assert.match(raw.type, /application\/x-www-form-urlencoded/)
   assert.equal(ev.outcome, 'no_answer')

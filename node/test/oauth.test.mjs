@@ -36,7 +36,7 @@ test('an expired token is refreshed once and the new pair reaches onTokens', asy
   assert.equal(seen.length, 0)
   await portal.admin('POST', 'oauth/expire')
   const refreshes = (await portal.stats()).refreshes
-  const started = await client.startCallback({ line: 'reg1', to: '+447700900401', text: 'x' })
+  const started = await client.startCallback({ line: 'reg1', to: '+12015550127', text: 'x' })
   assert.match(started.callId, /^callback\./)
   assert.equal(seen.length, 1)
   assert.notEqual(seen[0].refreshToken, tokens.refresh_token)

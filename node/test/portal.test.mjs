@@ -21,10 +21,17 @@ const throwsWith = (f, code) => {
 const { Client } = pkg
 let portal
 let client
-let n = 100
+let n = 0
 
-/** A fresh non-magic UK mobile number (answered after ringing). */
-const number = () => `+4477009${String(n++).padStart(5, '0')}`
+/**
+ * A fresh number the fake portal answers after ringing: the NANP fictional block 555-0100..0199
+ * of area codes other than 201 (whose 555-0101..0106 are the fake portal's magic numbers).
+ */
+const AREAS = [202, 212, 213, 312, 415, 617, 646, 718, 917]
+const number = () => {
+  const i = n++ % 900
+  return `+1${AREAS[Math.floor(i / 100)]}55501${String(i % 100).padStart(2, '0')}`
+}
 /** How many voximplant.callback.start requests reached the portal (handled or not). */
 const sentCount = async () =>
   (await portal.admin('GET', 'requests')).requests.filter((r) => r.rest_method === 'voximplant.callback.start').length
@@ -68,12 +75,12 @@ test('userAgentSuffix is appended after node/<version>', async () => {
 
 test('defaultRegion and allowUnknownVoice apply to startCallback', async () => {
   const strict = new Client({ webhookUrl: portal.info.webhook_url, ...FAST })
-  throwsWith(() => strict.startCallback({ line: 'reg1', to: '07700 900150', text: 'x' }), 'invalid_request')
+  throwsWith(() => strict.startCallback({ line: 'reg1', to: '(201) 555-0150', text: 'x' }), 'invalid_request')
   throwsWith(() => strict.startCallback({ line: 'reg1', to: number(), text: 'x', voice: 'klingonmale' }), 'invalid_request')
-  const lenient = new Client({ webhookUrl: portal.info.webhook_url, ...FAST, defaultRegion: 'GB', allowUnknownVoice: true })
-  const started = await lenient.startCallback({ line: 'reg1', to: '07700 900150', text: 'x', voice: 'klingonmale' })
+  const lenient = new Client({ webhookUrl: portal.info.webhook_url, ...FAST, defaultRegion: 'US', allowUnknownVoice: true })
+  const started = await lenient.startCallback({ line: 'reg1', to: '(201) 555-0150', text: 'x', voice: 'klingonmale' })
   const entry = (await portal.ledger()).find((c) => c.call_id === started.callId)
-  assert.equal(entry.number.replace(/\D/g, ''), '447700900150')
+  assert.equal(entry.number.replace(/\D/g, ''), '12015550150')
   assert.equal(entry.voice, 'klingonmale')
 })
 
@@ -102,13 +109,13 @@ test('lines() and voices()', async () => {
 })
 
 test('callRecord() and waitForOutcome() tell what became of the call', async () => {
-  const started = await client.startCallback({ line: 'reg1', to: '+447700900001', text: 'busy one' })
+  const started = await client.startCallback({ line: 'reg1', to: '+12015550101', text: 'busy one' })
   const record = await client.waitForOutcome(started.callId, { timeoutMs: 15000 })
   assert.ok(record, 'a record appeared')
   assert.equal(record.callId, started.callId)
   assert.equal(record.outcome, 'busy')
   assert.equal(record.failedCode, '486')
-  assert.ok(!JSON.stringify(record).includes('447700900001'), 'the number is masked')
+  assert.ok(!JSON.stringify(record).includes('2015550101'), 'the number is masked')
   const again = await client.callRecord(started.callId)
   assert.equal(again.outcome, 'busy')
   const unknown = await client.waitForOutcome('callback.ffffffffffffffffffffffffffffffff.1', { timeoutMs: 300 })
@@ -187,9 +194,9 @@ test('number_rejected: the portal refuses the number (in-process portal)', async
   }))
   try {
     const c = new Client({ webhookUrl: local.webhookUrl, ...FAST })
-    const e = await rejectsWith(c.startCallback({ line: 'reg1', to: '+447700900123', text: 'x' }), 'number_rejected')
+    const e = await rejectsWith(c.startCallback({ line: 'reg1', to: '+12015550123', text: 'x' }), 'number_rejected')
     assert.equal(e.retrySafe, true)
-    assert.doesNotMatch(e.message, /447700900123/)
+    assert.doesNotMatch(e.message, /2015550123/)
   } finally {
     await local.close()
   }
@@ -224,7 +231,7 @@ for (const [kind, extra] of [
 }
 
 test('outcome_unknown: the controller failed ("Parse error or connect error from server")', async () => {
-  const e = await rejectsWith(client.startCallback({ line: 'reg1', to: '+447700900006', text: 'x' }), 'outcome_unknown')
+  const e = await rejectsWith(client.startCallback({ line: 'reg1', to: '+12015550106', text: 'x' }), 'outcome_unknown')
   assert.equal(e.retrySafe, false)
 })
 

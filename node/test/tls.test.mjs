@@ -16,7 +16,7 @@ test('an extra root certificate makes the HTTPS portal trusted', async () => {
   const client = new pkg.Client({ webhookUrl: portal.info.webhook_url, rootCertificates: portal.info.ca_pem, ...FAST })
   const lines = await client.lines()
   assert.ok(lines.some((l) => l.id === 'reg1'))
-  const started = await client.startCallback({ line: 'reg1', to: '+447700900701', text: 'over TLS' })
+  const started = await client.startCallback({ line: 'reg1', to: '+12015550142', text: 'over TLS' })
   assert.match(started.callId, /^callback\./)
   const asArray = new pkg.Client({ webhookUrl: portal.info.webhook_url, rootCertificates: [portal.info.ca_pem], ...FAST })
   assert.ok((await asArray.voices()).length > 0)
@@ -24,7 +24,7 @@ test('an extra root certificate makes the HTTPS portal trusted', async () => {
 
 test('without it the handshake fails: transport, nothing sent', async () => {
   const client = new pkg.Client({ webhookUrl: portal.info.webhook_url, ...FAST })
-  const e = await rejectsWith(client.startCallback({ line: 'reg1', to: '+447700900702', text: 'x' }), 'transport')
+  const e = await rejectsWith(client.startCallback({ line: 'reg1', to: '+12015550143', text: 'x' }), 'transport')
   assert.equal(e.retrySafe, true)
   assert.doesNotMatch(e.message, /fakewebhooksecret0001/)
 })

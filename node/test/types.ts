@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   const controller = new AbortController()
   const request: StartCallbackOptions = {
     line: 'reg1',
-    to: '+447700900123',
+    to: '+12015550123',
     text: 'A visitor asked for a call',
     voice: 'ruinternalfemale',
     idempotencyKey: 'form-42',
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   const portal: string = webhook.portal
   void [lines, voices, portal, presets]
 
-  const v: ValidatedRequest = validateRequest({ line: 'reg1', to: '07700 900123', text: 'x', defaultRegion: 'GB', allowUnknownVoice: true })
+  const v: ValidatedRequest = validateRequest({ line: 'reg1', to: '(201) 555-0123', text: 'x', defaultRegion: 'US', allowUnknownVoice: true })
   const wire: string = v.wireBody
   const classified: CallbackError | null = classifyResponse(503, new Uint8Array([123, 125]))
   const ev: TelephonyEvent = parseEvent('event=ONVOXIMPLANTCALLEND', 'token')
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   const mine2 = new CallbackError('custom', details)
   const all: ErrorCode[] = errorCodes()
   const voicesKnown: string[] = knownVoices()
-  const masked: string = maskNumber('+447700900123')
+  const masked: string = maskNumber('+12015550123')
   const max: number = MAX_TEXT_CHARS
   const ver: string = version()
   void [wire, classified, outcome, data, mine.code, mine2.retrySafe, all, voicesKnown, masked, max, ver]

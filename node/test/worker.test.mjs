@@ -38,7 +38,7 @@ function runWorker(to) {
 }
 
 test('two workers at once, each with its own client', async () => {
-  const [a, b] = await Promise.all([runWorker('+447700900501'), runWorker('+447700900502')])
+  const [a, b] = await Promise.all([runWorker('+12015550129'), runWorker('+12015550132')])
   for (const m of [a, b]) {
     assert.equal(m.error, undefined)
     assert.match(m.callId, /^callback\./)

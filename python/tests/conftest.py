@@ -169,17 +169,19 @@ def client(portal: FakePortal) -> Iterator[bitrix24_callback.Client]:
         yield c
 
 
-_counter = [99]
+_counter = [-1]
 _counter_lock = threading.Lock()
+_AREAS = (202, 212, 213, 312, 415, 617, 646, 718, 917)
 
 
 def fresh_number() -> str:
-    """A fictional UK number (Ofcom drama range) that the fake portal answers; cycles through
-    +447700900100 ... +447700900999."""
+    """A number the fake portal answers, valid for libphonenumber: the NANP fictional block
+    555-0100 ... 0199 of area codes other than 201 (whose 555-0101 ... 0106 are the fake
+    portal's magic numbers); cycles through 900 numbers."""
     with _counter_lock:
-        _counter[0] = 100 + (_counter[0] - 99) % 900
+        _counter[0] = (_counter[0] + 1) % 900
         n = _counter[0]
-    return f"+447700900{n:03d}"
+    return f"+1{_AREAS[n // 100]}55501{n % 100:02d}"
 
 
 # ----- a portal written in Python, running in this process -----

@@ -49,10 +49,10 @@ def test_user_agent_names_the_python_binding(portal: FakePortal, client: b.Clien
 
 
 def test_voice_and_national_numbers(portal: FakePortal) -> None:
-    with b.Client.from_webhook(portal.webhook_url, default_region="GB", number_cooldown=0) as client:
-        started = client.start_callback(line="reg1", to="07700 900123", text=TEXT, voice="ukenglishfemale")
+    with b.Client.from_webhook(portal.webhook_url, default_region="US", number_cooldown=0) as client:
+        started = client.start_callback(line="reg1", to="(201) 555-0123", text=TEXT, voice="ukenglishfemale")
     assert started.call_id
-    assert portal.ledger()[0]["number"] == "+447700900123"
+    assert portal.ledger()[0]["number"] == "+12015550123"
     assert portal.ledger()[0]["voice"] == "ukenglishfemale"
 
 
@@ -81,11 +81,11 @@ def test_lines_and_voices(client: b.Client) -> None:
     "number,outcome,code",
     [
         (None, b.CallOutcome.ANSWERED, "200"),
-        ("+447700900001", b.CallOutcome.BUSY, "486"),
-        ("+447700900002", b.CallOutcome.NO_ANSWER, "304"),
-        ("+447700900003", b.CallOutcome.DECLINED, "603"),
-        ("+447700900004", b.CallOutcome.INSUFFICIENT_FUNDS, "402"),
-        ("+447700900005", b.CallOutcome.INVALID_NUMBER, "404"),
+        ("+12015550101", b.CallOutcome.BUSY, "486"),
+        ("+12015550102", b.CallOutcome.NO_ANSWER, "304"),
+        ("+12015550103", b.CallOutcome.DECLINED, "603"),
+        ("+12015550104", b.CallOutcome.INSUFFICIENT_FUNDS, "402"),
+        ("+12015550105", b.CallOutcome.INVALID_NUMBER, "404"),
     ],
 )
 def test_wait_for_outcome(client: b.Client, number: Any, outcome: b.CallOutcome, code: str) -> None:
@@ -97,7 +97,7 @@ def test_wait_for_outcome(client: b.Client, number: Any, outcome: b.CallOutcome,
     assert record.outcome is outcome and record.failed_code == code
     assert client.call_record(started.call_id) == record
     if record.masked_number:
-        assert "7700900" not in record.masked_number
+        assert "2015550" not in record.masked_number
 
 
 def test_call_record_of_an_unknown_call_is_none(client: b.Client) -> None:
@@ -238,7 +238,7 @@ def test_outcome_unknown_is_never_retried(portal: FakePortal, kind: str) -> None
 
 def test_outcome_unknown_on_controller_failure(portal: FakePortal, client: b.Client) -> None:
     with pytest.raises(b.OutcomeUnknownError):
-        start(client, "+447700900006")
+        start(client, "+12015550106")
 
 
 def test_timeout_after_send_is_outcome_unknown(portal: FakePortal) -> None:

@@ -51,10 +51,10 @@ def test_fastapi_form_handler(portal: FakePortal, monkeypatch: pytest.MonkeyPatc
 
     app = _module("fastapi", _examples()["fastapi"], monkeypatch, portal).app
     with TestClient(app) as http:
-        ok = http.post("/call-me-back", data={"phone": "07700 900123", "form_id": "f-1"})
+        ok = http.post("/call-me-back", data={"phone": "(201) 555-0123", "form_id": "f-1"})
         assert ok.status_code == 200, ok.text
         assert ok.json()["status"] == "calling" and ok.json()["call_id"].startswith("callback.")
-        again = http.post("/call-me-back", data={"phone": "07700 900123", "form_id": "f-1"})
+        again = http.post("/call-me-back", data={"phone": "(201) 555-0123", "form_id": "f-1"})
         assert again.json()["call_id"] == ok.json()["call_id"]
         bad = http.post("/call-me-back", data={"phone": "call me"})
         assert bad.status_code == 422 and "TO_NUMBER" in bad.json()["fields"]
@@ -77,7 +77,7 @@ def test_django_view(portal: FakePortal, monkeypatch: pytest.MonkeyPatch) -> Non
 
     view = _module("django", _examples()["django"], monkeypatch, portal).call_me_back
     factory = RequestFactory()
-    ok = view(factory.post("/call-me-back", {"phone": "07700 900124", "form_id": "d-1"}))
+    ok = view(factory.post("/call-me-back", {"phone": "201-555-0124", "form_id": "d-1"}))
     assert ok.status_code == 200, ok.content
     assert b'"calling"' in ok.content
     missing = view(factory.post("/call-me-back", {}))

@@ -12,8 +12,8 @@ import pytest
 import bitrix24_callback as b
 from conftest import FakePortal
 
-NUMBER = "+447700900123"
-NUMBER_FORMS = ("447700900123", "7700900123", "07700 900123", "7700 900123")
+NUMBER = "+12015550123"
+NUMBER_FORMS = ("12015550123", "2015550123", "(201) 555-0123", "201-555-0123", "201 555 0123", "555-0123")
 TEXT = "A visitor asked for a call back"
 
 
@@ -59,7 +59,7 @@ def test_level_changes_take_effect_at_the_next_call(portal: FakePortal, caplog: 
         assert [r for r in caplog.records if r.name == "bitrix24_callback" and r.levelno < logging.ERROR] == []
         caplog.clear()
         with caplog.at_level(logging.DEBUG, logger="bitrix24_callback"):
-            client.start_callback(line="reg1", to="+447700900124", text=TEXT)
+            client.start_callback(line="reg1", to="+12015550124", text=TEXT)
         assert [r for r in caplog.records if r.name == "bitrix24_callback"]
 
 
@@ -115,9 +115,9 @@ def test_reprs_messages_and_tracebacks_hold_no_secret(portal: FakePortal) -> Non
         record = client.wait_for_outcome(started.call_id, timeout=10)
         texts.append(repr(record))
         for bad in (
-            dict(line="reg1", to="+44 7700 900123 ext 9", text=TEXT),
+            dict(line="reg1", to="+1 201 555 0123 ext 9", text=TEXT),
             dict(line="nope", to=NUMBER, text=TEXT),
-            dict(line="reg1", to="+447700900123;,#", text=TEXT),
+            dict(line="reg1", to="+12015550123;,#", text=TEXT),
         ):
             try:
                 client.start_callback(**bad)

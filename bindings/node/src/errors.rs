@@ -188,10 +188,10 @@ mod tests {
 
     #[test]
     fn conversion_failures_name_the_field_but_never_the_value() {
-        let reason = "Failed to convert JavaScript value `Number 447700900123 ` into rust type `String` on StartCallbackOptions.to";
+        let reason = "Failed to convert JavaScript value `Number 12015550123 ` into rust type `String` on StartCallbackOptions.to";
         let text = describe_conversion_failure("options", reason);
         assert_eq!(text, "options: `to` has the wrong type");
-        assert!(!text.contains("447700900123"));
+        assert!(!text.contains("2015550123"));
         assert_eq!(
             describe_conversion_failure("options", "Missing field `webhookUrl`"),
             "options: `webhookUrl` is required"

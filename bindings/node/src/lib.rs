@@ -42,7 +42,7 @@ pub fn error_codes() -> Vec<ErrorCode> {
         .collect()
 }
 
-/// Masks a phone number for logs: `+447700900123` → `+447*******23`.
+/// Masks a phone number for logs: `+12015550123` → `+120******23`.
 #[napi(catch_unwind, ts_args_type = "phoneNumber: string")]
 pub fn mask_number(env: Env, phone_number: Unknown) -> Result<String> {
     let n = convert::string_arg(&env, &phone_number, "phoneNumber")?;

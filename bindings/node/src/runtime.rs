@@ -62,7 +62,7 @@ fn warm_up_validation() {
                 let _ = std::panic::catch_unwind(|| {
                     callback_core::CallbackRequest::builder()
                         .from_line("warm-up")
-                        .to_number("+447700900999")
+                        .to_number("+12015550144")
                         .text("warm-up")
                         .build()
                 });

@@ -91,7 +91,7 @@ impl PyCallbackRequest {
         self.inner.from_line()
     }
 
-    /// The destination in E.164 (`+447700900123`). Do not log it: see `masked_number`.
+    /// The destination in E.164 (`+12015550123`). Do not log it: see `masked_number`.
     #[getter]
     fn to(&self) -> &str {
         self.inner.to_number()

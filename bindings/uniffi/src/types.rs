@@ -194,7 +194,7 @@ impl From<&core::TokenPair> for TokenPair {
 pub struct CallbackRequest {
     /// `FROM_LINE`: the line id to call from (see `CallbackClient.lines()`).
     pub from_line: String,
-    /// `TO_NUMBER`: the visitor's number, E.164 (`+447700900123`) or national with a default
+    /// `TO_NUMBER`: the visitor's number, E.164 (`+12015550123`) or national with a default
     /// region.
     pub to_number: String,
     /// `TEXT_TO_PRONOUNCE`: what the manager hears first (at most 1000 characters).

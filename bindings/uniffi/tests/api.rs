@@ -60,7 +60,7 @@ fn start_callback_and_lines_through_the_binding() {
     let lines = client.lines().unwrap();
     assert!(lines.iter().any(|l| l.id == "reg1"));
     let started = client
-        .start_callback(request("+447700900123", "reg1"))
+        .start_callback(request("+12015550123", "reg1"))
         .unwrap();
     assert!(started.call_id.is_some());
     assert!(!started.deduplicated);
@@ -83,7 +83,7 @@ fn portal_errors_keep_their_fields() {
     let portal = portal();
     let client = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
     let err = client
-        .start_callback(request("+447700900124", "nosuchline"))
+        .start_callback(request("+12015550124", "nosuchline"))
         .unwrap_err();
     let d = err.details();
     assert!(matches!(err, CallbackError::LineNotFound { .. }), "{err:?}");
@@ -155,15 +155,15 @@ fn rotated_tokens_reach_the_token_store() {
 
 #[test]
 fn free_functions() {
-    let v = validate_request(request("+447700900123", "reg1"), None, false).unwrap();
+    let v = validate_request(request("+12015550123", "reg1"), None, false).unwrap();
     assert!(
         v.wire_body.contains("\"FROM_LINE\":\"reg1\""),
         "{}",
         v.wire_body
     );
-    assert!(!format!("{v:?} {v}").contains("447700900123"));
-    let r = request("+447700900123", "reg1");
-    assert!(!format!("{r:?} {r}").contains("447700900123"));
+    assert!(!format!("{v:?} {v}").contains("2015550123"));
+    let r = request("+12015550123", "reg1");
+    assert!(!format!("{r:?} {r}").contains("2015550123"));
 
     let err = validate_request(request("", ""), None, false).unwrap_err();
     assert!(matches!(err, CallbackError::InvalidRequest { .. }));

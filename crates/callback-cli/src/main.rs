@@ -69,7 +69,7 @@ struct StartArgs {
     /// The line to call from (FROM_LINE), e.g. reg1; `b24-callback lines` lists them.
     #[arg(long)]
     line: String,
-    /// The visitor's number, in international form (+447700900123) or national with --region.
+    /// The visitor's number, in international form (+12015550123) or national with --region.
     #[arg(long)]
     to: String,
     /// What the manager hears before the visitor is dialled (TEXT_TO_PRONOUNCE).

@@ -46,7 +46,7 @@ fn start_in_the_sandbox_follows_the_call_to_its_end() {
         "--line",
         "reg1",
         "--to",
-        "+447700900123",
+        "+12015550123",
         "--text",
         "A visitor asked for a callback",
     ]);
@@ -71,7 +71,7 @@ fn start_in_the_sandbox_follows_the_call_to_its_end() {
         assert!(stdout.contains(stage), "missing {stage:?} in {stdout}");
     }
     assert!(
-        !stdout.contains("447700900123") && !stderr.contains("447700900123"),
+        !stdout.contains("2015550123") && !stderr.contains("2015550123"),
         "full number printed"
     );
 }
@@ -84,7 +84,7 @@ fn start_json_reports_each_stage_and_the_outcome() {
         "--line",
         "reg1",
         "--to",
-        "+447700900001",
+        "+12015550101",
         "--text",
         "Busy visitor",
     ]);
@@ -103,7 +103,7 @@ fn start_json_reports_each_stage_and_the_outcome() {
     assert_eq!(ended["event"], "ended");
     assert_eq!(ended["outcome"], "busy");
     assert_eq!(ended["failed_code"], "486");
-    assert!(!text(&out.stdout).contains("447700900001"));
+    assert!(!text(&out.stdout).contains("2015550101"));
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn invalid_input_exits_2_with_every_violation() {
         "--line",
         "reg 1",
         "--to",
-        "+44 7700 900123;999",
+        "+1 201 555 0123;999",
         "--text",
         " ",
     ]);
@@ -144,7 +144,7 @@ fn refused_by_the_portal_exits_3() {
         "--line",
         "reg999",
         "--to",
-        "+447700900123",
+        "+12015550123",
         "--text",
         "Hello",
     ]);
@@ -165,7 +165,7 @@ fn outcome_unknown_exits_4() {
         "--line",
         "reg1",
         "--to",
-        "+447700900006",
+        "+12015550106",
         "--text",
         "Hello",
     ]);
@@ -214,7 +214,7 @@ fn fake_portal_serves_until_stdin_closes() {
     let rest = webhook.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
 
-    let body = r#"{"FROM_LINE":"reg1","TO_NUMBER":"+447700900123","TEXT_TO_PRONOUNCE":"Hi"}"#;
+    let body = r#"{"FROM_LINE":"reg1","TO_NUMBER":"+12015550123","TEXT_TO_PRONOUNCE":"Hi"}"#;
     let mut stream = TcpStream::connect(host).unwrap();
     write!(
         stream,
@@ -247,7 +247,7 @@ fn trace_logging_leaks_no_secret_and_no_number() {
             "--line",
             "reg1",
             "--to",
-            "+447700900123",
+            "+12015550123",
             "--text",
             "Hello",
         ])
@@ -264,5 +264,5 @@ fn trace_logging_leaks_no_secret_and_no_number() {
         !all.contains("fakewebhooksecret0001"),
         "secret leaked: {all}"
     );
-    assert!(!all.contains("447700900123"), "full number leaked: {all}");
+    assert!(!all.contains("2015550123"), "full number leaked: {all}");
 }

@@ -70,7 +70,7 @@ fn main() {
     let request = client
         .request()
         .from_line(env("CALLBACK_LINE").unwrap_or_else(|| "reg1".into()))
-        .to_number(env("CALLBACK_TO").unwrap_or_else(|| "+447700900124".into()))
+        .to_number(env("CALLBACK_TO").unwrap_or_else(|| "+12015550124".into()))
         .text("A visitor asked for a call back")
         .build()
         .unwrap_or_else(|e| {

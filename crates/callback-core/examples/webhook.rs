@@ -59,7 +59,7 @@ fn main() {
     let request = client
         .request()
         .from_line(env("CALLBACK_LINE").unwrap_or_else(|| "reg1".into()))
-        .to_number(env("CALLBACK_TO").unwrap_or_else(|| "+447700900123".into()))
+        .to_number(env("CALLBACK_TO").unwrap_or_else(|| "+12015550123".into()))
         .text(env("CALLBACK_TEXT").unwrap_or_else(|| "A visitor asked for a call back".into()))
         .build();
     let request = match request {

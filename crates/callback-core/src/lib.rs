@@ -32,7 +32,7 @@
 //!     ..FakePortalConfig::default()
 //! })?;
 //! let client = Client::builder(Auth::webhook(&portal.webhook_url())?)
-//!     .default_region("GB")
+//!     .default_region("US")
 //!     .user_agent_suffix("docs/1")
 //!     .build()?;
 //!
@@ -40,12 +40,12 @@
 //! let request = client
 //!     .request()
 //!     .from_line("reg1")
-//!     .to_number("07700 900123")
+//!     .to_number("(201) 555-0123")
 //!     .text("A visitor asked for a call back")
 //!     .voice("ukenglishfemale")
 //!     .idempotency_key("form-submission-42")
 //!     .build()?;
-//! assert_eq!(request.to_number(), "+447700900123");
+//! assert_eq!(request.to_number(), "+12015550123");
 //!
 //! match client.start_callback(&request) {
 //!     Ok(started) => {
@@ -74,9 +74,10 @@
 //! [`CallbackRequestBuilder::build`] lists every violation (`field`, `code`, `message`) in an
 //! `invalid_request` error; the codes are in its documentation. `TO_NUMBER` is parsed with
 //! libphonenumber's metadata (the `phonenumber` crate) and normalised to E.164; letters and the
-//! dial-control characters `, ; # *` are refused outright. Ofcom's drama range
-//! `+44 7700 900000`–`900999` is accepted although the metadata calls it invalid: it is never
-//! allocated (calling it costs nothing), and the fake portal's magic numbers live there.
+//! dial-control characters `, ; # *` are refused outright. There is no exception for test
+//! numbers: whatever the metadata calls invalid is refused (`invalid_number`). The fake
+//! portal's magic numbers are in the NANP fictional range `+1 201 555 0100`–`0199`, which the
+//! metadata accepts.
 //!
 //! # Error classification
 //!
@@ -120,7 +121,7 @@
 //! # Logging
 //!
 //! Records go through the `log` crate: method, portal host, attempt, HTTP status, timings and
-//! the masked number (`+447*******23`). Secrets and full numbers never appear. Note that ureq
+//! the masked number (`+120******23`). Secrets and full numbers never appear. Note that ureq
 //! itself logs full request paths (which hold the webhook secret) at `Trace` level; keep the
 //! `ureq` target at `Debug` or below in production.
 

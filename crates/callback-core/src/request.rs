@@ -135,7 +135,7 @@ impl CallbackRequest {
     pub fn from_line(&self) -> &str {
         &self.from_line
     }
-    /// `TO_NUMBER` normalised to E.164 (`+447700900123`). Do not log it: see [`Self::masked_number`].
+    /// `TO_NUMBER` normalised to E.164 (`+12015550123`). Do not log it: see [`Self::masked_number`].
     pub fn to_number(&self) -> &str {
         &self.to_number
     }
@@ -440,9 +440,6 @@ fn check_number(
         }
     };
     let e164 = parsed.format().mode(Mode::E164).to_string();
-    if is_fictional_uk_mobile(&e164) {
-        return Some((e164, Some("GB".into()), None));
-    }
     if !phonenumber::is_valid(&parsed) {
         v.add(
             F,
@@ -461,13 +458,6 @@ fn check_number(
         _ => None,
     };
     Some((e164, region, costly))
-}
-
-/// Ofcom keeps 07700 900000-900999 for drama: never allocated, so calling one costs nothing and
-/// rings nobody. libphonenumber calls them invalid; the fake portal uses them as its magic
-/// numbers, so they are accepted (as GB mobiles).
-fn is_fictional_uk_mobile(e164: &str) -> bool {
-    e164.len() == 13 && e164.starts_with("+447700900")
 }
 
 fn check_text(text: Option<&str>, v: &mut Violations) -> Option<String> {
@@ -596,13 +586,10 @@ mod tests {
     }
 
     #[test]
-    fn magic_numbers_validate() {
+    fn fake_portal_magic_numbers_validate() {
         for n in 0..=9 {
-            let r = base()
-                .to_number(format!("+44770090000{n}"))
-                .build()
-                .unwrap();
-            assert_eq!(r.destination_region(), Some("GB"));
+            let r = base().to_number(format!("+1201555010{n}")).build().unwrap();
+            assert_eq!(r.destination_region(), Some("US"));
         }
     }
 

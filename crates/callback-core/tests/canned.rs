@@ -78,7 +78,7 @@ fn number_rejected_over_the_wire() {
         None,
     )]);
     let e = client(&url)
-        .start_callback(&request("+447700900600"))
+        .start_callback(&request("+12015550133"))
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NumberRejected);
     assert!(e.retry_safe());
@@ -93,7 +93,7 @@ fn oversized_answer_is_outcome_unknown() {
     big.extend_from_slice(br#""}"#);
     let (url, count) = canned(vec![(200, big, None)]);
     let e = client(&url)
-        .start_callback(&request("+447700900601"))
+        .start_callback(&request("+12015550134"))
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
     assert!(!e.retry_safe());
@@ -108,7 +108,7 @@ fn redirect_to_plain_http_elsewhere_is_refused() {
         Some("http://portal.example.com/rest/1/cannedsecret/voximplant.callback.start".into()),
     )]);
     let e = client(&url)
-        .start_callback(&request("+447700900602"))
+        .start_callback(&request("+12015550135"))
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::PortalError, "{e}");
     assert!(e.retry_safe());
@@ -139,8 +139,8 @@ fn operating_limit_waits_for_a_reset_inside_the_deadline() {
         (200, ok(now + 600), None),
     ]);
     let c = client(&url);
-    c.start_callback(&request("+447700900603")).unwrap();
-    let s = c.start_callback(&request("+447700900604")).unwrap();
+    c.start_callback(&request("+12015550136")).unwrap();
+    let s = c.start_callback(&request("+12015550137")).unwrap();
     assert_eq!(
         s.timing.attempts, 2,
         "waited for the reset, then sent again"
@@ -154,7 +154,7 @@ fn webhook_secret_is_not_in_transport_errors() {
     // The server accepts nothing: wait for the listener thread to drop it.
     std::thread::sleep(Duration::from_millis(50));
     let e = client(&url)
-        .start_callback(&request("+447700900605"))
+        .start_callback(&request("+12015550138"))
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Transport, "{e}");
     assert!(!format!("{e} {e:?}").contains("cannedsecret"));

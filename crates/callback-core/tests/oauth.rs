@@ -31,11 +31,11 @@ fn oauth_start_and_refresh_on_expiry() {
             .build()
             .unwrap()
     };
-    c.start_callback(&request("+447700900300")).unwrap();
+    c.start_callback(&request("+12015550113")).unwrap();
     assert_eq!(p.stats().refreshes, 0);
 
     p.expire_access_tokens();
-    let s = c.start_callback(&request("+447700900301")).unwrap();
+    let s = c.start_callback(&request("+12015550114")).unwrap();
     assert_eq!(s.timing.attempts, 2, "expired, then resent once");
     assert_eq!(p.stats().refreshes, 1);
     let pairs = stored.lock().unwrap().clone();
@@ -107,13 +107,13 @@ fn invalid_grant_is_auth_failed() {
         .build()
         .unwrap();
     p.expire_access_tokens();
-    let e = c.start_callback(&request("+447700900310")).unwrap_err();
+    let e = c.start_callback(&request("+12015550118")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     assert!(e.retry_safe());
     assert_eq!(e.bitrix_code(), Some("invalid_grant"));
     assert!(!e.to_string().contains("not-a-real-refresh-token"));
     // A second call does not burn the token server with the same dead refresh token.
-    let e2 = c.start_callback(&request("+447700900311")).unwrap_err();
+    let e2 = c.start_callback(&request("+12015550119")).unwrap_err();
     assert_eq!(e2.code(), ErrorCode::AuthFailed);
     assert_eq!(p.stats().refreshes + p.stats().refresh_failures, 1);
     assert_eq!(p.ledger().len(), 0);
@@ -128,12 +128,12 @@ fn token_store_failure_fails_the_call_without_sending() {
         .build()
         .unwrap();
     p.expire_access_tokens();
-    let e = c.start_callback(&request("+447700900320")).unwrap_err();
+    let e = c.start_callback(&request("+12015550120")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed);
     assert!(e.description().contains("disk full"));
     assert_eq!(p.ledger().len(), 0);
     // The rotated pair is still used in memory by later calls.
-    c.start_callback(&request("+447700900321")).unwrap();
+    c.start_callback(&request("+12015550121")).unwrap();
     assert_eq!(p.stats().refreshes, 1);
 }
 
@@ -169,7 +169,7 @@ fn invalid_token_is_refreshed_once() {
     let c = fast(Client::builder(Auth::oauth(cfg).unwrap()))
         .build()
         .unwrap();
-    let s = c.start_callback(&request("+447700900330")).unwrap();
+    let s = c.start_callback(&request("+12015550122")).unwrap();
     assert_eq!(s.timing.attempts, 2);
     assert_eq!(p.stats().refreshes, 1);
 
@@ -181,7 +181,7 @@ fn invalid_token_is_refreshed_once() {
         .build()
         .unwrap();
     p.update_config(|c| c.access_token_lifetime = Duration::ZERO);
-    let e = c.start_callback(&request("+447700900331")).unwrap_err();
+    let e = c.start_callback(&request("+12015550126")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
     assert!(e.retry_safe());
     assert_eq!(p.stats().refreshes, 1);

@@ -17,7 +17,7 @@ use common::*;
 fn webhook_start_sends_exact_body_and_headers() {
     let p = portal();
     let c = webhook_client(&p);
-    let r = request("+447700900123");
+    let r = request("+12015550123");
     let started = c.start_callback(&r).unwrap();
     assert!(started.call_id.as_deref().is_some_and(|id| !id.is_empty()));
     assert!(!started.deduplicated);
@@ -26,7 +26,7 @@ fn webhook_start_sends_exact_body_and_headers() {
     assert_eq!(started.portal_moved_to, None);
     let ledger = p.ledger();
     assert_eq!(ledger.len(), 1);
-    assert_eq!(ledger[0].number, "+447700900123");
+    assert_eq!(ledger[0].number, "+12015550123");
     assert_eq!(ledger[0].line, "reg1");
     let reqs = p.requests();
     let sent = reqs.last().unwrap();
@@ -46,7 +46,7 @@ fn rest_app_line_has_no_call_id() {
     let c = webhook_client(&p);
     let r = CallbackRequest::builder()
         .from_line("REST_APP:1")
-        .to_number("+447700900124")
+        .to_number("+12015550124")
         .text("hi")
         .build()
         .unwrap();
@@ -66,7 +66,7 @@ fn lines_voices_and_outcome() {
     let voices = c.voices().unwrap();
     assert!(voices.iter().any(|v| v.id == "ruinternalfemale"));
 
-    let s = c.start_callback(&request("+447700900001")).unwrap();
+    let s = c.start_callback(&request("+12015550101")).unwrap();
     let id = s.call_id.unwrap();
     let rec = c
         .wait_for_outcome(&id, Duration::from_secs(10))
@@ -75,9 +75,9 @@ fn lines_voices_and_outcome() {
     assert_eq!(rec.outcome, CallOutcome::Busy);
     assert_eq!(rec.failed_code, "486");
     assert_eq!(rec.call_type, Some(4));
-    assert!(!rec.masked_number.unwrap_or_default().contains("900001"));
+    assert!(!rec.masked_number.unwrap_or_default().contains("5550101"));
 
-    let s = c.start_callback(&request("+447700900125")).unwrap();
+    let s = c.start_callback(&request("+12015550125")).unwrap();
     let rec = c
         .wait_for_outcome(s.call_id.as_deref().unwrap(), Duration::from_secs(10))
         .unwrap()
@@ -92,7 +92,7 @@ fn invalid_request_and_destination_blocked() {
     let p = portal();
     let e = CallbackRequest::builder()
         .from_line("")
-        .to_number("+44 7700 900123;;1")
+        .to_number("+1 201 555 0123;;1")
         .text("x")
         .build()
         .unwrap_err();
@@ -101,7 +101,7 @@ fn invalid_request_and_destination_blocked() {
 
     let c = webhook_builder(&p)
         .destination_policy(DestinationPolicy {
-            allowed_regions: vec!["GB".into()],
+            allowed_regions: vec!["GB".into(), "US".into()],
             block_costly_numbers: true,
             number_cooldown: Duration::from_secs(60),
         })
@@ -117,8 +117,8 @@ fn invalid_request_and_destination_blocked() {
     assert!(!foreign.description().contains("15123456789"));
 
     // Cooldown: the same number right after a successful start is refused.
-    c.start_callback(&request("+447700900130")).unwrap();
-    let again = c.start_callback(&request("+447700900130")).unwrap_err();
+    c.start_callback(&request("+12015550130")).unwrap();
+    let again = c.start_callback(&request("+12015550130")).unwrap_err();
     assert_eq!(again.code(), ErrorCode::DestinationBlocked);
     assert_eq!(again.violations()[0].code, "cooldown");
     assert!(again.retry_safe());
@@ -139,7 +139,7 @@ fn cooldown_reserves_in_flight_numbers() {
     let threads: Vec<_> = (0..8)
         .map(|_| {
             let c = c.clone();
-            std::thread::spawn(move || c.start_callback(&request("+447700900131")))
+            std::thread::spawn(move || c.start_callback(&request("+12015550131")))
         })
         .collect();
     let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
@@ -160,7 +160,7 @@ fn idempotency_key_dedupes_even_concurrently() {
     ));
     let req = CallbackRequest::builder()
         .from_line("reg1")
-        .to_number("+447700900140")
+        .to_number("+12015550140")
         .text("hello")
         .idempotency_key("form-42")
         .build()
@@ -190,7 +190,7 @@ fn portal_errors_map_to_codes() {
         .start_callback(
             &CallbackRequest::builder()
                 .from_line("reg404")
-                .to_number("+447700900150")
+                .to_number("+12015550150")
                 .text("x")
                 .build()
                 .unwrap(),
@@ -201,7 +201,7 @@ fn portal_errors_map_to_codes() {
     assert_eq!(e.http_status(), Some(400));
 
     p.update_config(|c| c.outgoing_call_permission = false);
-    let e = c.start_callback(&request("+447700900151")).unwrap_err();
+    let e = c.start_callback(&request("+12015550151")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::AccessDenied);
     assert!(e.retry_safe());
     p.update_config(|c| c.outgoing_call_permission = true);
@@ -210,19 +210,19 @@ fn portal_errors_map_to_codes() {
     assert_eq!(c.lines().unwrap_err().code(), ErrorCode::AccessDenied);
 
     p.update_config(|c| c.webhook_scopes = vec!["telephony".into()]);
-    let e = c.start_callback(&request("+447700900152")).unwrap_err();
+    let e = c.start_callback(&request("+12015550152")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InsufficientScope);
     assert!(e.retry_safe());
     p.update_config(|c| c.webhook_scopes = vec!["call".into(), "telephony".into()]);
 
     p.add_fault(Fault::once(FaultKind::Overload, None));
-    let e = c.start_callback(&request("+447700900153")).unwrap_err();
+    let e = c.start_callback(&request("+12015550153")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::PortalError);
     assert_eq!(e.bitrix_code(), Some("OVERLOAD_LIMIT"));
     assert!(e.retry_safe());
 
     // The controller fails: the portal cannot say whether it dialled.
-    let e = c.start_callback(&request("+447700900006")).unwrap_err();
+    let e = c.start_callback(&request("+12015550106")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
     assert!(!e.retry_safe());
     assert_eq!(p.ledger().len(), 0);
@@ -234,7 +234,7 @@ fn portal_errors_map_to_codes() {
     let c2 = fast(Client::builder(Auth::webhook(&wrong).unwrap()))
         .build()
         .unwrap();
-    let e = c2.start_callback(&request("+447700900154")).unwrap_err();
+    let e = c2.start_callback(&request("+12015550154")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::AuthFailed);
     assert!(e.retry_safe());
     assert!(!e.to_string().contains("wrongsecret"));
@@ -248,7 +248,7 @@ fn empty_error_code_is_still_an_error() {
         .start_callback(
             &CallbackRequest::builder()
                 .from_line("nosuchline")
-                .to_number("+447700900155")
+                .to_number("+12015550155")
                 .text("x")
                 .build()
                 .unwrap(),
@@ -298,7 +298,7 @@ fn query_limit_is_retried_then_reported() {
         FaultKind::QueryLimit,
         Some("voximplant.callback.start"),
     ));
-    let s = c.start_callback(&request("+447700900160")).unwrap();
+    let s = c.start_callback(&request("+12015550160")).unwrap();
     assert_eq!(s.timing.attempts, 2);
     assert_eq!(p.ledger().len(), 1);
 
@@ -311,7 +311,7 @@ fn query_limit_is_retried_then_reported() {
         .deadline(Duration::from_millis(1500))
         .build()
         .unwrap();
-    let e = c.start_callback(&request("+447700900161")).unwrap_err();
+    let e = c.start_callback(&request("+12015550161")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::RateLimited);
     assert!(e.retry_safe());
     assert_eq!(e.bitrix_code(), Some("QUERY_LIMIT_EXCEEDED"));
@@ -323,13 +323,13 @@ fn operation_time_limit_reports_reset() {
     let p = portal();
     let c = webhook_client(&p);
     // A success teaches the client the method's reset time.
-    let s = c.start_callback(&request("+447700900170")).unwrap();
+    let s = c.start_callback(&request("+12015550170")).unwrap();
     let reset = s.timing.portal.unwrap().operating_reset_at.unwrap();
     p.add_fault(Fault::once(
         FaultKind::OperationTimeLimit,
         Some("voximplant.callback.start"),
     ));
-    let e = c.start_callback(&request("+447700900171")).unwrap_err();
+    let e = c.start_callback(&request("+12015550171")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::OperationTimeLimit);
     assert!(e.retry_safe());
     assert_eq!(e.http_status(), Some(429));
@@ -348,7 +348,7 @@ fn connect_failure_is_transport() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let e = c.start_callback(&request("+447700900180")).unwrap_err();
+    let e = c.start_callback(&request("+12015550180")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::Transport, "{e}");
     assert!(e.retry_safe());
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -360,13 +360,13 @@ fn rename_is_followed_once_and_remembered() {
     let p = portal();
     let c = webhook_client(&p);
     p.add_fault(Fault::once(FaultKind::Rename, None));
-    let s = c.start_callback(&request("+447700900190")).unwrap();
+    let s = c.start_callback(&request("+12015550190")).unwrap();
     let moved = format!("http://localhost:{}", p.local_addr().port());
     assert_eq!(s.portal_moved_to.as_deref(), Some(moved.as_str()));
     assert_eq!(s.timing.attempts, 2);
     assert_eq!(c.portal(), moved);
     assert_eq!(c.clone().portal(), moved, "clones share the address");
-    let s2 = c.start_callback(&request("+447700900191")).unwrap();
+    let s2 = c.start_callback(&request("+12015550191")).unwrap();
     assert_eq!(s2.timing.attempts, 1);
     assert_eq!(s2.portal_moved_to, None);
     assert_eq!(p.ledger().len(), 2);
@@ -380,14 +380,14 @@ fn tls_with_and_without_the_portal_ca() {
     let p = portal_with(|c| c.tls = true);
     assert!(p.base_url().starts_with("https://"));
     let c = webhook_client(&p);
-    let s = c.start_callback(&request("+447700900200")).unwrap();
+    let s = c.start_callback(&request("+12015550107")).unwrap();
     assert!(s.call_id.is_some());
 
     let without = fast(Client::builder(Auth::webhook(&p.webhook_url()).unwrap()))
         .build()
         .unwrap();
     let e = without
-        .start_callback(&request("+447700900201"))
+        .start_callback(&request("+12015550108"))
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Transport, "{e}");
     assert!(e.retry_safe());
@@ -482,8 +482,8 @@ fn limiter_refuses_what_cannot_fit_and_honours_cancel() {
         .deadline(Duration::from_millis(500))
         .build()
         .unwrap();
-    c.start_callback(&request("+447700900210")).unwrap();
-    let e = c.start_callback(&request("+447700900211")).unwrap_err();
+    c.start_callback(&request("+12015550109")).unwrap();
+    let e = c.start_callback(&request("+12015550110")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::RateLimited);
     assert!(e.retry_safe());
 
@@ -495,12 +495,12 @@ fn limiter_refuses_what_cannot_fit_and_honours_cancel() {
         .deadline(Duration::from_secs(10))
         .build()
         .unwrap();
-    c.start_callback(&request("+447700900212")).unwrap();
+    c.start_callback(&request("+12015550111")).unwrap();
     let cancel = CancelToken::new();
     let c2 = c.clone();
     let cancel2 = cancel.clone();
     let waiter = std::thread::spawn(move || {
-        c2.start_callback_cancellable(&request("+447700900213"), &cancel2)
+        c2.start_callback_cancellable(&request("+12015550112"), &cancel2)
     });
     std::thread::sleep(Duration::from_millis(100));
     let t = Instant::now();

@@ -45,17 +45,24 @@ fn logs_errors_and_debug_output_carry_no_secret() {
         "fakewebhooksecret0001".to_owned(),
         "fakeclientsecret0001".to_owned(),
     ];
-    let numbers = ["447700900500", "447700900501", "447700900006"];
+    // E.164 digits without the leading `+1` also cover the national form `2015550128`.
+    let numbers = [
+        "2015550128",
+        "2015550129",
+        "2015550106",
+        "555-0128",
+        "555 0128",
+    ];
 
     let c = webhook_client(&p);
     let mut outputs = Vec::new();
-    let ok = c.start_callback(&request("+447700900500")).unwrap();
+    let ok = c.start_callback(&request("+12015550128")).unwrap();
     outputs.push(format!("{ok:?}"));
     p.add_fault(Fault::once(FaultKind::CloseAfterExecute, None));
-    let e = c.start_callback(&request("+447700900501")).unwrap_err();
+    let e = c.start_callback(&request("+12015550129")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
     outputs.push(format!("{e} {e:?}"));
-    let e = c.start_callback(&request("+447700900006")).unwrap_err();
+    let e = c.start_callback(&request("+12015550106")).unwrap_err();
     outputs.push(format!("{e} {e:?}"));
 
     // OAuth: a refresh puts tokens and the client secret on the wire.
@@ -75,7 +82,7 @@ fn logs_errors_and_debug_output_carry_no_secret() {
             .unwrap()
     };
     p.expire_access_tokens();
-    oc.start_callback(&request("+447700900502")).unwrap();
+    oc.start_callback(&request("+12015550132")).unwrap();
     for pair in store_seen.lock().unwrap().iter() {
         secret_values.push(pair.access_token.clone());
         secret_values.push(pair.refresh_token.clone());
@@ -93,20 +100,20 @@ fn logs_errors_and_debug_output_carry_no_secret() {
     outputs.push(format!("{:?}", webhook_builder(&p)));
     let req = CallbackRequest::builder()
         .from_line("reg1")
-        .to_number("+447700900500")
+        .to_number("+12015550128")
         .text("t")
         .idempotency_key("k");
     outputs.push(format!("{req:?}"));
     outputs.push(format!("{:?}", req.build().unwrap()));
     let bad = CallbackRequest::builder()
         .from_line("reg1")
-        .to_number("+447700900500;9")
+        .to_number("+12015550128;9")
         .text("t")
         .build()
         .unwrap_err();
     outputs.push(format!("{bad} {bad:?}"));
     let ev = parse_event(
-        b"event=ONVOXIMPLANTCALLEND&data[CALL_ID]=x&data[PHONE_NUMBER]=%2B447700900500&auth[application_token]=apptok12345&auth[access_token]=fakeclientsecret0001",
+        b"event=ONVOXIMPLANTCALLEND&data[CALL_ID]=x&data[PHONE_NUMBER]=%2B12015550128&auth[application_token]=apptok12345&auth[access_token]=fakeclientsecret0001",
         "apptok12345",
     )
     .unwrap();
@@ -121,7 +128,7 @@ fn logs_errors_and_debug_output_carry_no_secret() {
         "the client logs its calls: {records:?}"
     );
     assert!(
-        records.iter().any(|r| r.contains("+447*******00")),
+        records.iter().any(|r| r.contains("+120******28")),
         "masked numbers are logged"
     );
     for text in records.iter().chain(outputs.iter()) {

@@ -455,7 +455,7 @@ pub struct DeliveredEvent {
     pub error: Option<String>,
 }
 
-/// `+447700900123` → `+44770****23`: enough to tell test numbers apart, never the full number.
+/// `+12015550123` → `+12015****23`: enough to tell test numbers apart, never the full number.
 fn masked(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();
     if chars.len() <= 6 {
@@ -551,7 +551,7 @@ mod tests {
 
     #[test]
     fn masking() {
-        assert_eq!(masked("+447700900123"), "+447700****23");
+        assert_eq!(masked("+12015550123"), "+12015****23");
         assert_eq!(masked("12345"), "*****");
         assert_eq!(
             redacted_path("/rest/1/fakewebhooksecret0001/scope"),

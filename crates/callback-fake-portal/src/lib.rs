@@ -14,7 +14,7 @@
 //!     stage_duration: Duration::from_millis(20), // fast simulated calls
 //!     ..FakePortalConfig::default()
 //! })?;
-//! // POST {"FROM_LINE":"reg1","TO_NUMBER":"+447700900123","TEXT_TO_PRONOUNCE":"Hi"} to
+//! // POST {"FROM_LINE":"reg1","TO_NUMBER":"+12015550123","TEXT_TO_PRONOUNCE":"Hi"} to
 //! // format!("{}voximplant.callback.start.json", portal.webhook_url()) with any HTTP client.
 //! println!("{}", portal.webhook_url()); // http://127.0.0.1:PORT/rest/1/fakewebhooksecret0001/
 //! assert!(portal.ledger().is_empty());
@@ -120,17 +120,19 @@
 //!
 //! # Magic destination numbers
 //!
-//! Fictional UK drama-range numbers (+44 7700 900xxx) choose the simulated outcome (matched on
-//! the digits, so `447700900001` and `+44 7700 900001` are the same):
+//! Numbers from the NANP fictional range (`+1 201 555 01xx`, never assigned, and valid for
+//! libphonenumber, so any client-side validation accepts them) choose the simulated outcome
+//! (matched on the digits, so `12015550101` and `+1 (201) 555-0101` are the same). Ofcom's UK
+//! drama range (+44 7700 900xxx) is not used: libphonenumber calls those numbers invalid.
 //!
 //! | `TO_NUMBER` | outcome | `CALL_FAILED_CODE` |
 //! |---|---|---|
-//! | `+447700900001` | busy | 486 |
-//! | `+447700900002` | no answer | 304 |
-//! | `+447700900003` | declined | 603 |
-//! | `+447700900004` | insufficient funds | 402 |
-//! | `+447700900005` | invalid number | 404 |
-//! | `+447700900006` | `voximplant.callback.start` itself fails: 400 "Parse error or connect error from server" (nothing placed) | — |
+//! | `+12015550101` | busy | 486 |
+//! | `+12015550102` | no answer | 304 |
+//! | `+12015550103` | declined | 603 |
+//! | `+12015550104` | insufficient funds | 402 |
+//! | `+12015550105` | invalid number | 404 |
+//! | `+12015550106` | `voximplant.callback.start` itself fails: 400 "Parse error or connect error from server" (nothing placed) | — |
 //! | anything else | answered, `CALL_DURATION` 42 | 200 |
 //!
 //! # Simulated calls
@@ -214,7 +216,7 @@
 //! `Debug` output never shows secrets or full phone numbers: [`FakePortalConfig`] and
 //! [`TokenGrant`] hide secrets and tokens, [`RecordedRequest`] hides the webhook secret in the
 //! path and shows only the sizes of query and body, [`DeliveredEvent`] only the body size, and
-//! [`LedgerEntry`] and [`CallState`] mask the number (`+447700****23`). The public fields keep
+//! [`LedgerEntry`] and [`CallState`] mask the number (`+12015****23`). The public fields keep
 //! everything for assertions, and the admin `info` route returns the credentials on purpose
 //! (it only listens on loopback).
 

@@ -77,17 +77,17 @@ struct Identity {
 }
 
 /// The magic destination that makes `voximplant.callback.start` itself fail.
-pub(crate) const CONTROLLER_FAILURE_NUMBER: &str = "447700900006";
+pub(crate) const CONTROLLER_FAILURE_NUMBER: &str = "12015550106";
 
 /// Outcome chosen by the destination's digits.
 pub(crate) fn outcome_for(number: &str) -> CallOutcome {
     let digits: String = number.chars().filter(char::is_ascii_digit).collect();
     match digits.as_str() {
-        "447700900001" => CallOutcome::Busy,
-        "447700900002" => CallOutcome::NoAnswer,
-        "447700900003" => CallOutcome::Declined,
-        "447700900004" => CallOutcome::InsufficientFunds,
-        "447700900005" => CallOutcome::InvalidNumber,
+        "12015550101" => CallOutcome::Busy,
+        "12015550102" => CallOutcome::NoAnswer,
+        "12015550103" => CallOutcome::Declined,
+        "12015550104" => CallOutcome::InsufficientFunds,
+        "12015550105" => CallOutcome::InvalidNumber,
         _ => CallOutcome::Answered,
     }
 }

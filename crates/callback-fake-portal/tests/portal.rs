@@ -27,7 +27,7 @@ fn callback_start_success_envelope_time_object_and_ledger() {
     let url = format!("{}{CALLBACK}.json", portal.webhook_url());
     let r = post_json(
         &url,
-        &json!({"FROM_LINE":"reg1","TO_NUMBER":"+44 (7700) 900-123","TEXT_TO_PRONOUNCE":"Call back","VOICE":"ukenglishfemale"}),
+        &json!({"FROM_LINE":"reg1","TO_NUMBER":"+1 (201) 555-0123","TEXT_TO_PRONOUNCE":"Call back","VOICE":"ukenglishfemale"}),
     );
     assert_eq!(r.status, 200);
     assert_eq!(r.content_type, "application/json; charset=utf-8");
@@ -73,7 +73,7 @@ fn callback_start_success_envelope_time_object_and_ledger() {
     let e = &ledger[0];
     assert_eq!(e.call_id.as_deref(), Some(call_id.as_str()));
     assert_eq!(e.line, "reg1");
-    assert_eq!(e.number, "+447700900123", "stripped to digits and #*+,;");
+    assert_eq!(e.number, "+12015550123", "stripped to digits and #*+,;");
     assert_eq!(e.text, "Call back");
     assert_eq!(e.voice.as_deref(), Some("ukenglishfemale"));
     let reqs = portal.requests();
@@ -96,7 +96,7 @@ fn every_url_form_and_body_format_reaches_the_method() {
     let portal = start(fast());
     let hook = portal.webhook_url();
     let base = portal.base_url();
-    let form = "FROM_LINE=reg1&TO_NUMBER=%2B447700900100&TEXT_TO_PRONOUNCE=Hello%20there";
+    let form = "FROM_LINE=reg1&TO_NUMBER=%2B12015550100&TEXT_TO_PRONOUNCE=Hello%20there";
     let cases: Vec<(String, &str)> = vec![
         (format!("{hook}{CALLBACK}.json"), "json"),
         (format!("{hook}{CALLBACK}"), "json"),
@@ -113,7 +113,7 @@ fn every_url_form_and_body_format_reaches_the_method() {
     ];
     for (url, kind) in &cases {
         let r = if *kind == "json" {
-            post_json(url, &callback_body("+447700900100"))
+            post_json(url, &callback_body("+12015550100"))
         } else {
             post_form(url, form)
         };
@@ -124,7 +124,7 @@ fn every_url_form_and_body_format_reaches_the_method() {
     let r = get(&format!("{hook}{CALLBACK}.json?{form}"));
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(portal.ledger().len(), cases.len() + 1);
-    assert!(portal.ledger().iter().all(|e| e.number == "+447700900100"));
+    assert!(portal.ledger().iter().all(|e| e.number == "+12015550100"));
     assert_eq!(portal.ledger()[1].text, "A visitor asked for a call back");
     assert_eq!(portal.ledger().last().unwrap().text, "Hello there");
     assert!(portal.ledger().last().unwrap().voice.is_none());
@@ -145,7 +145,7 @@ fn parameter_keys_are_read_exactly_upper_case() {
     let url = format!("{}{CALLBACK}.json", portal.webhook_url());
     let r = post_json(
         &url,
-        &json!({"from_line":"reg1","to_number":"+447700900100","text_to_pronounce":"x"}),
+        &json!({"from_line":"reg1","to_number":"+12015550100","text_to_pronounce":"x"}),
     );
     assert_eq!(r.status, 400);
     assert_eq!(r.json(), error_body("ERROR_CORE", "Could not find line "));
@@ -158,7 +158,7 @@ fn callback_errors_follow_the_server_order_statuses_and_texts() {
     let url = format!("{}{CALLBACK}.json", portal.webhook_url());
     let body = |line: &str, number: &str| json!({"FROM_LINE": line, "TO_NUMBER": number, "TEXT_TO_PRONOUNCE": "t"});
 
-    let r = post_json(&url, &body("nope", "+447700900100"));
+    let r = post_json(&url, &body("nope", "+12015550100"));
     assert_eq!(r.status, 400);
     assert_eq!(
         r.json(),
@@ -184,7 +184,7 @@ fn callback_errors_follow_the_server_order_statuses_and_texts() {
     );
 
     // The controller failure magic number.
-    let r = post_json(&url, &body("reg1", "+447700900006"));
+    let r = post_json(&url, &body("reg1", "+12015550106"));
     assert_eq!(r.status, 400);
     assert_eq!(
         r.json(),
@@ -194,7 +194,7 @@ fn callback_errors_follow_the_server_order_statuses_and_texts() {
 
     // Empty error codes, as some portals send them.
     portal.update_config(|c| c.empty_error_code = true);
-    let r = post_json(&url, &body("nope", "+447700900100"));
+    let r = post_json(&url, &body("nope", "+12015550100"));
     assert_eq!(r.status, 400);
     assert_eq!(r.json(), error_body("", "Could not find line nope"));
 
@@ -210,7 +210,7 @@ fn callback_errors_follow_the_server_order_statuses_and_texts() {
 #[test]
 fn rest_app_line_gives_null_call_id_and_a_ledger_entry() {
     let portal = start(fast());
-    let mut body = callback_body("+447700900100");
+    let mut body = callback_body("+12015550100");
     body["FROM_LINE"] = json!("REST_APP:1");
     let r = post_json(&format!("{}{CALLBACK}", portal.webhook_url()), &body);
     assert_eq!(r.status, 200);
@@ -286,10 +286,7 @@ fn missing_scopes_answer_insufficient_scope() {
     let portal = start(fast());
     let hook = portal.webhook_url();
     portal.update_config(|c| c.webhook_scopes = vec!["telephony".into()]);
-    let r = post_json(
-        &format!("{hook}{CALLBACK}"),
-        &callback_body("+447700900100"),
-    );
+    let r = post_json(&format!("{hook}{CALLBACK}"), &callback_body("+12015550100"));
     assert_eq!(r.status, 403);
     assert_eq!(
         r.json(),
@@ -303,11 +300,7 @@ fn missing_scopes_answer_insufficient_scope() {
 
     portal.update_config(|c| c.webhook_scopes = vec!["call".into()]);
     assert_eq!(
-        post_json(
-            &format!("{hook}{CALLBACK}"),
-            &callback_body("+447700900100")
-        )
-        .status,
+        post_json(&format!("{hook}{CALLBACK}"), &callback_body("+12015550100")).status,
         200
     );
     for m in [
@@ -328,7 +321,7 @@ fn webhook_credentials() {
     let base = portal.base_url();
     let r = post_json(
         &format!("{base}/rest/1/wrongsecret/{CALLBACK}"),
-        &callback_body("+447700900100"),
+        &callback_body("+12015550100"),
     );
     assert_eq!(r.status, 401);
     assert_eq!(
@@ -337,7 +330,7 @@ fn webhook_credentials() {
     );
     let r = post_json(
         &format!("{base}/rest/2/{DEFAULT_WEBHOOK_SECRET}/{CALLBACK}"),
-        &callback_body("+447700900100"),
+        &callback_body("+12015550100"),
     );
     assert_eq!(r.status, 401);
     assert_eq!(
@@ -369,10 +362,10 @@ fn oauth_token_in_every_place_and_every_auth_error() {
     assert_eq!(r.application.as_deref(), Some(DEFAULT_OAUTH_CLIENT_ID));
     let r = post_form(
         &format!("{ep}{CALLBACK}"),
-        &format!("auth={tok}&FROM_LINE=reg1&TO_NUMBER=%2B447700900100&TEXT_TO_PRONOUNCE=x"),
+        &format!("auth={tok}&FROM_LINE=reg1&TO_NUMBER=%2B12015550100&TEXT_TO_PRONOUNCE=x"),
     );
     assert_eq!(r.status, 200, "{}", r.text);
-    let mut body = callback_body("+447700900100");
+    let mut body = callback_body("+12015550100");
     body["auth"] = json!(tok);
     assert_eq!(
         post_json(&format!("{ep}{CALLBACK}.json"), &body).status,
@@ -383,12 +376,12 @@ fn oauth_token_in_every_place_and_every_auth_error() {
         .post(&format!("{ep}{CALLBACK}"))
         .header("Authorization", &format!("Bearer {tok}"))
         .header("Content-Type", "application/json")
-        .send(callback_body("+447700900100").to_string())
+        .send(callback_body("+12015550100").to_string())
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(portal.ledger().len(), 3);
 
-    let r = post_json(&format!("{ep}{CALLBACK}"), &callback_body("+447700900100"));
+    let r = post_json(&format!("{ep}{CALLBACK}"), &callback_body("+12015550100"));
     assert_eq!(r.status, 401);
     assert_eq!(
         r.json(),
@@ -413,7 +406,7 @@ fn oauth_token_in_every_place_and_every_auth_error() {
     // Tokens issued later are unaffected; the scope of OAuth tokens is configurable.
     portal.update_config(|c| c.oauth_scopes = vec!["telephony".into()]);
     let narrow = portal.issue_tokens();
-    let mut body = callback_body("+447700900100");
+    let mut body = callback_body("+12015550100");
     body["auth"] = json!(narrow.access_token);
     let r = post_json(&format!("{ep}{CALLBACK}"), &body);
     assert_eq!(r.status, 403);
@@ -621,7 +614,7 @@ fn sequential_requests_hit_the_bucket_at_x_plus_one() {
     });
     let url = format!("{}{CALLBACK}", portal.webhook_url());
     let statuses: Vec<u16> = (0..5)
-        .map(|_| post_json(&url, &callback_body("+447700900100")).status)
+        .map(|_| post_json(&url, &callback_body("+12015550100")).status)
         .collect();
     assert_eq!(statuses, vec![200, 200, 200, 503, 503]);
     assert_eq!(portal.ledger().len(), 3, "rejected requests place nothing");
@@ -635,16 +628,16 @@ fn operating_budget_blocks_the_method_with_429() {
         ..fast()
     });
     let url = format!("{}{CALLBACK}", portal.webhook_url());
-    let r1 = post_json(&url, &callback_body("+447700900100")).json();
+    let r1 = post_json(&url, &callback_body("+12015550100")).json();
     assert_eq!(r1["time"]["operating"].as_f64(), Some(1.5));
     assert_eq!(r1["time"]["processing"], json!(1.5));
-    let r2 = post_json(&url, &callback_body("+447700900100")).json();
+    let r2 = post_json(&url, &callback_body("+12015550100")).json();
     assert_eq!(r2["time"]["operating"].as_f64(), Some(3.0));
     assert_eq!(
         r2["time"]["operating_reset_at"],
         r1["time"]["operating_reset_at"]
     );
-    let r3 = post_json(&url, &callback_body("+447700900100"));
+    let r3 = post_json(&url, &callback_body("+12015550100"));
     assert_eq!(r3.status, 429);
     assert_eq!(
         r3.json(),
@@ -662,7 +655,7 @@ fn operating_budget_blocks_the_method_with_429() {
     );
     // Raising the limit unblocks.
     portal.update_config(|c| c.operating_limit = Duration::from_secs(480));
-    assert_eq!(post_json(&url, &callback_body("+447700900100")).status, 200);
+    assert_eq!(post_json(&url, &callback_body("+12015550100")).status, 200);
 }
 
 fn statistic(portal: &FakePortal, call_id: &str) -> Value {
@@ -680,7 +673,7 @@ fn call_lifecycle_ends_in_a_statistic_record() {
         stage_duration: Duration::from_millis(150),
         ..fast()
     });
-    let call_id = place_call(&portal, "+447700900123");
+    let call_id = place_call(&portal, "+12015550123");
     let state = portal.call(&call_id).unwrap();
     assert_eq!(state.stage, CallStage::RingingManager);
     assert_eq!(state.outcome, None);
@@ -718,7 +711,7 @@ fn call_lifecycle_ends_in_a_statistic_record() {
     assert_eq!(rec["CALL_TYPE"], json!("4"));
     assert_eq!(rec["CALL_FAILED_CODE"], json!("200"));
     assert_eq!(rec["CALL_DURATION"], json!("42"));
-    assert_eq!(rec["PHONE_NUMBER"], json!("+447700900123"));
+    assert_eq!(rec["PHONE_NUMBER"], json!("+12015550123"));
     assert_eq!(rec["PORTAL_NUMBER"], json!("reg1"));
     assert_eq!(rec["PORTAL_USER_ID"], json!("1"));
     for (k, val) in rec.as_object().unwrap() {
@@ -731,11 +724,11 @@ fn call_lifecycle_ends_in_a_statistic_record() {
 fn magic_numbers_choose_the_outcome() {
     let portal = start(fast());
     let cases = [
-        ("+447700900001", CallOutcome::Busy, "486"),
-        ("+447700900002", CallOutcome::NoAnswer, "304"),
-        ("+447700900003", CallOutcome::Declined, "603"),
-        ("447700900004", CallOutcome::InsufficientFunds, "402"),
-        ("+44 7700 900005", CallOutcome::InvalidNumber, "404"),
+        ("+12015550101", CallOutcome::Busy, "486"),
+        ("+12015550102", CallOutcome::NoAnswer, "304"),
+        ("+12015550103", CallOutcome::Declined, "603"),
+        ("12015550104", CallOutcome::InsufficientFunds, "402"),
+        ("+1 201 555 0105", CallOutcome::InvalidNumber, "404"),
         ("+15550100", CallOutcome::Answered, "200"),
     ];
     let ids: Vec<String> = cases
@@ -831,7 +824,7 @@ fn admin_endpoint_exposes_and_controls_everything() {
     assert_eq!(pair["client_endpoint"], json!(portal.client_endpoint()));
     assert_eq!(pair["expires_in"], json!(3600));
     let tok = pair["access_token"].as_str().unwrap();
-    let mut body = callback_body("+447700900001");
+    let mut body = callback_body("+12015550101");
     body["auth"] = json!(tok);
     let call = post_json(&format!("{}{CALLBACK}", portal.client_endpoint()), &body).json();
     let call_id = call["result"]["CALL_ID"].as_str().unwrap().to_string();
@@ -849,7 +842,7 @@ fn admin_endpoint_exposes_and_controls_everything() {
     assert_eq!(ledger["calls"].as_array().unwrap().len(), 1);
     let entry = &ledger["calls"][0];
     assert_eq!(entry["call_id"], json!(call_id));
-    assert_eq!(entry["number"], json!("+447700900001"));
+    assert_eq!(entry["number"], json!("+12015550101"));
     assert_eq!(entry["line"], json!("reg1"));
     assert_eq!(entry["voice"], json!("usenglishfemale"));
     assert!(entry["placed_at"].is_f64());
@@ -932,7 +925,7 @@ fn secrets_stay_out_of_debug_output() {
     assert!(!text.contains(DEFAULT_WEBHOOK_SECRET));
 
     // What a failing assertion would print about requests, calls and the ledger.
-    let call_id = place_call(&portal, "+447700900123");
+    let call_id = place_call(&portal, "+12015550123");
     get(&format!(
         "{}scope?auth={}",
         portal.client_endpoint(),
@@ -947,11 +940,11 @@ fn secrets_stay_out_of_debug_output() {
     );
     assert!(!text.contains(DEFAULT_WEBHOOK_SECRET), "{text}");
     assert!(!text.contains(&grant.access_token), "{text}");
-    assert!(!text.contains("447700900123"), "{text}");
-    assert!(text.contains("+447700****23"), "{text}");
+    assert!(!text.contains("2015550123"), "{text}");
+    assert!(text.contains("+12015****23"), "{text}");
     assert_eq!(
         portal.ledger()[0].number,
-        "+447700900123",
+        "+12015550123",
         "the fields keep everything"
     );
 }
@@ -975,7 +968,7 @@ fn multipart_form_data_fields_are_read() {
     let body = format!(
         "{}{}{}--b0undary--\r\n",
         part("FROM_LINE", "sip7"),
-        part("TO_NUMBER", "+447700900100"),
+        part("TO_NUMBER", "+12015550100"),
         part("TEXT_TO_PRONOUNCE", "multi\npart")
     );
     let r = try_post(

@@ -35,7 +35,7 @@ fn delay_then_executes_and_a_short_client_timeout_fires() {
         &impatient,
         &callback_url(&portal),
         "application/json",
-        &callback_body("+447700900100").to_string(),
+        &callback_body("+12015550100").to_string(),
     );
     assert!(
         matches!(err, Err(ureq::Error::Timeout(_))),
@@ -58,7 +58,7 @@ fn delay_then_executes_and_a_short_client_timeout_fires() {
         None,
     ));
     let began = Instant::now();
-    let r = post_json(&callback_url(&portal), &callback_body("+447700900100"));
+    let r = post_json(&callback_url(&portal), &callback_body("+12015550100"));
     assert!(began.elapsed() >= Duration::from_millis(300));
     assert_eq!(r.status, 200);
     assert_eq!(portal.stats().faults_applied, 2);
@@ -68,7 +68,7 @@ fn delay_then_executes_and_a_short_client_timeout_fires() {
 fn close_before_execute_drops_the_connection_and_places_nothing() {
     let portal = start(fast());
     portal.add_fault(Fault::once(FaultKind::CloseBeforeExecute, Some(CALLBACK)));
-    let body = callback_body("+447700900100").to_string();
+    let body = callback_body("+12015550100").to_string();
     let raw = raw_exchange(
         portal.local_addr(),
         &raw_json_request(&callback_path(&portal), "127.0.0.1", &body),
@@ -86,7 +86,7 @@ fn close_before_execute_drops_the_connection_and_places_nothing() {
     portal.add_fault(Fault::once(FaultKind::CloseBeforeExecute, None));
     assert!(try_post(&agent(), &callback_url(&portal), "application/json", &body).is_err());
     assert_eq!(
-        post_json(&callback_url(&portal), &callback_body("+447700900100")).status,
+        post_json(&callback_url(&portal), &callback_body("+12015550100")).status,
         200
     );
     assert_eq!(portal.ledger().len(), 1);
@@ -96,7 +96,7 @@ fn close_before_execute_drops_the_connection_and_places_nothing() {
 fn close_after_execute_places_the_call_but_never_answers() {
     let portal = start(fast());
     portal.add_fault(Fault::once(FaultKind::CloseAfterExecute, Some(CALLBACK)));
-    let body = callback_body("+447700900100").to_string();
+    let body = callback_body("+12015550100").to_string();
     let raw = raw_exchange(
         portal.local_addr(),
         &raw_json_request(&callback_path(&portal), "127.0.0.1", &body),
@@ -113,7 +113,7 @@ fn close_after_execute_places_the_call_but_never_answers() {
 fn html_gateway_errors() {
     let portal = start(fast());
     portal.add_fault(Fault::once(FaultKind::Html502, Some(CALLBACK)));
-    let r = post_json(&callback_url(&portal), &callback_body("+447700900100"));
+    let r = post_json(&callback_url(&portal), &callback_body("+12015550100"));
     assert_eq!(r.status, 502);
     assert!(r.content_type.starts_with("text/html"));
     assert!(r.text.starts_with("<html>") && r.text.contains("502 Bad Gateway"));
@@ -121,7 +121,7 @@ fn html_gateway_errors() {
     assert!(portal.ledger().is_empty(), "502: not executed");
 
     portal.add_fault(Fault::once(FaultKind::Html504, Some(CALLBACK)));
-    let r = post_json(&callback_url(&portal), &callback_body("+447700900100"));
+    let r = post_json(&callback_url(&portal), &callback_body("+12015550100"));
     assert_eq!(r.status, 504);
     assert!(r.text.contains("504 Gateway Time-out"));
     assert_eq!(portal.ledger().len(), 1, "504: executed behind the gateway");
@@ -131,7 +131,7 @@ fn html_gateway_errors() {
 fn truncated_json_announces_the_full_length_and_sends_half() {
     let portal = start(fast());
     portal.add_fault(Fault::once(FaultKind::TruncatedJson, Some(CALLBACK)));
-    let body = callback_body("+447700900100").to_string();
+    let body = callback_body("+12015550100").to_string();
     let raw = raw_exchange(
         portal.local_addr(),
         &raw_json_request(&callback_path(&portal), "127.0.0.1", &body),
@@ -158,7 +158,7 @@ fn rename_redirects_to_localhost_until_cleared() {
     portal.add_fault(Fault::once(FaultKind::Rename, None));
     let url = format!("{}?x=1", callback_url(&portal));
     for _ in 0..2 {
-        let r = post_json(&url, &callback_body("+447700900100"));
+        let r = post_json(&url, &callback_body("+12015550100"));
         assert_eq!(r.status, 302);
         let port = portal.local_addr().port();
         let expected =
@@ -168,7 +168,7 @@ fn rename_redirects_to_localhost_until_cleared() {
     assert!(portal.ledger().is_empty());
     // The new host is served normally (sent to 127.0.0.1 with Host: localhost so the test does
     // not depend on how this machine resolves "localhost").
-    let body = callback_body("+447700900100").to_string();
+    let body = callback_body("+12015550100").to_string();
     let host = format!("localhost:{}", portal.local_addr().port());
     let raw = raw_exchange(
         portal.local_addr(),
@@ -189,7 +189,7 @@ fn rename_redirects_to_localhost_until_cleared() {
     );
     assert_eq!(split_response(&raw.bytes).0, 502);
     portal.clear_faults();
-    assert_eq!(post_json(&url, &callback_body("+447700900100")).status, 200);
+    assert_eq!(post_json(&url, &callback_body("+12015550100")).status, 200);
 }
 
 #[test]
@@ -217,7 +217,7 @@ fn forced_limit_and_overload_answers() {
     ];
     for (kind, status, code, text) in cases {
         portal.add_fault(Fault::once(kind, Some(CALLBACK)));
-        let r = post_json(&callback_url(&portal), &callback_body("+447700900100"));
+        let r = post_json(&callback_url(&portal), &callback_body("+12015550100"));
         assert_eq!(r.status, status, "{code}");
         assert_eq!(r.json(), error_body(code, text));
     }
@@ -238,7 +238,7 @@ fn faults_match_method_and_count() {
     let line_get = format!("{}voximplant.line.get", portal.webhook_url());
     assert_eq!(get(&line_get).status, 200, "other methods unaffected");
     let statuses: Vec<u16> = (0..3)
-        .map(|_| post_json(&callback_url(&portal), &callback_body("+447700900100")).status)
+        .map(|_| post_json(&callback_url(&portal), &callback_body("+12015550100")).status)
         .collect();
     assert_eq!(statuses, vec![502, 502, 200]);
 
@@ -287,7 +287,7 @@ fn admin_endpoint_scripts_faults() {
             &agent(),
             &callback_url(&portal),
             "application/json",
-            &callback_body("+447700900100").to_string()
+            &callback_body("+12015550100").to_string()
         )
         .is_err()
     );
@@ -297,12 +297,12 @@ fn admin_endpoint_scripts_faults() {
         &json!({"kind": "rename"}),
     );
     assert_eq!(
-        post_json(&callback_url(&portal), &callback_body("+447700900100")).status,
+        post_json(&callback_url(&portal), &callback_body("+12015550100")).status,
         302
     );
     delete(&format!("{}faults", portal.admin_url()));
     assert_eq!(
-        post_json(&callback_url(&portal), &callback_body("+447700900100")).status,
+        post_json(&callback_url(&portal), &callback_body("+12015550100")).status,
         200
     );
 }
@@ -335,7 +335,7 @@ fn https_with_the_generated_ca() {
         &tls_agent(Some(&pem)),
         &callback_url(&portal),
         "application/json",
-        &callback_body("+447700900100").to_string(),
+        &callback_body("+12015550100").to_string(),
     )
     .expect("TLS with the CA");
     assert_eq!(r.status, 200, "{}", r.text);
@@ -348,7 +348,7 @@ fn https_with_the_generated_ca() {
         &tls_agent(None),
         &callback_url(&portal),
         "application/json",
-        &callback_body("+447700900100").to_string(),
+        &callback_body("+12015550100").to_string(),
     );
     assert!(err.is_err());
     assert_eq!(portal.ledger().len(), 1);
@@ -500,7 +500,7 @@ fn keep_alive_serves_many_requests_on_one_connection() {
     let mut reader = BufReader::new(stream);
     let path = callback_path(&portal);
     for i in 0..5 {
-        let body = callback_body(&format!("+4477009001{i:02}")).to_string();
+        let body = callback_body(&format!("+120155501{:02}", 10 + i)).to_string();
         writer
             .write_all(&raw_json_request(&path, "127.0.0.1", &body))
             .unwrap();
@@ -513,7 +513,7 @@ fn keep_alive_serves_many_requests_on_one_connection() {
     both.extend(raw_json_request(
         &path,
         "127.0.0.1",
-        &callback_body("+447700900100").to_string(),
+        &callback_body("+12015550100").to_string(),
     ));
     writer.write_all(&both).unwrap();
     assert_eq!(read_response(&mut reader).0, 400);
@@ -551,7 +551,7 @@ fn fifty_concurrent_clients_and_a_sleeping_request_blocks_nobody() {
                 barrier.wait();
                 let statuses = (0..3)
                     .map(|j| {
-                        let body = callback_body(&format!("+44770090{i:02}{j:02}")).to_string();
+                        let body = callback_body(&format!("+1{}55501{j:02}", 202 + i)).to_string();
                         try_post(&agent, &url, "application/json", &body)
                             .unwrap()
                             .status
@@ -634,7 +634,7 @@ fn telephony_events_reach_a_registered_handler_in_order() {
         event_handler: Some(url.clone()),
         ..fast()
     });
-    let call_id = place_call(&portal, "+447700900123");
+    let call_id = place_call(&portal, "+12015550123");
     let wait = Duration::from_secs(5);
     let init = rx.recv_timeout(wait).unwrap();
     let start_ev = rx.recv_timeout(wait).unwrap();
@@ -645,7 +645,7 @@ fn telephony_events_reach_a_registered_handler_in_order() {
     assert_eq!(init["data[CALL_ID]"], call_id);
     assert_eq!(init["data[CALL_TYPE]"], "4");
     assert_eq!(init["data[ACCOUNT_SEARCH_ID]"], "reg1");
-    assert_eq!(init["data[PHONE_NUMBER]"], "+447700900123");
+    assert_eq!(init["data[PHONE_NUMBER]"], "+12015550123");
     assert_eq!(init["auth[application_token]"], DEFAULT_APPLICATION_TOKEN);
     assert_eq!(init["auth[member_id]"], portal.member_id());
     assert_eq!(
@@ -692,7 +692,7 @@ fn events_registered_through_the_admin_endpoint_with_a_token() {
         &json!({"handler_url": url, "application_token": "tok-for-this-test"}),
     );
     assert_eq!(r.status, 200);
-    let call_id = place_call(&portal, "+447700900001");
+    let call_id = place_call(&portal, "+12015550101");
     let wait = Duration::from_secs(5);
     let init = rx.recv_timeout(wait).unwrap();
     let end = rx.recv_timeout(wait).unwrap();
@@ -724,7 +724,7 @@ fn events_registered_through_the_admin_endpoint_with_a_token() {
         &format!("{}events", portal.admin_url()),
         &json!({"handler_url": dead_url}),
     );
-    let id = place_call(&portal, "+447700900100");
+    let id = place_call(&portal, "+12015550100");
     assert!(wait_until(Duration::from_secs(5), || portal
         .call(&id)
         .unwrap()
@@ -763,13 +763,13 @@ fn rest_app_line_hands_the_call_to_the_app_by_event() {
         event_handler: Some(url),
         ..fast()
     });
-    let mut body = callback_body("+447700900100");
+    let mut body = callback_body("+12015550100");
     body["FROM_LINE"] = json!("REST_APP:1");
     let r = post_json(&callback_url(&portal), &body);
     assert_eq!(r.json()["result"]["CALL_ID"], serde_json::Value::Null);
     let ev = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(ev["event"], "ONEXTERNALCALLBACKSTART");
-    assert_eq!(ev["data[PHONE_NUMBER]"], "+447700900100");
+    assert_eq!(ev["data[PHONE_NUMBER]"], "+12015550100");
     assert_eq!(ev["data[LINE_NUMBER]"], "REST_APP:1");
     assert_eq!(ev["data[TEXT]"], "A visitor asked for a call back");
     assert_eq!(ev["data[VOICE]"], "usenglishfemale");
@@ -786,7 +786,7 @@ fn the_handle_is_send_and_sync() {
     assert_send_sync::<FakePortal>();
     let portal = Arc::new(start(fast()));
     let p2 = portal.clone();
-    let id = std::thread::spawn(move || place_call(&p2, "+447700900100"))
+    let id = std::thread::spawn(move || place_call(&p2, "+12015550100"))
         .join()
         .unwrap();
     assert!(portal.call(&id).is_some());

@@ -5,8 +5,8 @@ Typical use::
     from bitrix24_callback import Client, CallbackError
 
     client = Client.from_webhook("https://example.bitrix24.com/rest/1/SECRET/",
-                                 default_region="GB", allowed_regions=["GB"])
-    started = client.start_callback(line="reg1", to="07700 900123",
+                                 default_region="US", allowed_regions=["US"])
+    started = client.start_callback(line="reg1", to="(201) 555-0123",
                                     text="A visitor asked for a call back")
     print(started.call_id)
 

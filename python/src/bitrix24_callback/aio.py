@@ -27,8 +27,8 @@ class AsyncClient:
 
     Create it like the blocking client::
 
-        async with AsyncClient.from_webhook(url, default_region="GB") as client:
-            started = await client.start_callback(line="reg1", to="07700 900123", text="Hi")
+        async with AsyncClient.from_webhook(url, default_region="US") as client:
+            started = await client.start_callback(line="reg1", to="(201) 555-0123", text="Hi")
 
     ``executor`` chooses the thread pool (default: the loop's default executor).
     """

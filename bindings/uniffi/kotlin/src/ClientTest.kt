@@ -136,7 +136,7 @@ class ClientTest {
     fun outcomesOfFinishedCalls() {
         webhookClient().use { client ->
             val answered = client.startCallback(request())
-            val busy = client.startCallback(request("+447700900001"))
+            val busy = client.startCallback(request("+12015550101"))
             val a = assertNotNull(client.waitForOutcome(answered.callId!!, Duration.ofSeconds(20)))
             assertEquals(CallOutcome.ANSWERED, a.outcome)
             assertEquals("200", a.failedCode)
@@ -145,7 +145,7 @@ class ClientTest {
             assertEquals(CallOutcome.BUSY, b.outcome)
             assertEquals("486", b.failedCode)
             assertEquals(b, client.callRecord(busy.callId!!))
-            b.maskedNumber?.let { assertFalse(it.contains("900001"), "masked: $it") }
+            b.maskedNumber?.let { assertFalse(it.contains("5550101"), "masked: $it") }
             assertNull(client.callRecord("no-such-call-id"))
         }
     }
@@ -242,8 +242,8 @@ class ClientTest {
     @Test
     fun helpers() {
         assertTrue(version().isNotBlank())
-        val masked = maskNumber("+447700900123")
-        assertTrue(masked.startsWith("+44") && masked.endsWith("23") && "*" in masked, masked)
-        assertFalse(masked.contains("0090"), masked)
+        val masked = maskNumber("+12015550123")
+        assertEquals("+120******23", masked)
+        assertFalse(masked.contains("5550"), masked)
     }
 }

@@ -53,7 +53,7 @@ class ErrorTest {
         }
         // The same through the free function, without a client.
         val e = expectError<CallbackException.InvalidRequest>(ErrorCode.INVALID_REQUEST) {
-            validateRequest(CallbackRequest(fromLine = "reg1", toNumber = "+447700900123", text = "hi", voice = "nosuchvoice"))
+            validateRequest(CallbackRequest(fromLine = "reg1", toNumber = "+12015550123", text = "hi", voice = "nosuchvoice"))
         }
         assertEquals(listOf("VOICE"), e.violations.map { it.field })
     }
@@ -226,7 +226,7 @@ class ErrorTest {
             }
             assertEquals(502.toUShort(), e.httpStatus)
             expectError<CallbackException.OutcomeUnknown>(ErrorCode.OUTCOME_UNKNOWN) {
-                client.startCallback(request("+447700900006"))
+                client.startCallback(request("+12015550106"))
             }
         }
     }
@@ -239,17 +239,17 @@ class ErrorTest {
             serverEndpoint = "https://oauth.example/rest/",
         )
         val pair = TokenPair("accessTOKEN123", "refreshTOKEN456", 3600u, null, null, null)
-        val req = request("+447700900123")
+        val req = request("+12015550123")
         for (text in listOf(creds.toString(), pair.toString())) {
             for (secret in listOf("clientsecretXYZ", "accessTOKEN123", "refreshTOKEN456")) {
                 assertFalse(text.contains(secret), "leak in: $text")
             }
         }
         assertTrue(creds.toString().contains("local.app.1"))
-        assertFalse(req.toString().contains("447700900123"), "number in: $req")
+        assertFalse(req.toString().contains("2015550123"), "number in: $req")
         val validated = validateRequest(req)
-        assertFalse(validated.toString().contains("447700900123"), "number in: $validated")
-        assertEquals("+447700900123", validated.toNumber)
+        assertFalse(validated.toString().contains("2015550123"), "number in: $validated")
+        assertEquals("+12015550123", validated.toNumber)
     }
 
     /** The README's catch clauses: a specific variant first, then any CallbackException. */

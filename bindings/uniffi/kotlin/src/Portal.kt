@@ -82,13 +82,18 @@ object Portal {
     }
 }
 
-/** Fresh destination numbers (UK drama range), so the per-number cooldown never interferes. */
+/**
+ * Fresh destination numbers, so the per-number cooldown never interferes: the NANP fictional
+ * block 555-0100..0199 of area codes other than 201 (whose 555-0101..0106 are the fake portal's
+ * magic numbers), valid for libphonenumber and answered by the fake portal.
+ */
 object Numbers {
-    private val next = AtomicInteger(100)
+    private val areas = intArrayOf(202, 212, 213, 312, 415, 617, 646, 718, 917)
+    private val next = AtomicInteger(0)
     fun fresh(): String {
         val n = next.getAndIncrement()
-        check(n < 1000) { "out of test numbers" }
-        return "+447700900%03d".format(n)
+        check(n < areas.size * 100) { "out of test numbers" }
+        return "+1%d55501%02d".format(areas[n / 100], n % 100)
     }
 }
 

@@ -72,9 +72,11 @@ pub fn request(number: &str) -> CallbackRequest {
         .unwrap()
 }
 
-/// A distinct answered number from the fictional range (index 100..999).
+/// A distinct answered number (index 0..899): the NANP fictional block 555-0100..0199 of area
+/// codes other than 201, whose 555-0101..0106 are the fake portal's magic numbers.
 pub fn number(i: usize) -> String {
-    format!("+447700900{:03}", 100 + i % 900)
+    const AREAS: [u16; 9] = [202, 212, 213, 312, 415, 617, 646, 718, 917];
+    format!("+1{}55501{:02}", AREAS[i / 100 % AREAS.len()], i % 100)
 }
 
 /// How many `voximplant.callback.start` requests reached the portal.
