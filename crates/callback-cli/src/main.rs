@@ -132,14 +132,41 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let mut builder =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
-    // At trace level the HTTP library logs whole request lines, and a webhook's path holds its
-    // secret: whatever RUST_LOG says, it never logs below debug here.
-    for module in ["ureq", "ureq_proto", "rustls"] {
-        builder.filter_module(module, log::LevelFilter::Debug);
+    let logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
+            .format_target(true)
+            .build();
+    let max_level = logger.filter();
+    if log::set_boxed_logger(Box::new(NoWireTrace(logger))).is_ok() {
+        log::set_max_level(max_level);
     }
-    builder.format_target(true).init();
+}
+
+/// At trace level the HTTP and TLS libraries log whole request lines, and a webhook's path
+/// holds its secret: whatever RUST_LOG says, their trace records are dropped.
+struct NoWireTrace(env_logger::Logger);
+
+impl NoWireTrace {
+    fn is_wire_trace(metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() == log::Level::Trace
+            && ["ureq", "rustls"]
+                .iter()
+                .any(|m| metadata.target().starts_with(m))
+    }
+}
+
+impl log::Log for NoWireTrace {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        !Self::is_wire_trace(metadata) && self.0.enabled(metadata)
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if !Self::is_wire_trace(record.metadata()) {
+            self.0.log(record);
+        }
+    }
+    fn flush(&self) {
+        self.0.flush();
+    }
 }
 
 fn run(command: Command) -> Result<(), u8> {

@@ -266,3 +266,15 @@ fn trace_logging_leaks_no_secret_and_no_number() {
     );
     assert!(!all.contains("2015550123"), "full number leaked: {all}");
 }
+
+/// Without -v or RUST_LOG the CLI prints no log lines at all, only its own output.
+#[test]
+fn quiet_by_default() {
+    let out = run(&["voices"]);
+    assert!(out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains("DEBUG") && !stderr.contains("INFO"),
+        "unexpected log output: {stderr}"
+    );
+}
