@@ -154,7 +154,7 @@ export interface ClientOptions {
 
 /** Pacing of outgoing calls; mirror the portal's leaky bucket. */
 export interface CustomRateLimit {
-  /** How many calls may go out at once. */
+  /** How many calls may go out at once (an integer >= 1). */
   burst: number
   /** How many calls per second drain from the bucket. */
   perSecond: number

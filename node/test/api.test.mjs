@@ -99,6 +99,14 @@ test('bad option values are invalid_request with the option named', () => {
   const e = throwsWith(() => new Client({ webhookUrl: WEBHOOK, timeoutMs: -1, deadlineMs: Number.NaN }), 'invalid_request')
   assert.deepEqual(e.violations.map((v) => v.field).sort(), ['deadlineMs', 'timeoutMs'])
   throwsWith(() => new Client({ webhookUrl: WEBHOOK, rateLimit: 'turbo' }), 'invalid_request')
+  // A custom burst is never wrapped or truncated into something else (-1 would be 2**32-1).
+  for (const burst of [-1, 0, 1.5, 2 ** 32, Number.NaN, Number.POSITIVE_INFINITY]) {
+    const bad = throwsWith(() => new Client({ webhookUrl: WEBHOOK, rateLimit: { burst, perSecond: 2 } }), 'invalid_request')
+    assert.equal(bad.violations.filter((v) => /rate/i.test(v.field)).length, 1, String(burst))
+  }
+  for (const perSecond of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    throwsWith(() => new Client({ webhookUrl: WEBHOOK, rateLimit: { burst: 3, perSecond } }), 'invalid_request')
+  }
   throwsWith(() => new Client({ webhookUrl: 'ftp://example.com/rest/1/x/' }), 'invalid_request')
   throwsWith(() => new Client({ webhookUrl: WEBHOOK, rootCertificates: 'not a pem' }), 'invalid_request')
 })

@@ -12,8 +12,8 @@ use napi_derive::napi;
 /// Pacing of outgoing calls; mirror the portal's leaky bucket.
 #[napi(object)]
 pub struct CustomRateLimit {
-    /// How many calls may go out at once.
-    pub burst: u32,
+    /// How many calls may go out at once (an integer >= 1).
+    pub burst: f64,
     /// How many calls per second drain from the bucket.
     pub per_second: f64,
 }
@@ -203,10 +203,20 @@ pub fn apply_options(
             ),
         },
         Some(Either::B(c)) => {
-            b = b.rate_limit(core::RateLimit::Custom {
-                burst: c.burst,
-                per_second: c.per_second,
-            })
+            // Read as a plain number: napi's own `u32` conversion wraps (`-1` would become
+            // 4294967295, an unlimited burst) and truncates (`1.5` -> 1) without a word.
+            if c.burst.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&c.burst) {
+                b = b.rate_limit(core::RateLimit::Custom {
+                    burst: c.burst as u32,
+                    per_second: c.per_second,
+                })
+            } else {
+                p.push(
+                    "rateLimit.burst",
+                    "out_of_range",
+                    "rateLimit.burst must be a whole number between 1 and 4294967295".into(),
+                )
+            }
         }
     }
     match o.root_certificates {
