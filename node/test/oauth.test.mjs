@@ -1,6 +1,7 @@
 // OAuth: refresh on an expired token, the rotated pair handed to onTokens (sync or async), and
 // what happens when onTokens throws or rejects.
 import assert from 'node:assert/strict'
+import util from 'node:util'
 import { after, before, test } from 'node:test'
 
 import { FAST, pkg, rejectsWith, startPortal } from './helpers.mjs'
@@ -78,6 +79,28 @@ for (const [name, hook] of [
       process.off('uncaughtException', onUncaught)
     }
     assert.equal(uncaught, null)
+  })
+}
+
+for (const [name, hook] of [
+  ['throws', (pair) => { throw new Error(`could not save ${pair.accessToken} / ${pair.refreshToken}`) }],
+  ['rejects', async (pair) => { throw new TypeError(`could not save ${pair.accessToken} / ${pair.refreshToken}`) }],
+  ['throws a string', (pair) => { throw `could not save ${pair.refreshToken}` }],
+]) {
+  test(`onTokens that ${name} with the tokens in its message: the error names only its kind`, async () => {
+    const seen = []
+    const { client } = await oauthClient((pair) => {
+      seen.push(pair)
+      return hook(pair)
+    })
+    await portal.admin('POST', 'oauth/expire')
+    const e = await rejectsWith(client.lines(), 'auth_failed')
+    assert.equal(seen.length, 1)
+    const text = util.inspect(e, { depth: 10, showHidden: true }) + String(e) + e.stack
+    assert.ok(!text.includes(seen[0].accessToken), 'the access token is not in the error')
+    assert.ok(!text.includes(seen[0].refreshToken), 'the refresh token is not in the error')
+    assert.doesNotMatch(text, /could not save/)
+    assert.match(e.message, /onTokens failed with (Error|TypeError|string)\b/)
   })
 }
 

@@ -30,12 +30,19 @@ const ERROR_CLASS_JS: &str = r#"(() => {
 })()"#;
 
 /// Adapts a user's `onTokens(pair)` (sync or async, may throw) into `(pair, id) => void` that
-/// always reports back through `report(id, errorMessageOrUndefined)`, exactly once.
+/// always reports back through `report(id, whatFailedOrUndefined)`, exactly once. Only the kind
+/// of what was thrown is reported (`TypeError`, `string`, ...), never its message: that is app
+/// text which may quote the very tokens being saved (or a database URL with its password), and
+/// it would end up in the `auth_failed` error.
 const TOKEN_WRAPPER_JS: &str = r#"((fn, report) => (pair, id) => {
   const fail = (e) => {
-    let text;
-    try { text = String(e && e.message !== undefined ? e.message : e); } catch (_) { text = 'onTokens failed'; }
-    report(id, text.slice(0, 300) || 'onTokens failed');
+    let kind;
+    try {
+      kind = e instanceof Error ? String(e.name) : (e === null ? 'null' : typeof e);
+    } catch (_) {
+      kind = 'an exception';
+    }
+    report(id, kind);
   };
   let result;
   try { result = fn(pair); } catch (e) { fail(e); return; }

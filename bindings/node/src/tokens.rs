@@ -5,7 +5,8 @@
 //! keeps the process alive) and waits for the outcome: `onTokens` may be sync or async; a throw,
 //! a rejection, or no answer within the client's deadline becomes an `Err` for the core (which
 //! fails the triggering call with `auth_failed`). A throw never reaches Node's
-//! `uncaughtException`: the JS wrapper in `runtime` catches it.
+//! `uncaughtException`: the JS wrapper in `runtime` catches it. The error names only the kind
+//! of what was thrown (`TypeError`), never its message.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -20,6 +21,22 @@ use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use crate::convert::TokenPair;
 
 type Pending = Arc<Mutex<HashMap<u32, SyncSender<std::result::Result<(), String>>>>>;
+
+/// The kind of what `onTokens` threw, as reported by the JS wrapper (an error's `name` or a
+/// `typeof`), cut at the first character that cannot be part of a class name: `name` is
+/// writable, so it is app text too.
+fn error_kind(reported: &str) -> String {
+    let kind: String = reported
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.'))
+        .take(60)
+        .collect();
+    if kind.is_empty() {
+        "an exception".to_owned()
+    } else {
+        kind
+    }
+}
 
 pub fn token_store(env: &Env, on_tokens: &Unknown, wait: Duration) -> Result<core::TokenStore> {
     if on_tokens.get_type()? != ValueType::Function {
@@ -41,7 +58,7 @@ pub fn token_store(env: &Env, on_tokens: &Unknown, wait: Duration) -> Result<cor
             if let Some(tx) = sender {
                 let _ = tx.send(match failure {
                     None => Ok(()),
-                    Some(text) => Err(format!("onTokens failed: {text}")),
+                    Some(kind) => Err(format!("onTokens failed with {}", error_kind(&kind))),
                 });
             }
             Ok(())
@@ -90,4 +107,18 @@ pub fn token_store(env: &Env, on_tokens: &Unknown, wait: Duration) -> Result<cor
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_kind;
+
+    #[test]
+    fn only_an_identifier_like_kind_is_kept() {
+        assert_eq!(error_kind("TypeError"), "TypeError");
+        assert_eq!(error_kind("string"), "string");
+        assert_eq!(error_kind("Error: token abc123 leaked"), "Error");
+        assert_eq!(error_kind(""), "an exception");
+        assert_eq!(error_kind(&"x".repeat(500)).len(), 60);
+    }
 }
