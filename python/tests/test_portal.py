@@ -322,15 +322,24 @@ def test_oauth_refresh_happens_once_for_many_threads(portal: FakePortal) -> None
 def test_on_tokens_raising_fails_the_call_with_auth_failed(portal: FakePortal, caplog: Any) -> None:
     tokens = portal.oauth_tokens()
 
+    seen: List[b.TokenPair] = []
+
     def broken(pair: b.TokenPair) -> None:
-        raise OSError("disk full")
+        seen.append(pair)
+        raise OSError(f"disk full while saving {pair.access_token} {pair.refresh_token}")
 
     with _oauth(portal, tokens, broken) as client:
         portal.admin("POST", "oauth/expire", {})
         with caplog.at_level("WARNING", logger="bitrix24_callback"):
-            with pytest.raises(b.AuthFailedError):
+            with pytest.raises(b.AuthFailedError) as raised:
                 start(client, fresh_number())
     assert any("on_tokens raised OSError" in r.getMessage() for r in caplog.records)
+    # The error names the exception's type only: its message is app text (here: the tokens).
+    assert len(seen) == 1
+    text = str(raised.value) + repr(raised.value)
+    assert "OSError" in text
+    for secret in (seen[0].access_token, seen[0].refresh_token, "disk full"):
+        assert secret not in text
 
 
 def test_oauth_with_a_spent_refresh_token_is_auth_failed(portal: FakePortal) -> None:

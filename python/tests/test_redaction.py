@@ -119,17 +119,17 @@ def test_reprs_messages_and_tracebacks_hold_no_secret(portal: FakePortal) -> Non
             dict(line="nope", to=NUMBER, text=TEXT),
             dict(line="reg1", to="+12015550123;,#", text=TEXT),
         ):
-            try:
+            with pytest.raises(b.CallbackError) as raised:
                 client.start_callback(**bad)
-            except b.CallbackError as e:
-                texts += [str(e), repr(e), "".join(traceback.format_exception(type(e), e, e.__traceback__))]
-                texts += [repr(v) for v in e.violations]
+            e = raised.value
+            texts += [str(e), repr(e), "".join(traceback.format_exception(type(e), e, e.__traceback__))]
+            texts += [repr(v) for v in e.violations]
     texts.append(repr(b.build_request(line="reg1", to=NUMBER, text=TEXT)))
     for url in (portal.webhook_url + "extra/parts/", portal.webhook_url.replace("http://", "gopher://")):
-        try:
+        with pytest.raises(b.InvalidRequestError) as raised:
             b.Client.from_webhook(url).close()
-        except b.CallbackError as e:
-            texts += [str(e), repr(e), "".join(traceback.format_exception(type(e), e, e.__traceback__))]
+        e = raised.value
+        texts += [str(e), repr(e), "".join(traceback.format_exception(type(e), e, e.__traceback__))]
     _assert_clean("\n".join(texts), secrets)
 
 
