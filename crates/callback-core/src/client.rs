@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::auth::{Auth, TokenPair, TokenStore, checked_base};
 use crate::error::{Error, ErrorCode, Violation};
-use crate::limiter::{Limiter, sleep_until};
+use crate::limiter::{Limiter, instant_after, sleep_until};
 use crate::oauth::OAuthState;
 use crate::records::{CallRecord, Line, Voice};
 use crate::request::{CallbackRequest, CallbackRequestBuilder};
@@ -415,6 +415,45 @@ impl fmt::Debug for Client {
     }
 }
 
+/// The reservations one `start_callback` holds (its idempotency key, its number's in-flight
+/// cooldown entry). The normal path settles them and clears these fields; if the call unwinds
+/// instead (a panicking token store, say), `Drop` settles them as an unknown outcome: the
+/// request may have been sent, so nothing is resent, and no key or number stays "in progress"
+/// for the life of the client.
+struct Unsettled<'a> {
+    client: &'a Client,
+    key: Option<&'a str>,
+    number: Option<&'a CallbackRequest>,
+}
+
+impl Unsettled<'_> {
+    fn settle_number(&mut self, result: &Result<CallbackStarted, Error>) {
+        if let Some(request) = self.number.take() {
+            self.client.cooldown_settle(request, result);
+        }
+    }
+
+    fn settle_key(&mut self, result: &Result<CallbackStarted, Error>) {
+        if let Some(key) = self.key.take() {
+            self.client.dedupe_settle(key, result);
+        }
+    }
+}
+
+impl Drop for Unsettled<'_> {
+    fn drop(&mut self) {
+        if self.key.is_none() && self.number.is_none() {
+            return;
+        }
+        let unknown = Err(Error::new(
+            ErrorCode::OutcomeUnknown,
+            "the call was interrupted by a panic; the request may have been sent",
+        ));
+        self.settle_number(&unknown);
+        self.settle_key(&unknown);
+    }
+}
+
 /// What one logical call cost.
 #[derive(Default)]
 struct CallMeta {
@@ -549,7 +588,7 @@ impl Client {
         call_id: &str,
         timeout: Duration,
     ) -> Result<Option<CallRecord>, Error> {
-        let until = Instant::now() + timeout;
+        let until = instant_after(Instant::now(), timeout);
         let mut interval = Duration::from_millis(500);
         loop {
             match self.call_record(call_id) {
@@ -584,7 +623,7 @@ impl Client {
     }
 
     fn deadline_from_now(&self) -> Instant {
-        Instant::now() + self.inner.deadline
+        instant_after(Instant::now(), self.inner.deadline)
     }
 
     fn start_inner(
@@ -593,7 +632,7 @@ impl Client {
         cancel: Option<&CancelToken>,
     ) -> Result<CallbackStarted, Error> {
         let started_at = Instant::now();
-        let deadline = started_at + self.inner.deadline;
+        let deadline = instant_after(started_at, self.inner.deadline);
         let masked = request.masked_number();
 
         let key = request.idempotency_key().map(str::to_owned);
@@ -610,18 +649,22 @@ impl Client {
                 ..replay
             });
         }
-        // From here on the key (if any) is reserved and must be settled.
+        // From here on the key (if any) is reserved and must be settled, even if this unwinds.
+        let mut pending = Unsettled {
+            client: self,
+            key: key.as_deref(),
+            number: None,
+        };
         let result = self
             .check_policy(request)
             .and_then(|()| self.cooldown_reserve(request))
             .and_then(|()| {
+                pending.number = Some(request);
                 let r = self.send_start(request, deadline, cancel, started_at);
-                self.cooldown_settle(request, &r);
+                pending.settle_number(&r);
                 r
             });
-        if let Some(k) = &key {
-            self.dedupe_settle(k, &result);
-        }
+        pending.settle_key(&result);
         if let Err(e) = &result {
             log::info!(
                 "voximplant.callback.start to {masked}: {} (retry_safe={})",
@@ -789,7 +832,7 @@ impl Client {
         if may_have_rung {
             map.insert(
                 request.to_number().to_owned(),
-                CooldownEntry::Until(Instant::now() + window),
+                CooldownEntry::Until(instant_after(Instant::now(), window)),
             );
         } else {
             map.remove(request.to_number());
@@ -1092,7 +1135,7 @@ impl Client {
         deadline: Instant,
         cancel: Option<&CancelToken>,
     ) -> Result<(), Error> {
-        let until = Instant::now() + pause;
+        let until = instant_after(Instant::now(), pause);
         if until >= deadline {
             return Err(Error::new(ErrorCode::RateLimited, "deadline"));
         }

@@ -96,11 +96,21 @@ impl Limiter {
     pub(crate) fn note_portal_full(&self) {
         let now = Instant::now();
         let mut tat = self.tat.lock().unwrap_or_else(|p| p.into_inner());
-        let full = now + self.tolerance + self.interval;
+        let full = instant_after(now, self.tolerance + self.interval);
         if tat.is_none_or(|t| t < full) {
             *tat = Some(full);
         }
     }
+}
+
+/// `from + d`, saturating: a `Duration::MAX` deadline or cooldown from the caller, or an absurd
+/// reset time from a portal, must not overflow `Instant` (which panics). What does not fit
+/// becomes a moment about a century away.
+pub(crate) fn instant_after(from: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    from.checked_add(d)
+        .or_else(|| from.checked_add(FAR))
+        .unwrap_or(from)
 }
 
 /// Sleeps until `at`, waking every few milliseconds to look at `cancel`.

@@ -201,7 +201,7 @@ impl OAuthState {
         let expires_in = number_of(v.get("expires_in")).map(|f| f as u64);
         let expires_at = number_of(v.get("expires")).map(|f| f as i64).or_else(|| {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
-            expires_in.map(|e| now + e as i64)
+            expires_in.map(|e| now.saturating_add(i64::try_from(e).unwrap_or(i64::MAX)))
         });
         Ok(TokenPair {
             access_token,

@@ -159,3 +159,25 @@ fn webhook_secret_is_not_in_transport_errors() {
     assert_eq!(e.code(), ErrorCode::Transport, "{e}");
     assert!(!format!("{e} {e:?}").contains("cannedsecret"));
 }
+
+/// A portal's absurd reset time (far beyond any `Instant`) is reported, not a panic.
+#[test]
+fn operating_limit_with_an_absurd_reset_time_is_reported() {
+    let (url, count) = canned(vec![(
+        429,
+        br#"{"error":"OPERATION_TIME_LIMIT","error_description":"Method is blocked due to operation time limit.","time":{"operating":480,"operating_reset_at":1e300}}"#
+            .to_vec(),
+        None,
+    )]);
+    let e = client(&url)
+        .start_callback(&request("+12015550139"))
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OperationTimeLimit, "{e}");
+    assert!(e.retry_safe());
+    assert_eq!(e.operating_reset_at(), Some(i64::MAX));
+    assert_eq!(
+        *count.lock().unwrap(),
+        1,
+        "the reset is beyond the deadline: not resent"
+    );
+}

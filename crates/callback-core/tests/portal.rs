@@ -557,3 +557,28 @@ fn two_hundred_concurrent_calls_see_no_query_limit() {
     assert_eq!(p.stats().rate_limited, 0);
     assert_eq!(p.ledger().len(), 200);
 }
+
+/// `Duration::MAX` means "no bound" for the deadline, the cooldown and the wait for an outcome;
+/// it must never overflow an `Instant` (a panic, possibly after the call was placed).
+#[test]
+fn unbounded_durations_do_not_overflow() {
+    let p = portal();
+    let c = webhook_builder(&p)
+        .deadline(Duration::MAX)
+        .rate_limit(RateLimit::Standard)
+        .destination_policy(DestinationPolicy {
+            number_cooldown: Duration::MAX,
+            ..DestinationPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let s = c.start_callback(&request("+12015550192")).unwrap();
+    let call_id = s.call_id.unwrap();
+    let e = c.start_callback(&request("+12015550192")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::DestinationBlocked, "{e}");
+    assert_eq!(e.violations()[0].code, "cooldown");
+    let record = c.wait_for_outcome(&call_id, Duration::MAX).unwrap();
+    assert_eq!(record.unwrap().outcome, CallOutcome::Answered);
+    assert!(!c.lines().unwrap().is_empty());
+    assert_eq!(p.ledger().len(), 1);
+}
