@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import threading
 import time
 from typing import Any, List
@@ -46,6 +47,30 @@ def test_user_agent_names_the_python_binding(portal: FakePortal, client: b.Clien
     start(client, fresh_number())
     agents = {r["user_agent"] for r in portal.requests()}
     assert any("python/3." in (a or "") for a in agents), agents
+
+
+def test_user_agent_suffix_follows_the_binding(portal: FakePortal) -> None:
+    with b.Client.from_webhook(portal.webhook_url, user_agent_suffix="shop/2.0", number_cooldown=0) as client:
+        client.lines()
+    agents = [r["user_agent"] or "" for r in portal.requests()]
+    assert agents and all(re.search(r"python/3\.[0-9.]+ shop/2\.0", a) for a in agents), agents
+
+
+def test_allow_unknown_voice_and_block_costly_numbers_change_what_is_sent(portal: FakePortal) -> None:
+    with b.Client.from_webhook(portal.webhook_url, number_cooldown=0) as strict:
+        with pytest.raises(b.InvalidRequestError):
+            strict.start_callback(line="reg1", to=fresh_number(), text=TEXT, voice="klingonmale")
+        with pytest.raises(b.DestinationBlockedError):
+            strict.start_callback(line="reg1", to="+449098790123", text=TEXT)
+    assert portal.requests() == []
+    with b.Client.from_webhook(
+        portal.webhook_url, allow_unknown_voice=True, block_costly_numbers=False, number_cooldown=0
+    ) as lenient:
+        lenient.start_callback(line="reg1", to=fresh_number(), text=TEXT, voice="klingonmale")
+        lenient.start_callback(line="reg1", to="+449098790123", text=TEXT)
+    ledger = portal.ledger()
+    assert [c["voice"] for c in ledger][:1] == ["klingonmale"]
+    assert ledger[-1]["number"] == "+449098790123"
 
 
 def test_voice_and_national_numbers(portal: FakePortal) -> None:
