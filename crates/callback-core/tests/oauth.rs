@@ -4,9 +4,9 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use callback_core::{Auth, Client, ErrorCode, TokenPair};
+use callback_core::{Auth, CallbackRequest, Client, DestinationPolicy, ErrorCode, TokenPair};
 use common::*;
 
 #[test]
@@ -186,4 +186,60 @@ fn invalid_token_is_refreshed_once() {
     assert!(e.retry_safe());
     assert_eq!(p.stats().refreshes, 1);
     assert_eq!(p.ledger().len(), 0);
+}
+
+/// A token store that panics interrupts the call. Its idempotency key and its number must not
+/// stay reserved "in progress" for the life of the client: the interrupted call counts as an
+/// unknown outcome (never resent under the same key), and the number cools down as after any
+/// call that may have been placed, then is free again.
+#[test]
+fn a_panicking_token_store_releases_its_reservations() {
+    let p = portal();
+    let c = fast(Client::builder(Auth::oauth(oauth_config(&p)).unwrap()))
+        .destination_policy(DestinationPolicy {
+            number_cooldown: Duration::from_millis(600),
+            ..DestinationPolicy::default()
+        })
+        .on_tokens(|_| panic!("a bug in the application's token store"))
+        .build()
+        .unwrap();
+    p.expire_access_tokens();
+    let keyed = CallbackRequest::builder()
+        .from_line("reg1")
+        .to_number("+12015550115")
+        .text("A visitor asked for a call back")
+        .idempotency_key("form-panic")
+        .build()
+        .unwrap();
+    let (c2, r2) = (c.clone(), keyed.clone());
+    let joined = std::thread::spawn(move || c2.start_callback(&r2)).join();
+    assert!(
+        joined.is_err(),
+        "the token store's panic reaches the caller"
+    );
+
+    // The same key again: the remembered unknown outcome at once, not a wait for the deadline.
+    let t = Instant::now();
+    let e = c.start_callback(&keyed).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
+    assert!(!e.retry_safe());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "waited {:?} for a key nobody holds",
+        t.elapsed()
+    );
+
+    // The same number without the key: cooling down, like after any call that may have rung.
+    let e = c.start_callback(&request("+12015550115")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::DestinationBlocked, "{e}");
+    assert_eq!(e.violations()[0].code, "cooldown");
+    assert!(!e.description().contains("in progress"), "{e}");
+
+    // Once the cooldown has passed the number reaches the portal again (which refuses the
+    // stale refresh token the panicking store never took over).
+    std::thread::sleep(Duration::from_millis(800));
+    let e = c.start_callback(&request("+12015550115")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::AuthFailed, "{e}");
+    assert!(e.retry_safe());
+    assert_eq!(p.ledger().len(), 0, "nothing was placed");
 }
