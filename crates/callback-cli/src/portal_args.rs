@@ -150,8 +150,12 @@ fn load_tokens(path: &Path) -> Result<(String, String), String> {
 }
 
 /// Writes the rotated pair next to the old file, then renames it over: a crash leaves either
-/// the old or the new pair, never half of one.
+/// the old or the new pair, never half of one. The file holds secrets: it is readable by its
+/// owner only (0600), whatever the umask.
 fn save_tokens(path: &Path, pair: &TokenPair) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
     let file = TokenFile {
         access_token: pair.access_token.clone(),
         refresh_token: pair.refresh_token.clone(),
@@ -159,6 +163,18 @@ fn save_tokens(path: &Path, pair: &TokenPair) -> Result<(), String> {
     };
     let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(|e| format!("cannot write the token file: {e}"))?;
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        // `mode` applies only to a file it creates: a leftover temporary file is narrowed too.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    };
+    write().map_err(|e| format!("cannot write the token file: {e}"))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace the token file: {e}"))
 }

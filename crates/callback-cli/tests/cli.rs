@@ -278,3 +278,52 @@ fn quiet_by_default() {
         "unexpected log output: {stderr}"
     );
 }
+
+/// OAuth from the command line: an expired access token is refreshed through the token file,
+/// which then holds the rotated pair, readable by its owner only, with no temporary file left.
+#[test]
+fn oauth_token_file_is_rotated_privately() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let portal =
+        callback_fake_portal::FakePortal::start(Default::default()).expect("fake portal starts");
+    let grant = portal.issue_tokens();
+    let config = portal.config();
+    let dir = std::env::temp_dir().join(format!("b24-cli-oauth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tokens.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({"access_token": grant.access_token, "refresh_token": grant.refresh_token})
+            .to_string(),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    portal.expire_access_tokens();
+
+    let out = cli()
+        .args(["lines", "--json", "--client-id", &config.oauth_client_id])
+        .args(["--client-endpoint", &portal.client_endpoint()])
+        .args(["--server-endpoint", &portal.server_endpoint()])
+        .arg("--token-file")
+        .arg(&path)
+        .env("BITRIX24_CLIENT_SECRET", &config.oauth_client_secret)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("reg1"));
+    assert_eq!(portal.stats().refreshes, 1);
+
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let rotated = saved["refresh_token"].as_str().unwrap();
+    assert!(!rotated.is_empty());
+    assert_ne!(rotated, grant.refresh_token, "the rotated pair was saved");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the token file holds secrets");
+    assert!(!path.with_extension("tmp").exists());
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!all.contains(&config.oauth_client_secret) && !all.contains(rotated));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
