@@ -28,7 +28,13 @@ pub fn validate_request(
 /// envelope, otherwise the error it maps to.
 #[uniffi::export]
 pub fn classify_response(http_status: u16, body: Vec<u8>) -> Option<ErrorDetails> {
-    core::classify_response(http_status, &body).map(|e| ErrorDetails::from(&e))
+    // Not a throwing function, so a panic would reach Swift as a trap (`try!`) and Kotlin as an
+    // unchecked `InternalException`: report it like any other bug, as `OutcomeUnknown`.
+    let classified = guarded(|| match core::classify_response(http_status, &body) {
+        None => Ok(()),
+        Some(e) => Err(CallbackError::from(e)),
+    });
+    classified.err().map(|e| e.details())
 }
 
 /// Parses a telephony event (form-urlencoded body) and checks its `auth[application_token]`
@@ -45,7 +51,9 @@ pub fn parse_event(
 /// digits, stars the rest.
 #[uniffi::export]
 pub fn mask_number(number: String) -> String {
-    core::mask_number(&number)
+    // A panic must not trap a Swift app (this function does not throw): hide everything then.
+    std::panic::catch_unwind(|| core::mask_number(&number))
+        .unwrap_or_else(|_| "*".repeat(number.chars().count().min(32)))
 }
 
 /// The library version (the same for every binding).
