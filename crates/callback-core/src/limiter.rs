@@ -144,10 +144,15 @@ mod tests {
         let l = Limiter::new(5, 50.0);
         let deadline = Instant::now() + Duration::from_secs(5);
         let start = Instant::now();
-        for _ in 0..4 {
-            l.acquire(deadline, None).unwrap();
+        for i in 0..4 {
+            // The burst is admitted without any wait (asserted exactly, not by the wall clock,
+            // which a loaded machine may stall at any moment).
+            assert_eq!(
+                l.acquire(deadline, None).unwrap(),
+                Duration::ZERO,
+                "call {i}"
+            );
         }
-        assert!(start.elapsed() < Duration::from_millis(15));
         for _ in 0..5 {
             l.acquire(deadline, None).unwrap();
         }

@@ -284,9 +284,16 @@ fn faults_never_cause_a_second_call() {
         assert_eq!(e.code(), code, "{kind:?}: {e}");
         assert_eq!(e.retry_safe(), code.retry_safe(), "{kind:?}");
         assert_eq!(start_requests(&p), 1, "{kind:?}: resent");
-        // A delayed request is executed after the client gave up: wait for it.
-        std::thread::sleep(Duration::from_millis(if placed == 1 { 1000 } else { 100 }));
+        // A delayed request is executed after the client gave up: wait for it (polling, so a
+        // loaded machine only makes this slower, never wrong), then a little longer for any
+        // second placement to show up.
+        let until = Instant::now() + Duration::from_secs(10);
+        while p.ledger().len() < placed && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
         assert_eq!(p.ledger().len(), placed, "{kind:?}");
+        assert_eq!(start_requests(&p), 1, "{kind:?}: resent");
     }
 }
 
