@@ -91,59 +91,49 @@ fn decode(name: &str) -> String {
     html_escape::decode_html_entities(name).into_owned()
 }
 
-/// `voximplant.line.get`'s result: a map id → name (also tolerated: a list of objects with
-/// `LINE_ID`/`ID` and `NUMBER`/`NAME`).
-pub(crate) fn lines_from(result: &serde_json::Value) -> Vec<Line> {
-    let mut out: Vec<Line> = match result {
+/// A map id → name, or a list of objects carrying the id and the name under the first present
+/// of `id_keys` / `name_keys`; names HTML-decoded, sorted by id.
+fn id_name_pairs(
+    result: &serde_json::Value,
+    id_keys: &[&str],
+    name_keys: &[&str],
+) -> Vec<(String, String)> {
+    let first =
+        |item: &serde_json::Value, keys: &[&str]| keys.iter().find_map(|k| text_of(item.get(*k)));
+    let mut out: Vec<(String, String)> = match result {
         serde_json::Value::Object(map) => map
             .iter()
-            .map(|(id, name)| Line {
-                id: id.clone(),
-                name: decode(&text_of(Some(name)).unwrap_or_default()),
-            })
+            .map(|(id, name)| (id.clone(), decode(&text_of(Some(name)).unwrap_or_default())))
             .collect(),
         serde_json::Value::Array(items) => items
             .iter()
             .filter_map(|item| {
-                let id = text_of(item.get("LINE_ID")).or_else(|| text_of(item.get("ID")))?;
-                let name = text_of(item.get("NUMBER"))
-                    .or_else(|| text_of(item.get("NAME")))
-                    .unwrap_or_default();
-                Some(Line {
-                    id,
-                    name: decode(&name),
-                })
+                let id = first(item, id_keys)?;
+                Some((id, decode(&first(item, name_keys).unwrap_or_default())))
             })
             .collect(),
         _ => Vec::new(),
     };
-    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
-/// `voximplant.tts.voices.get`'s result: a map id → label.
+/// `voximplant.line.get`'s result: a map id → name (also tolerated: a list of objects with
+/// `LINE_ID`/`ID` and `NUMBER`/`NAME`).
+pub(crate) fn lines_from(result: &serde_json::Value) -> Vec<Line> {
+    id_name_pairs(result, &["LINE_ID", "ID"], &["NUMBER", "NAME"])
+        .into_iter()
+        .map(|(id, name)| Line { id, name })
+        .collect()
+}
+
+/// `voximplant.tts.voices.get`'s result: a map id → label (also tolerated: a list of objects
+/// with `ID` and `NAME`).
 pub(crate) fn voices_from(result: &serde_json::Value) -> Vec<Voice> {
-    let mut out: Vec<Voice> = match result {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(id, name)| Voice {
-                id: id.clone(),
-                name: decode(&text_of(Some(name)).unwrap_or_default()),
-            })
-            .collect(),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .filter_map(|item| {
-                Some(Voice {
-                    id: text_of(item.get("ID"))?,
-                    name: decode(&text_of(item.get("NAME")).unwrap_or_default()),
-                })
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    out
+    id_name_pairs(result, &["ID"], &["NAME"])
+        .into_iter()
+        .map(|(id, name)| Voice { id, name })
+        .collect()
 }
 
 /// The record of `call_id` in `voximplant.statistic.get`'s result list.
@@ -181,6 +171,42 @@ mod tests {
         let lines = lines_from(&json!({"sip7": "A &amp; B &quot;x&quot;", "reg1": "Sales"}));
         assert_eq!(lines[0].id, "reg1");
         assert_eq!(lines[1].name, "A & B \"x\"");
+        // The list forms: the first present key wins; items without an id are skipped.
+        let lines = lines_from(&json!([
+            {"LINE_ID": "sip2", "ID": "ignored", "NUMBER": "+1 201", "NAME": "ignored"},
+            {"ID": 7, "NAME": "Hall &lt;2&gt;"},
+            {"NAME": "no id"}
+        ]));
+        assert_eq!(
+            lines,
+            vec![
+                Line {
+                    id: "7".into(),
+                    name: "Hall <2>".into()
+                },
+                Line {
+                    id: "sip2".into(),
+                    name: "+1 201".into()
+                },
+            ]
+        );
+        let voices = voices_from(&json!([{"ID": "v2", "NAME": "B"}, {"ID": "v1"}]));
+        assert_eq!(
+            voices,
+            vec![
+                Voice {
+                    id: "v1".into(),
+                    name: String::new()
+                },
+                Voice {
+                    id: "v2".into(),
+                    name: "B".into()
+                },
+            ]
+        );
+        let voices = voices_from(&json!({"ruinternalfemale": "Russian (female)"}));
+        assert_eq!(voices[0].name, "Russian (female)");
+        assert!(lines_from(&json!("nonsense")).is_empty());
         let r = record_from(
             &json!([{"CALL_ID": "c1", "CALL_FAILED_CODE": 486, "CALL_DURATION": "0",
                      "PHONE_NUMBER": "+12015550101", "CALL_TYPE": "4"}]),
