@@ -25,8 +25,10 @@ fn callback_path(portal: &FakePortal) -> String {
 #[test]
 fn delay_then_executes_and_a_short_client_timeout_fires() {
     let portal = start(fast());
+    // The delay is well beyond the latest moment the emptiness check below can run (750 ms):
+    // a slow machine must not see the delayed call executed "too early".
     portal.add_fault(Fault::once(
-        FaultKind::Delay(Duration::from_millis(600)),
+        FaultKind::Delay(Duration::from_millis(1200)),
         Some(CALLBACK),
     ));
     let impatient = agent_with_timeout(Duration::from_millis(200));
@@ -42,11 +44,11 @@ fn delay_then_executes_and_a_short_client_timeout_fires() {
         "{:?}",
         err.err()
     );
-    assert!(began.elapsed() < Duration::from_millis(750));
     assert!(
         portal.ledger().is_empty(),
         "not executed before the delay is over"
     );
+    assert!(began.elapsed() < Duration::from_millis(750));
     assert!(
         wait_until(Duration::from_secs(3), || portal.ledger().len() == 1),
         "executed after the delay"
