@@ -589,3 +589,56 @@ fn unbounded_durations_do_not_overflow() {
     assert!(!c.lines().unwrap().is_empty());
     assert_eq!(p.ledger().len(), 1);
 }
+
+/// The memory of keys and numbers after each kind of ending: an outcome that may have rung
+/// blocks both the key (a retried job sends nothing) and the number (cooldown); a retry-safe
+/// refusal frees both, so the corrected request goes out under the same key.
+#[test]
+fn keys_and_cooldowns_follow_the_outcome() {
+    let p = portal();
+    let c = webhook_builder(&p)
+        .destination_policy(DestinationPolicy::default())
+        .build()
+        .unwrap();
+    let keyed = |line: &str, to: &str, key: &str| {
+        CallbackRequest::builder()
+            .from_line(line)
+            .to_number(to)
+            .text("A visitor asked for a call back")
+            .idempotency_key(key)
+            .build()
+            .unwrap()
+    };
+
+    // Executed, then the connection dropped: unknown, and it stays unknown for this key.
+    p.add_fault(Fault::once(
+        FaultKind::CloseAfterExecute,
+        Some("voximplant.callback.start"),
+    ));
+    let job1 = keyed("reg1", "+12015550193", "job-1");
+    let e = c.start_callback(&job1).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown, "{e}");
+    let again = c.start_callback(&job1).unwrap_err();
+    assert_eq!(again.code(), ErrorCode::OutcomeUnknown, "{again}");
+    assert!(!again.retry_safe());
+    // The number may have rung: another key (or none) is refused too.
+    let other = c.start_callback(&request("+12015550193")).unwrap_err();
+    assert_eq!(other.code(), ErrorCode::DestinationBlocked, "{other}");
+    assert_eq!(other.violations()[0].code, "cooldown");
+    assert_eq!(start_requests(&p), 1, "nothing was resent");
+    assert_eq!(p.ledger().len(), 1);
+
+    // Refused by the portal (retry-safe): key and number are free for the corrected request.
+    let e = c
+        .start_callback(&keyed("reg404", "+12015550194", "job-2"))
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::LineNotFound, "{e}");
+    let fixed = keyed("reg1", "+12015550194", "job-2");
+    let s = c.start_callback(&fixed).unwrap();
+    assert!(!s.deduplicated);
+    let replay = c.start_callback(&fixed).unwrap();
+    assert!(replay.deduplicated);
+    assert_eq!(replay.call_id, s.call_id);
+    assert_eq!(start_requests(&p), 3);
+    assert_eq!(p.ledger().len(), 2);
+}
