@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callback_core::{
-    Auth, CallOutcome, CallbackRequest, CancelToken, Client, DestinationPolicy, ErrorCode,
-    RateLimit,
+    Auth, CallOutcome, CallbackRequest, CallbackStarted, CancelToken, Client, DestinationPolicy,
+    ErrorCode, RateLimit,
 };
 use callback_fake_portal::{Fault, FaultKind};
 use common::*;
@@ -414,6 +414,29 @@ fn tls_with_and_without_the_portal_ca() {
     assert_eq!(bad.code(), ErrorCode::InvalidRequest);
 }
 
+/// Starts every request on its own thread, all released at once; returns the results and the
+/// time from the release until the last one returned.
+fn start_all_at_once(
+    c: &Client,
+    requests: Vec<CallbackRequest>,
+) -> (Vec<Result<CallbackStarted, callback_core::Error>>, Duration) {
+    let gate = Arc::new(std::sync::Barrier::new(requests.len() + 1));
+    let threads: Vec<_> = requests
+        .into_iter()
+        .map(|r| {
+            let (c, gate) = (c.clone(), gate.clone());
+            std::thread::spawn(move || {
+                gate.wait();
+                c.start_callback(&r)
+            })
+        })
+        .collect();
+    gate.wait();
+    let released = Instant::now();
+    let results = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    (results, released.elapsed())
+}
+
 /// A burst of X+50 calls against a bucket of X: paced, never refused, and no slower than
 /// needed (within 10 % of the theoretical minimum of 50 / drain seconds).
 #[test]
@@ -434,21 +457,8 @@ fn limiter_paces_a_burst_without_refusals() {
         .unwrap();
     let calls = BURST as usize + 50;
     let requests: Vec<_> = (0..calls).map(|i| request(&number(300 + i))).collect();
-    let gate = Arc::new(std::sync::Barrier::new(calls + 1));
-    let threads: Vec<_> = requests
-        .into_iter()
-        .map(|r| {
-            let (c, gate) = (c.clone(), gate.clone());
-            std::thread::spawn(move || {
-                gate.wait();
-                c.start_callback(&r)
-            })
-        })
-        .collect();
-    gate.wait();
-    let started = Instant::now();
-    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    let elapsed = started.elapsed().as_secs_f64();
+    let (results, elapsed) = start_all_at_once(&c, requests);
+    let elapsed = elapsed.as_secs_f64();
     for r in &results {
         let s = r.as_ref().expect("every call admitted");
         assert_eq!(s.timing.attempts, 1, "no retry was needed");
@@ -545,20 +555,9 @@ fn two_hundred_concurrent_calls_see_no_query_limit() {
         .build()
         .unwrap();
     let requests: Vec<_> = (0..200).map(|i| request(&number(500 + i))).collect();
-    let gate = Arc::new(std::sync::Barrier::new(201));
-    let threads: Vec<_> = requests
-        .into_iter()
-        .map(|r| {
-            let (c, gate) = (c.clone(), gate.clone());
-            std::thread::spawn(move || {
-                gate.wait();
-                c.start_callback(&r)
-            })
-        })
-        .collect();
-    gate.wait();
-    for t in threads {
-        let s = t.join().unwrap().expect("admitted");
+    let (results, _) = start_all_at_once(&c, requests);
+    for r in results {
+        let s = r.expect("admitted");
         assert_eq!(s.timing.attempts, 1);
     }
     assert_eq!(p.stats().rate_limited, 0);
