@@ -86,3 +86,29 @@ test('validation errors mask the number they refuse', () => {
   assert.ok(err instanceof pkg.CallbackError)
   assert.doesNotMatch(show(err), /201\D{0,3}555\D?0141/)
 })
+
+test('util.inspect of a parsed event and of a validated request hides the full number', () => {
+  const body = new URLSearchParams({
+    event: 'ONVOXIMPLANTCALLEND',
+    'data[CALL_ID]': 'callback.1',
+    'data[PHONE_NUMBER]': '+12015550142',
+    'data[CALL_FAILED_CODE]': '486',
+    'auth[member_id]': 'membersecret42',
+    'auth[application_token]': 'apptoken42',
+  }).toString()
+  const ev = pkg.parseEvent(body, 'apptoken42')
+  const r = pkg.validateRequest({ line: 'reg1', to: '+12015550143', text: 'x' })
+  for (const x of [ev, r, { nested: [ev, r] }]) {
+    const text = util.inspect(x, { depth: 10 }) + util.format('%o %O', x, x)
+    assert.doesNotMatch(text, /2015550142|2015550143|membersecret42|apptoken42/)
+  }
+  assert.match(util.inspect(ev), /^TelephonyEvent \{/)
+  assert.match(util.inspect(ev), /outcome: 'busy'/)
+  assert.match(util.inspect(r), /maskedNumber: '\+120\*{6}43'/)
+  // The values themselves are untouched: the app asked for them.
+  assert.equal(ev.data.PHONE_NUMBER, '+12015550142')
+  assert.equal(ev.memberId, 'membersecret42')
+  assert.equal(JSON.parse(r.wireBody).TO_NUMBER, '+12015550143')
+  assert.deepEqual(Object.keys(ev), ['event', 'callId', 'outcome', 'data', 'ts', 'domain', 'memberId'])
+  assert.equal(JSON.parse(JSON.stringify(ev)).data.PHONE_NUMBER, '+12015550142')
+})

@@ -52,9 +52,13 @@ pub fn mask_number(env: Env, phone_number: Unknown) -> Result<String> {
 /// Validates callback input exactly as `startCallback` does (without the destination policy,
 /// which needs a client) and returns what would be sent; throws `CallbackError`
 /// `invalid_request` listing every violation.
-#[napi(catch_unwind, ts_args_type = "input: RequestInput")]
-pub fn validate_request(env: Env, input: Unknown) -> Result<convert::ValidatedRequest> {
-    let i: convert::RequestInput = convert::parse(&env, &input, "input")?;
+#[napi(
+    catch_unwind,
+    ts_args_type = "input: RequestInput",
+    ts_return_type = "ValidatedRequest"
+)]
+pub fn validate_request<'env>(env: &'env Env, input: Unknown) -> Result<Unknown<'env>> {
+    let i: convert::RequestInput = convert::parse(env, &input, "input")?;
     let mut b = convert::request_builder(
         core::CallbackRequest::builder(),
         i.line,
@@ -69,8 +73,13 @@ pub fn validate_request(env: Env, input: Unknown) -> Result<convert::ValidatedRe
     if let Some(a) = i.allow_unknown_voice {
         b = b.allow_unknown_voice(a);
     }
-    let r = errors::guard(|| b.build()).map_err(|e| errors::to_napi(&env, &e))?;
-    Ok(convert::ValidatedRequest::from(&r))
+    let r = errors::guard(|| b.build()).map_err(|e| errors::to_napi(env, &e))?;
+    runtime::with_redacted_inspect(
+        env,
+        convert::ValidatedRequest::from(&r),
+        "ValidatedRequest",
+        &["wireBody"],
+    )
 }
 
 /// Classifies a raw portal answer the way the client does: `null` for a success envelope,
@@ -110,16 +119,22 @@ pub fn classify_response<'env>(
 /// malformed body, `auth_failed` for a wrong or missing token).
 #[napi(
     catch_unwind,
-    ts_args_type = "body: string | Uint8Array, applicationToken: string"
+    ts_args_type = "body: string | Uint8Array, applicationToken: string",
+    ts_return_type = "TelephonyEvent"
 )]
-pub fn parse_event(
-    env: Env,
+pub fn parse_event<'env>(
+    env: &'env Env,
     body: Unknown,
     application_token: Unknown,
-) -> Result<convert::TelephonyEvent> {
-    let body = convert::bytes_arg(&env, &body, "body")?;
-    let token = convert::string_arg(&env, &application_token, "applicationToken")?;
-    let event = errors::guard(|| core::parse_event(&body, &token))
-        .map_err(|e| errors::to_napi(&env, &e))?;
-    Ok(event.into())
+) -> Result<Unknown<'env>> {
+    let body = convert::bytes_arg(env, &body, "body")?;
+    let token = convert::string_arg(env, &application_token, "applicationToken")?;
+    let event =
+        errors::guard(|| core::parse_event(&body, &token)).map_err(|e| errors::to_napi(env, &e))?;
+    runtime::with_redacted_inspect(
+        env,
+        convert::TelephonyEvent::from(event),
+        "TelephonyEvent",
+        &["data", "memberId"],
+    )
 }

@@ -49,12 +49,32 @@ const TOKEN_WRAPPER_JS: &str = r#"((fn, report) => (pair, id) => {
   Promise.resolve(result).then(() => report(id, undefined), fail);
 })"#;
 
+/// Gives a plain result object a `util.inspect` (hence `console.log`) view in which the named
+/// fields (a full phone number, the portal's member id) read `[hidden]`, as they are left out of
+/// the Python reprs and the Kotlin/Swift `toString`/`description`. The symbol property is not
+/// enumerable: `JSON.stringify`, spreading and `Object.keys` see the object unchanged.
+const REDACTED_INSPECT_JS: &str = r#"((obj, label, hidden) => {
+  Object.defineProperty(obj, Symbol.for('nodejs.util.inspect.custom'), {
+    value(depth, options, inspect) {
+      const shown = { ...this };
+      for (const key of hidden) {
+        if (shown[key] != null) shown[key] = '[hidden]';
+      }
+      return `${label} ${inspect(shown, options)}`;
+    },
+    enumerable: false, writable: true, configurable: true,
+  });
+  return obj;
+})"#;
+
 type ErrorArgs = FnArgs<(String, crate::errors::CallbackErrorDetails)>;
 type WrapperArgs = FnArgs<(Function<'static>, Function<'static>)>;
+type RedactArgs = FnArgs<(Unknown<'static>, String, Vec<String>)>;
 
 pub struct Runtime {
     error_class: FunctionRef<ErrorArgs, Unknown<'static>>,
     token_wrapper: FunctionRef<WrapperArgs, Function<'static>>,
+    redacted_inspect: FunctionRef<RedactArgs, Unknown<'static>>,
 }
 
 /// The phone-number metadata is loaded lazily on first use (hundreds of milliseconds in a debug
@@ -82,9 +102,11 @@ pub fn init(mut exports: Object, env: Env) -> Result<()> {
     warm_up_validation();
     let class: Function<ErrorArgs, Unknown> = env.run_script(ERROR_CLASS_JS)?;
     let wrapper: Function<WrapperArgs, Function> = env.run_script(TOKEN_WRAPPER_JS)?;
+    let redact: Function<RedactArgs, Unknown> = env.run_script(REDACTED_INSPECT_JS)?;
     let runtime = Runtime {
         error_class: class.create_ref()?,
         token_wrapper: wrapper.create_ref()?,
+        redacted_inspect: redact.create_ref()?,
     };
     exports.set("CallbackError", class)?;
     env.set_instance_data(runtime, (), |_| {})
@@ -108,4 +130,24 @@ pub fn token_wrapper<'env>(
     env: &'env Env,
 ) -> Result<Function<'env, WrapperArgs, Function<'static>>> {
     runtime(env)?.token_wrapper.borrow_back(env)
+}
+
+/// Converts `value` to JS and gives it a `util.inspect` view without the `hidden` fields (see
+/// [`REDACTED_INSPECT_JS`]).
+pub fn with_redacted_inspect<'env, T: ToNapiValue>(
+    env: &'env Env,
+    value: T,
+    label: &str,
+    hidden: &[&str],
+) -> Result<Unknown<'env>> {
+    let raw = unsafe { T::to_napi_value(env.raw(), value)? };
+    let obj: Unknown<'static> = unsafe { Unknown::from_napi_value(env.raw(), raw)? };
+    runtime(env)?
+        .redacted_inspect
+        .borrow_back(env)?
+        .call(FnArgs::from((
+            obj,
+            label.to_owned(),
+            hidden.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>(),
+        )))
 }
