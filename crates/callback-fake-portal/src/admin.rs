@@ -76,16 +76,21 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
             }
         }
         ("POST", "events") => {
-            let mut cfg = shared.config();
-            match parsed.get("handler_url") {
-                Some(Value::String(s)) if !s.is_empty() => cfg.event_handler = Some(s.clone()),
-                Some(Value::Null) | Some(Value::String(_)) => cfg.event_handler = None,
+            // Both fields are checked before either is applied: a bad request changes nothing.
+            let handler = match parsed.get("handler_url") {
+                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(Value::Null) | Some(Value::String(_)) => None,
                 _ => return bad_request("handler_url (string or null) is required"),
-            }
-            match parsed.get("application_token") {
-                None | Some(Value::Null) => {}
-                Some(Value::String(s)) => cfg.application_token = s.clone(),
+            };
+            let token = match parsed.get("application_token") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
                 Some(_) => return bad_request("application_token must be a string"),
+            };
+            let mut cfg = shared.config();
+            cfg.event_handler = handler;
+            if let Some(token) = token {
+                cfg.application_token = token;
             }
             Reply::json(
                 200,

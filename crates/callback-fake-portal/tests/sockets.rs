@@ -694,6 +694,14 @@ fn events_registered_through_the_admin_endpoint_with_a_token() {
         &json!({"handler_url": url, "application_token": "tok-for-this-test"}),
     );
     assert_eq!(r.status, 200);
+    // A bad registration is refused as a whole: the handler in place is kept.
+    let r = post_json(
+        &format!("{}events", portal.admin_url()),
+        &json!({"handler_url": null, "application_token": 7}),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(portal.config().event_handler.as_deref(), Some(url.as_str()));
+    assert_eq!(portal.config().application_token, "tok-for-this-test");
     let call_id = place_call(&portal, "+12015550101");
     let wait = Duration::from_secs(5);
     let init = rx.recv_timeout(wait).unwrap();
