@@ -250,6 +250,12 @@ fn number(v: &Value, key: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{key} must be a non-negative number"))
 }
 
+/// A duration given as a number of `unit` seconds; one too large for a `Duration` is refused
+/// (converting it would panic).
+fn seconds(v: &Value, key: &str, unit: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(number(v, key)? * unit).map_err(|_| format!("{key} is too large"))
+}
+
 fn boolean(v: &Value, key: &str) -> Result<bool, String> {
     v.as_bool()
         .ok_or_else(|| format!("{key} must be a boolean"))
@@ -292,16 +298,10 @@ pub(crate) fn apply_config(cfg: &mut FakePortalConfig, update: &Value) -> Result
             "oauth_client_id" => cfg.oauth_client_id = string(v, key)?,
             "oauth_client_secret" => cfg.oauth_client_secret = string(v, key)?,
             "oauth_scopes" => cfg.oauth_scopes = strings(v, key)?,
-            "access_token_lifetime_seconds" => {
-                cfg.access_token_lifetime = Duration::from_secs_f64(number(v, key)?)
-            }
-            "operating_limit_seconds" => {
-                cfg.operating_limit = Duration::from_secs_f64(number(v, key)?)
-            }
-            "callback_processing_ms" => {
-                cfg.callback_processing = Duration::from_secs_f64(number(v, key)? / 1000.0)
-            }
-            "stage_ms" => cfg.stage_duration = Duration::from_secs_f64(number(v, key)? / 1000.0),
+            "access_token_lifetime_seconds" => cfg.access_token_lifetime = seconds(v, key, 1.0)?,
+            "operating_limit_seconds" => cfg.operating_limit = seconds(v, key, 1.0)?,
+            "callback_processing_ms" => cfg.callback_processing = seconds(v, key, 0.001)?,
+            "stage_ms" => cfg.stage_duration = seconds(v, key, 0.001)?,
             "outgoing_call_permission" => cfg.outgoing_call_permission = boolean(v, key)?,
             "line_list_permission" => cfg.line_list_permission = boolean(v, key)?,
             "empty_error_code" => cfg.empty_error_code = boolean(v, key)?,

@@ -816,6 +816,14 @@ fn admin_endpoint_exposes_and_controls_everything() {
     let r = post_json(&format!("{admin}config"), &json!({"brust": 7}));
     assert_eq!(r.status, 400);
     assert!(r.text.contains("brust"));
+    // A duration beyond `Duration` is refused, not a panic; nothing of the update is applied.
+    let r = post_json(
+        &format!("{admin}config"),
+        &json!({"burst": 9, "operating_limit_seconds": 1e300}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("operating_limit_seconds"), "{}", r.text);
+    assert_eq!(portal.config().burst, 7);
 
     // Tokens from the admin endpoint work; expire works.
     let pair = post_json(&format!("{admin}oauth/tokens"), &json!({})).json();
