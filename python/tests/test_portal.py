@@ -4,6 +4,7 @@ refresh with `on_tokens`, TLS, rename."""
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 import re
 import threading
@@ -358,13 +359,18 @@ def test_on_tokens_raising_fails_the_call_with_auth_failed(portal: FakePortal, c
         with caplog.at_level("WARNING", logger="bitrix24_callback"):
             with pytest.raises(b.AuthFailedError) as raised:
                 start(client, fresh_number())
-    assert any("on_tokens raised OSError" in r.getMessage() for r in caplog.records)
-    # The error names the exception's type only: its message is app text (here: the tokens).
+    logged = [r for r in caplog.records if "on_tokens raised OSError" in r.getMessage()]
+    assert len(logged) == 1
+    # ... with where it was raised, to debug the hook ...
+    assert "in broken" in logged[0].getMessage()
+    # The error and the log name the exception's type only: its message is app text (here: the
+    # tokens).
     assert len(seen) == 1
-    text = str(raised.value) + repr(raised.value)
-    assert "OSError" in text
-    for secret in (seen[0].access_token, seen[0].refresh_token, "disk full"):
-        assert secret not in text
+    error_text = str(raised.value) + repr(raised.value)
+    assert "OSError" in error_text and "disk full" not in error_text
+    log_text = "\n".join(logging.Formatter().format(r) for r in caplog.records)
+    for secret in (seen[0].access_token, seen[0].refresh_token):
+        assert secret not in error_text + log_text
 
 
 def test_oauth_with_a_spent_refresh_token_is_auth_failed(portal: FakePortal) -> None:

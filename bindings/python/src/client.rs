@@ -112,21 +112,26 @@ fn token_store(callback: Py<PyAny>) -> callback_core::TokenStore {
     })
 }
 
-/// Logs an exception raised by `on_tokens` (with its traceback) on the package logger.
+/// Logs an exception raised by `on_tokens` on the package logger: its type and where it was
+/// raised (the traceback's frames), not its message, which is app text that may quote the very
+/// tokens being saved (a database's "Key (token)=(...) already exists", say).
 fn report_callback_failure(py: Python<'_>, name: &str, err: &PyErr) {
+    use pyo3::types::PyTracebackMethods;
+    let frames = err
+        .traceback(py)
+        .and_then(|tb| tb.format().ok())
+        .unwrap_or_default();
     let logged = py
         .import("logging")
         .and_then(|m| m.getattr("getLogger")?.call1((logbridge::LOGGER_NAME,)))
         .and_then(|logger| {
-            let kwargs = pyo3::types::PyDict::new(py);
-            kwargs.set_item("exc_info", err.value(py))?;
-            logger.call_method(
+            logger.call_method1(
                 "warning",
                 (
-                    "on_tokens raised %s; the rotated tokens were not saved and the call fails with auth_failed",
+                    "on_tokens raised %s; the rotated tokens were not saved and the call fails with auth_failed\n%s",
                     name,
+                    frames.trim_end(),
                 ),
-                Some(&kwargs),
             )
         });
     drop(logged);
