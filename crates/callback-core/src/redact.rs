@@ -1,11 +1,13 @@
 //! Masking of phone numbers and secrets for logs, errors and `Debug`.
 
 /// Masks a phone number: keeps a leading `+` and country-code-sized prefix (at most 3 digits)
-/// and the last 2 digits, replaces every other digit by `*`.
+/// and the last 2 digits, replaces every other digit by `*`. At least 4 digits are always
+/// hidden (short numbers keep less of their prefix), and numbers of 6 digits or fewer are
+/// hidden completely.
 pub fn mask_number(number: &str) -> String {
     let digits: Vec<char> = number.chars().filter(|c| c.is_ascii_digit()).collect();
     let keep_head = if number.starts_with('+') {
-        digits.len().saturating_sub(4).min(3)
+        digits.len().saturating_sub(6).min(3)
     } else {
         0
     };
@@ -74,6 +76,13 @@ mod tests {
     #[test]
     fn masks() {
         assert_eq!(mask_number("+447911123456"), "+447*******56");
+        assert_eq!(mask_number("+12015550123"), "+120******23");
+        assert_eq!(mask_number("+420123456"), "+420****56");
+        // Short numbers: at least 4 digits hidden, however short.
+        assert_eq!(mask_number("+68340021"), "+68****21");
+        assert_eq!(mask_number("+6834002"), "+6****02");
+        assert_eq!(mask_number("+123456"), "+******");
+        assert_eq!(mask_number("2015550123"), "********23");
         assert_eq!(
             sanitize_text("Could not find line reg1"),
             "Could not find line reg1"
