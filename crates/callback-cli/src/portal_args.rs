@@ -40,7 +40,7 @@ pub struct PortalArgs {
     #[arg(long, env = "BITRIX24_CA_FILE")]
     ca_file: Option<PathBuf>,
     /// Client-side pacing: standard (50 burst, 2/s), enterprise (250, 5/s) or off.
-    #[arg(long, default_value = "standard", value_parser = ["standard", "enterprise", "off"])]
+    #[arg(long, default_value = "standard", value_parser = RateLimit::PRESET_NAMES)]
     rate_limit: String,
     /// Bound of one HTTP exchange, in seconds.
     #[arg(long, default_value_t = 40)]
@@ -71,11 +71,7 @@ impl PortalArgs {
                 (auth, Some(portal), None::<Vec<u8>>)
             }
         };
-        let rate_limit = match self.rate_limit.as_str() {
-            "enterprise" => RateLimit::Enterprise,
-            "off" => RateLimit::Off,
-            _ => RateLimit::Standard,
-        };
+        let rate_limit: RateLimit = self.rate_limit.parse().map_err(|e| out.error(&e))?;
         let mut builder = Client::builder(auth)
             .rate_limit(rate_limit)
             .timeout(Duration::from_secs(self.timeout.max(1)))

@@ -19,6 +19,10 @@ use crate::response::{Success, classify};
 use crate::transport::{Body, HttpTransport};
 
 /// Client-side pacing that mirrors the portal's leaky bucket.
+///
+/// The presets also have names (`"standard"`, `"enterprise"`, `"off"`, see
+/// [`RateLimit::PRESET_NAMES`]) for configuration files, command lines and bindings:
+/// [`RateLimit::from_name`], `"enterprise".parse::<RateLimit>()` and [`RateLimit::name`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RateLimit {
     /// Burst 50, drains 2 per second (every plan but Enterprise).
@@ -30,6 +34,51 @@ pub enum RateLimit {
         per_second: f64,
     },
     Off,
+}
+
+impl RateLimit {
+    /// The names of the presets, in the order `Standard`, `Enterprise`, `Off`.
+    pub const PRESET_NAMES: [&'static str; 3] = ["standard", "enterprise", "off"];
+
+    /// The preset called `name` (ASCII case-insensitive: `"Enterprise"` works), or `None`.
+    /// No surrounding whitespace is stripped.
+    pub fn from_name(name: &str) -> Option<RateLimit> {
+        [RateLimit::Standard, RateLimit::Enterprise, RateLimit::Off]
+            .into_iter()
+            .find(|preset| preset.name().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+    }
+
+    /// The preset's name (`"standard"`, `"enterprise"`, `"off"`); `None` for `Custom`.
+    pub fn name(&self) -> Option<&'static str> {
+        match self {
+            RateLimit::Standard => Some("standard"),
+            RateLimit::Enterprise => Some("enterprise"),
+            RateLimit::Off => Some("off"),
+            RateLimit::Custom { .. } => None,
+        }
+    }
+}
+
+/// Parses a preset name like [`RateLimit::from_name`]. An unknown name is an `invalid_request`
+/// error with one violation: field `rate_limit`, code `unknown_preset`, and a message listing
+/// the accepted names (the refused text itself is not repeated).
+impl std::str::FromStr for RateLimit {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<RateLimit, Error> {
+        RateLimit::from_name(name).ok_or_else(|| {
+            let names = RateLimit::PRESET_NAMES
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Error::invalid(vec![Violation {
+                field: "rate_limit".into(),
+                code: "unknown_preset".into(),
+                message: format!("must be one of {names}"),
+            }])
+        })
+    }
 }
 
 /// Which destinations the client refuses before any network traffic (`destination_blocked`).
@@ -229,20 +278,14 @@ impl ClientBuilder {
                 "must be printable ASCII, at most 200 characters".into(),
             );
         }
-        if let Some(region) = &self.default_region {
-            let probe = CallbackRequest::builder()
-                .from_line("probe")
-                .to_number("+442079460000")
-                .text("probe")
-                .default_region(region.clone())
-                .build();
-            if probe.is_err() {
-                add(
-                    "default_region",
-                    "unknown_region",
-                    "is not an ISO 3166 alpha-2 region the phone metadata knows".into(),
-                );
-            }
+        if let Some(region) = &self.default_region
+            && crate::request::is_unknown_region(region)
+        {
+            add(
+                "default_region",
+                "unknown_region",
+                "is not an ISO 3166 alpha-2 region the phone metadata knows".into(),
+            );
         }
         for r in &self.destination_policy.allowed_regions {
             if r.len() != 2 || !r.chars().all(|c| c.is_ascii_alphabetic()) {
@@ -1140,5 +1183,58 @@ impl Client {
             return Err(Error::new(ErrorCode::RateLimited, "deadline"));
         }
         sleep_until(until, cancel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_presets_round_trip_by_name() {
+        for (name, preset) in RateLimit::PRESET_NAMES.iter().zip([
+            RateLimit::Standard,
+            RateLimit::Enterprise,
+            RateLimit::Off,
+        ]) {
+            assert_eq!(preset.name(), Some(*name));
+            assert_eq!(RateLimit::from_name(name), Some(preset));
+            assert_eq!(name.parse::<RateLimit>(), Ok(preset));
+            assert_eq!(name.to_uppercase().parse::<RateLimit>(), Ok(preset));
+        }
+        assert_eq!(
+            RateLimit::from_name("Enterprise"),
+            Some(RateLimit::Enterprise)
+        );
+        let custom = RateLimit::Custom {
+            burst: 5,
+            per_second: 1.0,
+        };
+        assert_eq!(custom.name(), None);
+    }
+
+    #[test]
+    fn unknown_rate_limit_names_are_invalid_requests() {
+        for name in ["", "turbo", " standard", "standard ", "custom", "stándard"] {
+            assert_eq!(RateLimit::from_name(name), None, "{name:?}");
+            let e = name.parse::<RateLimit>().unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidRequest);
+            let [v] = e.violations() else {
+                panic!("one violation expected: {e}")
+            };
+            assert_eq!(
+                (v.field.as_str(), v.code.as_str()),
+                ("rate_limit", "unknown_preset")
+            );
+            for accepted in RateLimit::PRESET_NAMES {
+                assert!(
+                    v.message.contains(&format!("\"{accepted}\"")),
+                    "{}",
+                    v.message
+                );
+            }
+        }
+        let e = "turbo".parse::<RateLimit>().unwrap_err();
+        assert!(!e.to_string().contains("turbo"), "{e}");
     }
 }

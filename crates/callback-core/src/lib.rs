@@ -79,6 +79,9 @@
 //! portal's magic numbers are in the NANP fictional range `+1 201 555 0100`–`0199`, which the
 //! metadata accepts.
 //!
+//! The metadata is loaded on the first validation (hundreds of milliseconds in a debug build);
+//! call [`warm_up`] at start-up, off any latency-sensitive thread, to pay for it in advance.
+//!
 //! # Error classification
 //!
 //! [`classify_response`] is the function the client itself uses. An answer is an error when it
@@ -148,7 +151,7 @@ pub use records::{CallOutcome, CallRecord, Line, Voice};
 pub use redact::mask_number;
 pub use request::{
     CallbackRequest, CallbackRequestBuilder, KNOWN_VOICES, MAX_IDEMPOTENCY_KEY_CHARS,
-    MAX_LINE_CHARS, MAX_TEXT_CHARS,
+    MAX_LINE_CHARS, MAX_TEXT_CHARS, warm_up,
 };
 
 /// The crate version (also the version of every binding).

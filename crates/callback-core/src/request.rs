@@ -299,6 +299,40 @@ impl Violations {
     }
 }
 
+/// A valid number (the fake portal's fictional NANP range) that [`warm_up`] validates once.
+const WARM_UP_NUMBER: &str = "+12015550144";
+
+/// Loads the phone-number metadata now instead of on the first validation.
+///
+/// libphonenumber's metadata (the `phonenumber` crate) is parsed lazily the first time a
+/// number is validated: a few tens of milliseconds in a release build, hundreds in a debug
+/// build. Call this once at start-up, from a thread that may block (bindings call it from a
+/// background thread or with their interpreter's lock released), so that the first
+/// [`CallbackRequestBuilder::build`] does not pay for it. It validates one fixed number through
+/// the same code path as a real request.
+///
+/// Idempotent and thread-safe: the first call does the work, callers that arrive meanwhile wait
+/// for it, and every later call returns at once. Calling it is never required; validation
+/// works the same without it.
+pub fn warm_up() {
+    static WARM: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    WARM.get_or_init(|| {
+        let warmed = CallbackRequest::builder()
+            .from_line("warm-up")
+            .to_number(WARM_UP_NUMBER)
+            .text("warm-up")
+            .build();
+        debug_assert!(warmed.is_ok(), "the warm-up number must validate");
+    });
+}
+
+/// Whether `default_region` would be refused (`unknown_region`) by
+/// [`CallbackRequestBuilder::build`]: not blank and not a region the metadata knows.
+pub(crate) fn is_unknown_region(r: &str) -> bool {
+    let r = r.trim();
+    !r.is_empty() && parse_region(r).is_none()
+}
+
 fn parse_region(r: &str) -> Option<country::Id> {
     if r.len() != 2 || !r.chars().all(|c| c.is_ascii_alphabetic()) {
         return None;
@@ -572,6 +606,39 @@ mod tests {
             .iter()
             .map(|v| (v.field.clone(), v.code.clone()))
             .collect()
+    }
+
+    #[test]
+    fn warm_up_is_idempotent_and_validation_works_after_it() {
+        let threads: Vec<_> = (0..4).map(|_| std::thread::spawn(warm_up)).collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        warm_up();
+        let r = base().to_number("+1 201 555 0144").build().unwrap();
+        assert_eq!(r.to_number(), "+12015550144");
+        let e = base().to_number("+44 7700 900123").build().unwrap_err();
+        assert_eq!(
+            codes(&e),
+            [("TO_NUMBER".to_owned(), "invalid_number".to_owned())]
+        );
+    }
+
+    #[test]
+    fn unknown_region_check_matches_build() {
+        for (region, unknown) in [
+            ("GB", false),
+            (" gb ", false),
+            ("", false),
+            ("  ", false),
+            ("XX", true),
+            ("GBR", true),
+            ("4", true),
+        ] {
+            assert_eq!(is_unknown_region(region), unknown, "{region:?}");
+            let built = base().default_region(region).build();
+            assert_eq!(built.is_err(), unknown, "{region:?}");
+        }
     }
 
     #[test]
