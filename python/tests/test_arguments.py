@@ -140,8 +140,15 @@ def test_every_core_option_is_reachable() -> None:
     assert client.auth_kind == "webhook"
     assert client.portal.startswith("http://127.0.0.1:9")
     client.close()
-    for preset in ("standard", "enterprise", "off"):
+    for preset in ("standard", "enterprise", "off", "Enterprise", "OFF"):
         b.Client.from_webhook(WEBHOOK, rate_limit=preset).close()
+
+
+def test_custom_rate_limit_values_are_checked_by_the_core() -> None:
+    for value in ((0, 1.0), (5, -1.0), (5, 0), (5, float("nan")), (5, float("inf"))):
+        with pytest.raises(b.InvalidRequestError) as info:
+            b.Client.from_webhook(WEBHOOK, rate_limit=value)
+        assert [(v.field, v.code) for v in info.value.violations] == [("rate_limit", "invalid")]
 
 
 @pytest.mark.parametrize(

@@ -166,6 +166,7 @@ impl PyClient {
         if let Some(cb) = on_tokens {
             builder = builder.token_store(token_store(cb));
         }
+        crate::warm_up(py);
         let client = py
             .detach(move || shield(ErrorCode::InvalidRequest, move || builder.build()))
             .or_raise(py)?;
@@ -352,6 +353,7 @@ impl PyClient {
     ) -> PyResult<Py<PyAny>> {
         let client = self.client()?;
         let builder = fill_builder(py, client.request(), line, to, text, voice, idempotency_key)?;
+        crate::warm_up(py);
         let request = shield(ErrorCode::InvalidRequest, move || builder.build()).or_raise(py)?;
         // Always cancellable, so that Ctrl-C also stops a wait for the limiter.
         let token = cancel.map_or_else(CancelToken::new, |c| c.token.clone());

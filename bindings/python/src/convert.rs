@@ -107,7 +107,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Seconds {
     }
 }
 
-/// `"standard"`, `"enterprise"`, `"off"` or `(burst, per_second)`.
+/// `"standard"`, `"enterprise"`, `"off"` (any case) or `(burst, per_second)`.
 pub struct RateLimitArg(pub RateLimit);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for RateLimitArg {
@@ -117,14 +117,11 @@ impl<'a, 'py> FromPyObject<'a, 'py> for RateLimitArg {
         let obj = obj.to_owned();
         if obj.is_instance_of::<PyString>() {
             let s = str_arg("rate_limit", &obj)?;
-            return match s.as_str() {
-                "standard" => Ok(RateLimitArg(RateLimit::Standard)),
-                "enterprise" => Ok(RateLimitArg(RateLimit::Enterprise)),
-                "off" => Ok(RateLimitArg(RateLimit::Off)),
-                _ => Err(PyValueError::new_err(
+            return RateLimit::from_name(&s).map(RateLimitArg).ok_or_else(|| {
+                PyValueError::new_err(
                     "rate_limit must be \"standard\", \"enterprise\", \"off\" or (burst, per_second)",
-                )),
-            };
+                )
+            });
         }
         if let Ok(seq) = obj.cast::<pyo3::types::PyTuple>()
             && seq.len() == 2
@@ -140,11 +137,8 @@ impl<'a, 'py> FromPyObject<'a, 'py> for RateLimitArg {
                 let per_second: f64 = rate
                     .extract()
                     .map_err(|_| PyValueError::new_err("rate_limit per_second is out of range"))?;
-                if burst == 0 || !per_second.is_finite() || per_second <= 0.0 {
-                    return Err(PyValueError::new_err(
-                        "rate_limit (burst, per_second) needs burst >= 1 and a positive, finite per_second",
-                    ));
-                }
+                // A zero burst or a per_second that is not positive and finite is refused by the
+                // core's `ClientBuilder::build` (`InvalidRequestError`, also a `ValueError`).
                 return Ok(RateLimitArg(RateLimit::Custom { burst, per_second }));
             }
         }

@@ -37,6 +37,25 @@ pub(crate) fn shield<T>(
     }
 }
 
+/// Makes sure the phone-number metadata is loaded ([`callback_core::warm_up`]) before a number
+/// is validated while holding the GIL: the first call waits for the load (hundreds of
+/// milliseconds in a debug build) with the GIL released, so other Python threads keep running;
+/// later calls cost one atomic load. Called by `Client.from_*` (inside its GIL-free build),
+/// `build_request` and `Client.start_callback`. Deliberately not started at import on a
+/// background thread: a process that forks right after the import (`gunicorn --preload`,
+/// `multiprocessing`) could copy the half-done lazy load into the child, which would then wait
+/// for it forever.
+pub(crate) fn warm_up(py: Python<'_>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARM: AtomicBool = AtomicBool::new(false);
+    if !WARM.load(Ordering::Acquire) {
+        py.detach(|| {
+            let _ = catch_unwind(callback_core::warm_up);
+        });
+        WARM.store(true, Ordering::Release);
+    }
+}
+
 /// Classifies a raw portal answer the way the client does: `None` for a success envelope,
 /// otherwise the `CallbackError` (not raised) it maps to.
 #[pyfunction]

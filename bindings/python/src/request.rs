@@ -169,6 +169,7 @@ pub fn build_request(
     }
     b = b.allow_unknown_voice(allow_unknown_voice.0);
     let b = fill_builder(py, b, line, to, text, voice, idempotency_key)?;
+    crate::warm_up(py);
     let inner = shield(ErrorCode::InvalidRequest, move || b.build()).or_raise(py)?;
     Ok(PyCallbackRequest { inner })
 }
