@@ -192,11 +192,9 @@ pub fn apply_options(
     }
     match o.rate_limit {
         None => {}
-        Some(Either::A(name)) => match name.as_str() {
-            "standard" => b = b.rate_limit(core::RateLimit::Standard),
-            "enterprise" => b = b.rate_limit(core::RateLimit::Enterprise),
-            "off" => b = b.rate_limit(core::RateLimit::Off),
-            _ => p.push(
+        Some(Either::A(name)) => match core::RateLimit::from_name(&name) {
+            Some(preset) => b = b.rate_limit(preset),
+            None => p.push(
                 "rateLimit",
                 "unknown_preset",
                 "rateLimit must be 'standard', 'enterprise', 'off' or { burst, perSecond }".into(),

@@ -78,21 +78,15 @@ pub struct Runtime {
 }
 
 /// The phone-number metadata is loaded lazily on first use (hundreds of milliseconds in a debug
-/// build): load it once per process on a background thread, so that the first
-/// `startCallback`/`validateRequest` on the JS thread does not pay for it.
+/// build): start the core's [`callback_core::warm_up`] once per process on a background thread,
+/// so that the first `startCallback`/`validateRequest` on the JS thread does not pay for it.
 fn warm_up_validation() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = std::thread::Builder::new()
             .name("bitrix24-callback-warm-up".into())
             .spawn(|| {
-                let _ = std::panic::catch_unwind(|| {
-                    callback_core::CallbackRequest::builder()
-                        .from_line("warm-up")
-                        .to_number("+12015550144")
-                        .text("warm-up")
-                        .build()
-                });
+                let _ = std::panic::catch_unwind(callback_core::warm_up);
             });
     });
 }
