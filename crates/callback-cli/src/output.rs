@@ -59,13 +59,22 @@ impl Output {
         crate::exit_code_for(err)
     }
 
-    /// An error of the CLI itself (bad file, missing option).
-    pub fn fatal(&self, message: &str) {
+    /// An error of the CLI itself (bad file, missing option, no local portal): nothing was
+    /// sent. Prints it with the code matching `exit` and returns `exit`.
+    pub fn fatal(&self, message: &str, exit: u8) -> u8 {
+        let code = if exit == crate::exit::INVALID_INPUT {
+            "invalid_request"
+        } else {
+            "transport"
+        };
         if self.json {
-            self.emit(json!({"event": "error", "code": "invalid_request", "retry_safe": true, "description": message}));
+            self.emit(
+                json!({"event": "error", "code": code, "retry_safe": true, "description": message}),
+            );
         } else {
             eprintln!("error: {message}");
         }
+        exit
     }
 
     pub fn sandbox_notice(&self, base_url: &str) {

@@ -63,8 +63,10 @@ impl PortalArgs {
             (None, Some(client_id)) => (self.oauth(client_id, out)?, None, None),
             (None, None) => {
                 let portal = crate::sandbox::start_embedded().map_err(|e| {
-                    out.fatal(&format!("cannot start the embedded fake portal: {e}"));
-                    exit::REFUSED
+                    out.fatal(
+                        &format!("cannot start the embedded fake portal: {e}"),
+                        exit::REFUSED,
+                    )
                 })?;
                 out.sandbox_notice(&portal.base_url());
                 let auth = Auth::webhook(&portal.webhook_url()).map_err(|e| out.error(&e))?;
@@ -82,8 +84,10 @@ impl PortalArgs {
         }
         if let Some(path) = &self.ca_file {
             let pem = std::fs::read(path).map_err(|e| {
-                out.fatal(&format!("cannot read --ca-file {}: {e}", path.display()));
-                exit::INVALID_INPUT
+                out.fatal(
+                    &format!("cannot read --ca-file {}: {e}", path.display()),
+                    exit::INVALID_INPUT,
+                )
             })?;
             builder = builder.add_root_certificate_pem(pem);
         }
@@ -96,8 +100,10 @@ impl PortalArgs {
 
     fn oauth(&self, client_id: &str, out: &Output) -> Result<Auth, u8> {
         let missing = |what: &str| {
-            out.fatal(&format!("OAuth needs {what} as well (see --help)"));
-            exit::INVALID_INPUT
+            out.fatal(
+                &format!("OAuth needs {what} as well (see --help)"),
+                exit::INVALID_INPUT,
+            )
         };
         let client_secret = self
             .client_secret
@@ -112,11 +118,10 @@ impl PortalArgs {
             .as_ref()
             .ok_or_else(|| missing("--token-file"))?;
         let tokens = load_tokens(path).map_err(|e| {
-            out.fatal(&format!(
-                "cannot read the token file {}: {e}",
-                path.display()
-            ));
-            exit::INVALID_INPUT
+            out.fatal(
+                &format!("cannot read the token file {}: {e}", path.display()),
+                exit::INVALID_INPUT,
+            )
         })?;
         Auth::oauth(OAuthConfig {
             client_id: client_id.to_owned(),

@@ -327,3 +327,18 @@ fn oauth_token_file_is_rotated_privately() {
     assert!(!all.contains(&config.oauth_client_secret) && !all.contains(rotated));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A local problem (here an unreadable --ca-file) is reported with a code and exit 2, before any
+/// traffic.
+#[test]
+fn unreadable_ca_file_is_invalid_input() {
+    let out = run(&["lines", "--json", "--ca-file", "/nonexistent/ca.pem"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let events = json_lines(&out);
+    let error = events
+        .iter()
+        .find(|e| e["event"] == "error")
+        .expect("an error event");
+    assert_eq!(error["code"], "invalid_request");
+    assert!(error["description"].as_str().unwrap().contains("--ca-file"));
+}
