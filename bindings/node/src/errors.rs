@@ -2,8 +2,6 @@
 //! construction of `CallbackError` objects, `TypeError`s for arguments of the wrong type, and the
 //! guard that keeps Rust panics out of JavaScript.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use callback_core::{Error as CoreError, ErrorCode as CoreCode};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -154,12 +152,7 @@ fn describe_conversion_failure(what: &str, reason: &str) -> String {
 pub fn guard<T>(
     f: impl FnOnce() -> std::result::Result<T, CoreError>,
 ) -> std::result::Result<T, CoreError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(CoreError::new(
-            CoreCode::OutcomeUnknown,
-            "internal error in bitrix24-callback (a panic); the portal may or may not have acted",
-        ))
-    })
+    callback_core::catch_panic(CoreCode::OutcomeUnknown, f)
 }
 
 #[cfg(test)]

@@ -68,10 +68,7 @@ where
                 }
             }
             Err(RecvTimeoutError::Disconnected) => {
-                return Ok(Err(Error::new(
-                    ErrorCode::OutcomeUnknown,
-                    "internal error in bitrix24-callback (a bug; please report it)",
-                )));
+                return Ok(Err(Error::internal(ErrorCode::OutcomeUnknown)));
             }
         }
     }

@@ -12,7 +12,7 @@ mod errors;
 mod logbridge;
 mod request;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::catch_unwind;
 
 use callback_core::{Error, ErrorCode};
 use pyo3::exceptions::PyValueError;
@@ -22,20 +22,8 @@ use pyo3::types::PyTuple;
 use crate::errors::IntoPyResult;
 
 /// Runs core code so that a panic (a bug) becomes an ordinary error instead of crossing into
-/// Python. `on_panic` is the code reported then: `outcome_unknown` for anything that may have
-/// sent a request, since nobody can tell whether it did.
-pub(crate) fn shield<T>(
-    on_panic: ErrorCode,
-    f: impl FnOnce() -> Result<T, Error>,
-) -> Result<T, Error> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(_) => Err(Error::new(
-            on_panic,
-            "internal error in bitrix24-callback (a bug; please report it)",
-        )),
-    }
-}
+/// Python (see [`callback_core::catch_panic`]).
+pub(crate) use callback_core::catch_panic as shield;
 
 /// Makes sure the phone-number metadata is loaded ([`callback_core::warm_up`]) before a number
 /// is validated while holding the GIL: the first call waits for the load (hundreds of
@@ -76,15 +64,10 @@ fn classify_response(
             .map_err(|_| PyValueError::new_err("status must be between 0 and 65535"))?,
     };
     let body = convert::body_arg("body", body)?;
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        callback_core::classify_response(status, &body)
-    }))
-    .unwrap_or_else(|_| {
-        Some(Error::new(
-            ErrorCode::OutcomeUnknown,
-            "internal error in bitrix24-callback (a bug; please report it)",
-        ))
-    });
+    let outcome = shield(ErrorCode::OutcomeUnknown, || {
+        Ok(callback_core::classify_response(status, &body))
+    })
+    .unwrap_or_else(Some);
     match outcome {
         None => Ok(None),
         Some(e) => errors::exception_object(py, &e).map(|o| Some(o.unbind())),

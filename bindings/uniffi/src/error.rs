@@ -1,7 +1,6 @@
 //! The one error type of the binding and the one place that maps the core's error into it.
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use callback_core as core;
 
@@ -300,20 +299,9 @@ impl From<core::Error> for CallbackError {
 /// in the middle of `startCallback` cannot prove that nothing was sent), so no unwinding ever
 /// reaches the JVM or Swift.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, CallbackError>) -> Result<T, CallbackError> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    match core::catch_panic(core::ErrorCode::OutcomeUnknown, || Ok(f())) {
         Ok(result) => result,
-        Err(_) => Err(CallbackError::from(ErrorDetails {
-            code: ErrorCode::OutcomeUnknown,
-            retry_safe: false,
-            description: "internal error in the native library (a bug, please report it); \
-                          the request may or may not have been sent"
-                .to_owned(),
-            bitrix_code: None,
-            http_status: None,
-            violations: Vec::new(),
-            operating_reset_at: None,
-            portal_moved_to: None,
-        })),
+        Err(panicked) => Err(panicked.into()),
     }
 }
 

@@ -138,6 +138,18 @@ impl Error {
         }
     }
 
+    /// The error reported for a bug inside this library (a panic caught at a language
+    /// boundary), with the code the caller chooses: `outcome_unknown` wherever a request may
+    /// already have been sent, since nobody can then tell whether it was.
+    pub fn internal(code: ErrorCode) -> Error {
+        let mut description =
+            String::from("internal error in bitrix24-callback (a bug; please report it)");
+        if code == ErrorCode::OutcomeUnknown {
+            description.push_str("; the request may or may not have been sent");
+        }
+        Error::new(code, description)
+    }
+
     pub(crate) fn with_bitrix_code(mut self, code: Option<String>) -> Error {
         self.bitrix_code = code;
         self
@@ -211,5 +223,41 @@ impl Error {
     /// When the portal answered 302 (it was renamed): its new base address.
     pub fn portal_moved_to(&self) -> Option<&str> {
         self.portal_moved_to.as_deref()
+    }
+}
+
+/// Runs `f` so that a panic (a bug) becomes [`Error::internal`] with code `on_panic` instead
+/// of unwinding further: every binding wraps its calls into the core with it, because an
+/// unwind must never cross into Python, Node.js or the JVM.
+pub fn catch_panic<T>(
+    on_panic: ErrorCode,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(Error::internal(on_panic)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_chosen_code() {
+        let r: Result<(), Error> = catch_panic(ErrorCode::OutcomeUnknown, || panic!("boom"));
+        let e = r.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+        assert!(!e.retry_safe());
+        assert!(e.description().contains("may or may not have been sent"));
+        assert!(
+            !e.description().contains("boom"),
+            "the panic message is not exposed"
+        );
+
+        let r: Result<(), Error> = catch_panic(ErrorCode::InvalidRequest, || panic!("boom"));
+        let e = r.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidRequest);
+        assert!(!e.description().contains("sent"));
+
+        assert_eq!(catch_panic(ErrorCode::OutcomeUnknown, || Ok(7)).unwrap(), 7);
     }
 }

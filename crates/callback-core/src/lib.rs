@@ -145,7 +145,7 @@ pub use client::{
     CallbackStarted, CancelToken, Client, ClientBuilder, DestinationPolicy, PortalTime, RateLimit,
     Timing,
 };
-pub use error::{Error, ErrorCode, Violation};
+pub use error::{Error, ErrorCode, Violation, catch_panic};
 pub use events::{TelephonyEvent, parse_event};
 pub use records::{CallOutcome, CallRecord, Line, Voice};
 pub use redact::mask_number;
