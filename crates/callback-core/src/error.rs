@@ -96,6 +96,30 @@ pub struct Violation {
     pub message: String,
 }
 
+/// Everything an [`Error`] says, as plain data.
+///
+/// Bindings destructure it without `..` ([`Error::into_parts`]), so a field added here fails to
+/// compile in each of them until it is handed on to their users.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorParts {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// True when the portal certainly did not start a call ([`ErrorCode::retry_safe`]).
+    pub retry_safe: bool,
+    /// Human text, free of secrets and full phone numbers.
+    pub description: String,
+    /// Bitrix24's own `error` value when the portal answered with an envelope (may be `""`).
+    pub bitrix_code: Option<String>,
+    /// HTTP status of the portal's answer, when there was one.
+    pub http_status: Option<u16>,
+    /// See [`Error::violations`].
+    pub violations: Vec<Violation>,
+    /// See [`Error::operating_reset_at`].
+    pub operating_reset_at: Option<i64>,
+    /// See [`Error::portal_moved_to`].
+    pub portal_moved_to: Option<String>,
+}
+
 /// Everything that can go wrong, with a stable [`ErrorCode`].
 ///
 /// The description never contains a secret or a full phone number.
@@ -223,6 +247,29 @@ impl Error {
     /// When the portal answered 302 (it was renamed): its new base address.
     pub fn portal_moved_to(&self) -> Option<&str> {
         self.portal_moved_to.as_deref()
+    }
+
+    /// Every part of the error as plain data (what bindings hand on to their languages).
+    pub fn into_parts(self) -> ErrorParts {
+        let Error {
+            code,
+            description,
+            bitrix_code,
+            http_status,
+            violations,
+            operating_reset_at,
+            portal_moved_to,
+        } = self;
+        ErrorParts {
+            code,
+            retry_safe: code.retry_safe(),
+            description,
+            bitrix_code,
+            http_status,
+            violations,
+            operating_reset_at,
+            portal_moved_to,
+        }
     }
 }
 

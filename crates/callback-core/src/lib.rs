@@ -142,17 +142,19 @@ mod transport;
 
 pub use auth::{Auth, OAuthConfig, TokenPair, TokenStore, WebhookUrl};
 pub use client::{
-    CallbackStarted, CancelToken, Client, ClientBuilder, DestinationPolicy, PortalTime, RateLimit,
-    Timing,
+    Binding, CallbackStarted, Client, ClientBuilder, ClientOptions, DestinationPolicy, OptionNames,
+    PolicyOptions, RateLimitOption, Span, Timing,
 };
-pub use error::{Error, ErrorCode, Violation, catch_panic};
+pub use error::{Error, ErrorCode, ErrorParts, Violation, catch_panic};
 pub use events::{TelephonyEvent, parse_event};
+pub use limiter::{CancelToken, RateLimit};
 pub use records::{CallOutcome, CallRecord, Line, Voice};
 pub use redact::mask_number;
 pub use request::{
     CallbackRequest, CallbackRequestBuilder, KNOWN_VOICES, MAX_IDEMPOTENCY_KEY_CHARS,
-    MAX_LINE_CHARS, MAX_TEXT_CHARS, warm_up,
+    MAX_LINE_CHARS, MAX_TEXT_CHARS, RequestInput, warm_up,
 };
+pub use response::PortalTime;
 
 /// The crate version (also the version of every binding).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -10,11 +10,107 @@
 //! and separately built clients pointing at one portal pace together.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::client::{CancelToken, RateLimit};
-use crate::error::{Error, ErrorCode};
+use crate::error::{Error, ErrorCode, Violation};
+
+/// Client-side pacing that mirrors the portal's leaky bucket.
+///
+/// The presets also have names (`"standard"`, `"enterprise"`, `"off"`, see
+/// [`RateLimit::PRESET_NAMES`]) for configuration files, command lines and bindings:
+/// [`RateLimit::from_name`], `"enterprise".parse::<RateLimit>()` and [`RateLimit::name`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateLimit {
+    /// Burst 50, drains 2 per second (every plan but Enterprise).
+    Standard,
+    /// Burst 250, drains 5 per second.
+    Enterprise,
+    Custom {
+        burst: u32,
+        per_second: f64,
+    },
+    Off,
+}
+
+impl RateLimit {
+    /// The names of the presets, in the order `Standard`, `Enterprise`, `Off`.
+    pub const PRESET_NAMES: [&'static str; 3] = ["standard", "enterprise", "off"];
+
+    /// The preset called `name` (ASCII case-insensitive: `"Enterprise"` works), or `None`.
+    /// No surrounding whitespace is stripped.
+    pub fn from_name(name: &str) -> Option<RateLimit> {
+        [RateLimit::Standard, RateLimit::Enterprise, RateLimit::Off]
+            .into_iter()
+            .find(|preset| preset.name().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+    }
+
+    /// The bucket's `(burst, per_second)`; `None` when pacing is off.
+    pub fn bucket(&self) -> Option<(u32, f64)> {
+        match *self {
+            RateLimit::Standard => Some((50, 2.0)),
+            RateLimit::Enterprise => Some((250, 5.0)),
+            RateLimit::Custom { burst, per_second } => Some((burst, per_second)),
+            RateLimit::Off => None,
+        }
+    }
+
+    /// The preset's name (`"standard"`, `"enterprise"`, `"off"`); `None` for `Custom`.
+    pub fn name(&self) -> Option<&'static str> {
+        match self {
+            RateLimit::Standard => Some("standard"),
+            RateLimit::Enterprise => Some("enterprise"),
+            RateLimit::Off => Some("off"),
+            RateLimit::Custom { .. } => None,
+        }
+    }
+}
+
+/// Parses a preset name like [`RateLimit::from_name`]. An unknown name is an `invalid_request`
+/// error with one violation: field `rate_limit`, code `unknown_preset`, and a message listing
+/// the accepted names (the refused text itself is not repeated).
+impl std::str::FromStr for RateLimit {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<RateLimit, Error> {
+        RateLimit::from_name(name).ok_or_else(|| {
+            Error::invalid(vec![Violation {
+                field: "rate_limit".into(),
+                code: "unknown_preset".into(),
+                message: unknown_preset_message(),
+            }])
+        })
+    }
+}
+
+/// The text of an `unknown_preset` violation: the accepted names (never the refused text).
+pub(crate) fn unknown_preset_message() -> String {
+    let names = RateLimit::PRESET_NAMES
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("must be one of {names}")
+}
+
+/// Cancels a call that is still waiting (limiter, back-off). Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken {
+    flag: Arc<AtomicBool>,
+}
+
+impl CancelToken {
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+}
 
 /// A small safety margin: the portal's clock, rounding and requests in flight are not ours.
 const RATE_MARGIN: f64 = 0.98;
@@ -44,12 +140,7 @@ impl Limiter {
 
     /// The bucket for `portal` with these numbers (`None` when pacing is off).
     pub(crate) fn shared(portal: &str, rate: RateLimit) -> Option<Arc<Limiter>> {
-        let (burst, per_second) = match rate {
-            RateLimit::Standard => (50, 2.0),
-            RateLimit::Enterprise => (250, 5.0),
-            RateLimit::Custom { burst, per_second } => (burst, per_second),
-            RateLimit::Off => return None,
-        };
+        let (burst, per_second) = rate.bucket()?;
         static BUCKETS: OnceLock<Mutex<HashMap<String, Arc<Limiter>>>> = OnceLock::new();
         let key = format!("{portal}|{burst}|{per_second}");
         let mut map = BUCKETS
@@ -166,5 +257,53 @@ mod tests {
             l.acquire(short, None).unwrap_err().code(),
             ErrorCode::RateLimited
         );
+    }
+
+    #[test]
+    fn rate_limit_presets_round_trip_by_name() {
+        for (name, preset) in RateLimit::PRESET_NAMES.iter().zip([
+            RateLimit::Standard,
+            RateLimit::Enterprise,
+            RateLimit::Off,
+        ]) {
+            assert_eq!(preset.name(), Some(*name));
+            assert_eq!(RateLimit::from_name(name), Some(preset));
+            assert_eq!(name.parse::<RateLimit>(), Ok(preset));
+            assert_eq!(name.to_uppercase().parse::<RateLimit>(), Ok(preset));
+        }
+        assert_eq!(
+            RateLimit::from_name("Enterprise"),
+            Some(RateLimit::Enterprise)
+        );
+        let custom = RateLimit::Custom {
+            burst: 5,
+            per_second: 1.0,
+        };
+        assert_eq!(custom.name(), None);
+    }
+
+    #[test]
+    fn unknown_rate_limit_names_are_invalid_requests() {
+        for name in ["", "turbo", " standard", "standard ", "custom", "stándard"] {
+            assert_eq!(RateLimit::from_name(name), None, "{name:?}");
+            let e = name.parse::<RateLimit>().unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidRequest);
+            let [v] = e.violations() else {
+                panic!("one violation expected: {e}")
+            };
+            assert_eq!(
+                (v.field.as_str(), v.code.as_str()),
+                ("rate_limit", "unknown_preset")
+            );
+            for accepted in RateLimit::PRESET_NAMES {
+                assert!(
+                    v.message.contains(&format!("\"{accepted}\"")),
+                    "{}",
+                    v.message
+                );
+            }
+        }
+        let e = "turbo".parse::<RateLimit>().unwrap_err();
+        assert!(!e.to_string().contains("turbo"), "{e}");
     }
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::auth::{TokenPair, TokenStore};
 use crate::error::{Error, ErrorCode};
 use crate::response::{envelope_of, number_of};
-use crate::transport::{Body, HttpTransport};
+use crate::transport::{Body, Failure, FailureKind, HttpTransport};
 
 #[derive(Clone)]
 pub(crate) struct Tokens {
@@ -148,16 +148,17 @@ impl OAuthState {
             .finish();
         let raw = http
             .post(&self.token_url, Body::Form(&form), remaining)
-            .map_err(|e| {
+            .map_err(|failure| {
+                let Failure { kind, error } = *failure;
                 // Nothing the token server does can ring anybody: whatever happened, the call
                 // itself was not sent.
-                if e.code() == ErrorCode::OutcomeUnknown {
+                if kind == FailureKind::MaybeExecuted {
                     Error::new(
                         ErrorCode::AuthFailed,
-                        format!("token refresh failed: {}", e.description()),
+                        format!("token refresh failed: {}", error.description()),
                     )
                 } else {
-                    e
+                    error
                 }
             })?;
         let value: Option<Value> = serde_json::from_slice(&raw.body).ok();

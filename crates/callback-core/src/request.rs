@@ -97,6 +97,41 @@ impl std::fmt::Debug for CallbackRequest {
     }
 }
 
+/// The raw, untrusted input of one callback as a binding received it: what
+/// [`CallbackRequestBuilder::input`] (and [`crate::Client::validate`]) take.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RequestInput {
+    /// `FROM_LINE`.
+    pub line: Option<String>,
+    /// `TO_NUMBER`: the visitor's number as typed.
+    pub to: Option<String>,
+    /// `TEXT_TO_PRONOUNCE`.
+    pub text: Option<String>,
+    /// `VOICE`; `None` lets the portal choose.
+    pub voice: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// Problems the binding found while converting its values (a Python string with a lone
+    /// surrogate, say), reported together with the core's own; a field named here is not also
+    /// reported as missing.
+    pub violations: Vec<Violation>,
+}
+
+impl std::fmt::Debug for RequestInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestInput")
+            .field("line", &self.line)
+            .field("to", &self.to.as_deref().map(crate::redact::mask_number))
+            .field("text_chars", &self.text.as_ref().map(|t| t.chars().count()))
+            .field("voice", &self.voice)
+            .field(
+                "idempotency_key",
+                &self.idempotency_key.as_ref().map(|_| "[set]"),
+            )
+            .field("violations", &self.violations)
+            .finish()
+    }
+}
+
 /// Collects the raw, untrusted input; [`CallbackRequestBuilder::build`] validates it once and
 /// reports every violation together.
 ///
@@ -110,6 +145,8 @@ pub struct CallbackRequestBuilder {
     pub(crate) idempotency_key: Option<String>,
     pub(crate) default_region: Option<String>,
     pub(crate) allow_unknown_voice: bool,
+    /// Violations found by the binding before the core saw the input.
+    pub(crate) refused: Vec<Violation>,
 }
 
 impl std::fmt::Debug for CallbackRequestBuilder {
@@ -216,6 +253,24 @@ impl CallbackRequestBuilder {
         self.allow_unknown_voice = allow;
         self
     }
+    /// Takes every field a binding received at once (fields left `None` stay unset).
+    pub fn input(mut self, input: RequestInput) -> Self {
+        let RequestInput {
+            line,
+            to,
+            text,
+            voice,
+            idempotency_key,
+            violations,
+        } = input;
+        self.from_line = line.or(self.from_line);
+        self.to_number = to.or(self.to_number);
+        self.text = text.or(self.text);
+        self.voice = voice.or(self.voice);
+        self.idempotency_key = idempotency_key.or(self.idempotency_key);
+        self.refused.extend(violations);
+        self
+    }
     /// Validates everything; on failure an `invalid_request` [`Error`] lists every violation.
     ///
     /// Violations come in field order `FROM_LINE`, `TO_NUMBER`, `TEXT_TO_PRONOUNCE`, `VOICE`,
@@ -230,9 +285,12 @@ impl CallbackRequestBuilder {
     /// | `idempotency_key` | `empty`, `control_character`, `too_long` |
     /// | `default_region` | `unknown_region` |
     pub fn build(self) -> Result<CallbackRequest, Error> {
-        let mut v = Violations::default();
+        let mut v = Violations {
+            list: Vec::new(),
+            refused: self.refused,
+        };
 
-        let from_line = check_line(self.from_line.as_deref(), &mut v);
+        let from_line = v.unless_refused("FROM_LINE", |v| check_line(self.from_line.as_deref(), v));
 
         // The region first: the number needs it, but its violation is reported last.
         let mut region_violation = None;
@@ -255,18 +313,28 @@ impl CallbackRequestBuilder {
             .default_region
             .as_deref()
             .is_some_and(|r| !r.trim().is_empty());
-        let number = check_number(
-            self.to_number.as_deref(),
-            default_region,
-            region_given,
-            &mut v,
-        );
-        let text = check_text(self.text.as_deref(), &mut v);
-        let voice = check_voice(self.voice.as_deref(), self.allow_unknown_voice, &mut v);
-        let key = check_key(self.idempotency_key.as_deref(), &mut v);
+        let number = v.unless_refused("TO_NUMBER", |v| {
+            check_number(self.to_number.as_deref(), default_region, region_given, v)
+        });
+        let text = v.unless_refused("TEXT_TO_PRONOUNCE", |v| check_text(self.text.as_deref(), v));
+        let voice = v
+            .unless_refused("VOICE", |v| {
+                Some(check_voice(
+                    self.voice.as_deref(),
+                    self.allow_unknown_voice,
+                    v,
+                ))
+            })
+            .flatten();
+        let key = v
+            .unless_refused("idempotency_key", |v| {
+                Some(check_key(self.idempotency_key.as_deref(), v))
+            })
+            .flatten();
         if let Some(rv) = region_violation {
             v.list.push(rv);
         }
+        v.list.append(&mut v.refused);
 
         if !v.list.is_empty() {
             return Err(Error::invalid(v.list));
@@ -284,12 +352,32 @@ impl CallbackRequestBuilder {
     }
 }
 
-#[derive(Default)]
 struct Violations {
     list: Vec<Violation>,
+    /// The binding's own violations, not yet placed in field order.
+    refused: Vec<Violation>,
 }
 
 impl Violations {
+    /// Checks a field, unless the binding already refused it: then its violations take the
+    /// field's place in the list and the field counts as missing.
+    fn unless_refused<T>(
+        &mut self,
+        field: &str,
+        check: impl FnOnce(&mut Violations) -> Option<T>,
+    ) -> Option<T> {
+        if self.refused.iter().any(|r| r.field == field) {
+            let (own, rest) = std::mem::take(&mut self.refused)
+                .into_iter()
+                .partition(|r| r.field == field);
+            self.refused = rest;
+            self.list.extend::<Vec<Violation>>(own);
+            None
+        } else {
+            check(self)
+        }
+    }
+
     fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
         self.list.push(Violation {
             field: field.into(),
@@ -326,11 +414,10 @@ pub fn warm_up() {
     });
 }
 
-/// Whether `default_region` would be refused (`unknown_region`) by
-/// [`CallbackRequestBuilder::build`]: not blank and not a region the metadata knows.
-pub(crate) fn is_unknown_region(r: &str) -> bool {
-    let r = r.trim();
-    !r.is_empty() && parse_region(r).is_none()
+/// Whether `region` is an ISO 3166 alpha-2 region the phone metadata knows (case and
+/// surrounding spaces ignored).
+pub(crate) fn is_known_region(region: &str) -> bool {
+    parse_region(region.trim()).is_some()
 }
 
 fn parse_region(r: &str) -> Option<country::Id> {
@@ -635,7 +722,11 @@ mod tests {
             ("GBR", true),
             ("4", true),
         ] {
-            assert_eq!(is_unknown_region(region), unknown, "{region:?}");
+            assert_eq!(
+                !region.trim().is_empty() && !is_known_region(region),
+                unknown,
+                "{region:?}"
+            );
             let built = base().default_region(region).build();
             assert_eq!(built.is_err(), unknown, "{region:?}");
         }

@@ -5,12 +5,22 @@
 
 use serde_json::Value;
 
-use crate::client::PortalTime;
 use crate::error::{Error, ErrorCode};
 use crate::redact::sanitize_text;
+use crate::transport::MAX_BODY_BYTES;
 
-/// Response bodies longer than this are not read further (and the answer is not trusted).
-pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Bitrix24's `time` object; every field is optional (the set varies by portal).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PortalTime {
+    pub start: Option<f64>,
+    pub finish: Option<f64>,
+    pub duration: Option<f64>,
+    pub processing: Option<f64>,
+    pub date_start: Option<String>,
+    pub date_finish: Option<String>,
+    pub operating: Option<f64>,
+    pub operating_reset_at: Option<i64>,
+}
 
 /// A decoded answer: either the success envelope's `result` (+ `time`) or an error.
 #[derive(Debug)]

@@ -18,8 +18,10 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
 };
 
-use crate::error::{Error, ErrorCode, Violation};
-use crate::response::MAX_BODY_BYTES;
+use crate::error::{Error, ErrorCode};
+
+/// Response bodies longer than this are not read further (and the answer is not trusted).
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 thread_local! {
     /// Set when this thread's current exchange handed request bytes to a socket.
@@ -73,9 +75,25 @@ impl<T: Transport> Transport for SentMarker<T> {
     }
 }
 
-/// True for a `transport` error that a retry cannot fix (certificate problems).
-pub(crate) fn is_permanent(e: &Error) -> bool {
-    e.code() == ErrorCode::Transport && e.description().contains("TLS handshake failed")
+/// What is known about a failed exchange, for the retry decision: a fact from the socket and
+/// the TLS layer, never read back from an error text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailureKind {
+    /// No request byte reached a socket (name resolution, TCP connect, connect timeout): a
+    /// retry may succeed and cannot ring anybody.
+    NotSent,
+    /// The TLS handshake was refused (certificate, protocol): nothing was sent, and sending
+    /// again cannot help.
+    TlsRefused,
+    /// Request bytes were written before the failure: the portal may have executed it.
+    MaybeExecuted,
+}
+
+/// A failed exchange: the error to report and the fact the retry decision uses.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) kind: FailureKind,
+    pub(crate) error: Error,
 }
 
 /// What a request carries.
@@ -90,6 +108,13 @@ pub(crate) struct RawResponse {
     pub(crate) body: Vec<u8>,
     /// The `Location` header of a redirect.
     pub(crate) location: Option<String>,
+}
+
+impl RawResponse {
+    /// A redirect status that names where to go.
+    pub(crate) fn is_redirect(&self) -> bool {
+        matches!(self.status, 301 | 302 | 303 | 307 | 308) && self.location.is_some()
+    }
 }
 
 pub(crate) struct HttpTransport {
@@ -109,43 +134,40 @@ impl fmt::Debug for HttpTransport {
     }
 }
 
-/// Parses extra root certificates (PEM). Each input must hold at least one certificate.
-fn extra_roots(pems: &[Vec<u8>]) -> Result<Vec<Certificate<'static>>, Error> {
-    let mut out = Vec::new();
-    let mut violations = Vec::new();
-    for (i, pem) in pems.iter().enumerate() {
-        let mut found = 0;
-        let mut broken = false;
-        for item in ureq::tls::parse_pem(pem) {
-            match item {
-                Ok(PemItem::Certificate(c)) => {
-                    found += 1;
-                    out.push(c);
+/// Extra trusted roots, parsed from PEM before a client is built.
+#[derive(Clone, Default)]
+pub(crate) struct ExtraRoots(Vec<Certificate<'static>>);
+
+impl ExtraRoots {
+    /// Parses each PEM text (each must hold at least one certificate). On failure: the index
+    /// of every unusable text with its violation code (`unparsable`, `no_certificate`).
+    pub(crate) fn parse(pems: &[Vec<u8>]) -> Result<ExtraRoots, Vec<(usize, &'static str)>> {
+        let mut out = Vec::new();
+        let mut refused = Vec::new();
+        for (i, pem) in pems.iter().enumerate() {
+            let mut found = 0;
+            let mut broken = false;
+            for item in ureq::tls::parse_pem(pem) {
+                match item {
+                    Ok(PemItem::Certificate(c)) => {
+                        found += 1;
+                        out.push(c);
+                    }
+                    Ok(_) => {}
+                    Err(_) => broken = true,
                 }
-                Ok(_) => {}
-                Err(_) => broken = true,
+            }
+            if broken {
+                refused.push((i, "unparsable"));
+            } else if found == 0 {
+                refused.push((i, "no_certificate"));
             }
         }
-        if broken || found == 0 {
-            violations.push(Violation {
-                field: "root_certificate".into(),
-                code: if broken {
-                    "unparsable"
-                } else {
-                    "no_certificate"
-                }
-                .into(),
-                message: format!(
-                    "extra root certificate #{} holds no usable PEM certificate",
-                    i + 1
-                ),
-            });
+        if refused.is_empty() {
+            Ok(ExtraRoots(out))
+        } else {
+            Err(refused)
         }
-    }
-    if violations.is_empty() {
-        Ok(out)
-    } else {
-        Err(Error::invalid(violations))
     }
 }
 
@@ -153,10 +175,10 @@ impl HttpTransport {
     pub(crate) fn new(
         connect_timeout: Duration,
         timeout: Duration,
-        root_certificates_pem: &[Vec<u8>],
+        extra_roots: ExtraRoots,
         user_agent: String,
-    ) -> Result<HttpTransport, Error> {
-        let roots = if root_certificates_pem.is_empty() {
+    ) -> HttpTransport {
+        let roots = if extra_roots.0.is_empty() {
             RootCerts::WebPki
         } else {
             // Mozilla's roots (as full certificates) plus the caller's extras: the extras add
@@ -165,7 +187,7 @@ impl HttpTransport {
                 .iter()
                 .map(|der| Certificate::from_der(der.as_ref()).to_owned())
                 .collect();
-            all.extend(extra_roots(root_certificates_pem)?);
+            all.extend(extra_roots.0);
             RootCerts::Specific(Arc::new(all))
         };
         let config = ureq::Agent::config_builder()
@@ -181,12 +203,12 @@ impl HttpTransport {
             .build();
         let connector = DefaultConnector::new().chain(MarkSent);
         let agent = ureq::Agent::with_parts(config, connector, DefaultResolver::default());
-        Ok(HttpTransport {
+        HttpTransport {
             agent,
             user_agent,
             connect_timeout,
             timeout,
-        })
+        }
     }
 
     /// One POST. `remaining` is what is left of the caller's deadline.
@@ -195,7 +217,7 @@ impl HttpTransport {
         url: &str,
         body: Body<'_>,
         remaining: Duration,
-    ) -> Result<RawResponse, Error> {
+    ) -> Result<RawResponse, Box<Failure>> {
         let started = Instant::now();
         REQUEST_BYTES_SENT.with(|c| c.set(false));
         let mut req = self.agent.post(url);
@@ -231,7 +253,9 @@ impl HttpTransport {
             .limit(MAX_BODY_BYTES as u64)
             .read_to_vec()
             .map_err(|e| {
-                map_ureq_error(e, true, started.elapsed()).with_http_status(Some(status))
+                let mut failure = map_ureq_error(e, true, started.elapsed());
+                failure.error = failure.error.with_http_status(Some(status));
+                failure
             })?;
         Ok(RawResponse {
             status,
@@ -247,65 +271,110 @@ fn sent_flag() -> bool {
 
 /// The only place `ureq::Error` is looked at. `sent` says whether request bytes reached a
 /// socket during this exchange.
-fn map_ureq_error(e: ureq::Error, sent: bool, elapsed: Duration) -> Error {
+fn map_ureq_error(e: ureq::Error, sent: bool, elapsed: Duration) -> Box<Failure> {
     use ureq::Error as U;
     let ms = elapsed.as_millis();
+    let (kind, error) = match e {
+        U::BodyExceedsLimit(_) => (
+            FailureKind::MaybeExecuted,
+            Error::new(
+                ErrorCode::OutcomeUnknown,
+                format!(
+                    "the portal's answer is larger than {MAX_BODY_BYTES} bytes; the request may \
+                     have been executed"
+                ),
+            ),
+        ),
+        U::HostNotFound => (
+            FailureKind::NotSent,
+            Error::new(
+                ErrorCode::Transport,
+                "could not resolve the portal's host name; nothing was sent",
+            ),
+        ),
+        U::Timeout(t) if !sent => (
+            FailureKind::NotSent,
+            Error::new(
+                ErrorCode::Transport,
+                format!(
+                    "timed out connecting to the portal ({t:?}, after {ms} ms); nothing was sent"
+                ),
+            ),
+        ),
+        U::Timeout(t) => (
+            FailureKind::MaybeExecuted,
+            Error::new(
+                ErrorCode::OutcomeUnknown,
+                format!(
+                    "no answer from the portal before the timeout ({t:?}, after {ms} ms); the \
+                     request may have been executed"
+                ),
+            ),
+        ),
+        other if !sent => {
+            let kind = if tls_refusal(&other) {
+                FailureKind::TlsRefused
+            } else {
+                FailureKind::NotSent
+            };
+            (
+                kind,
+                Error::new(
+                    ErrorCode::Transport,
+                    format!(
+                        "could not reach the portal ({}); nothing was sent",
+                        describe(&other, kind)
+                    ),
+                ),
+            )
+        }
+        other => (
+            FailureKind::MaybeExecuted,
+            Error::new(
+                ErrorCode::OutcomeUnknown,
+                format!(
+                    "the connection failed after the request was sent ({}, after {ms} ms); the \
+                     request may have been executed",
+                    describe(&other, FailureKind::MaybeExecuted)
+                ),
+            ),
+        ),
+    };
+    Box::new(Failure { kind, error })
+}
+
+/// The TLS layer's own error, when the failure came from it (rustls reports a refused
+/// handshake as an I/O error wrapping its typed error).
+fn rustls_error(e: &ureq::Error) -> Option<&rustls::Error> {
     match e {
-        U::BodyExceedsLimit(_) => Error::new(
-            ErrorCode::OutcomeUnknown,
-            format!(
-                "the portal's answer is larger than {MAX_BODY_BYTES} bytes; the request may \
-                 have been executed"
-            ),
-        ),
-        U::HostNotFound => Error::new(
-            ErrorCode::Transport,
-            "could not resolve the portal's host name; nothing was sent",
-        ),
-        U::Timeout(t) if !sent => Error::new(
-            ErrorCode::Transport,
-            format!("timed out connecting to the portal ({t:?}, after {ms} ms); nothing was sent"),
-        ),
-        U::Timeout(t) => Error::new(
-            ErrorCode::OutcomeUnknown,
-            format!(
-                "no answer from the portal before the timeout ({t:?}, after {ms} ms); the \
-                 request may have been executed"
-            ),
-        ),
-        other if !sent => Error::new(
-            ErrorCode::Transport,
-            format!(
-                "could not reach the portal ({}); nothing was sent",
-                describe(&other)
-            ),
-        ),
-        other => Error::new(
-            ErrorCode::OutcomeUnknown,
-            format!(
-                "the connection failed after the request was sent ({}, after {ms} ms); the \
-                 request may have been executed",
-                describe(&other)
-            ),
-        ),
+        ureq::Error::Rustls(r) => Some(r),
+        ureq::Error::Io(io) => io.get_ref()?.downcast_ref::<rustls::Error>(),
+        _ => None,
     }
 }
 
+/// True when the TLS handshake itself was refused (a certificate the roots do not vouch for,
+/// an alert from the server, no common protocol): facts that a second attempt cannot change.
+fn tls_refusal(e: &ureq::Error) -> bool {
+    matches!(e, ureq::Error::Tls(_) | ureq::Error::Pem(_)) || rustls_error(e).is_some()
+}
+
 /// A short, secret-free description of a ureq error (never the URL).
-fn describe(e: &ureq::Error) -> String {
+fn describe(e: &ureq::Error, kind: FailureKind) -> String {
     use ureq::Error as U;
+    if kind == FailureKind::TlsRefused {
+        let detail = rustls_error(e)
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        return crate::redact::sanitize_text(&format!(
+            "TLS handshake failed{detail}; if the portal uses a private CA, add it with \
+             add_root_certificate_pem"
+        ));
+    }
     match e {
         U::Io(io) => {
             let inner = io.get_ref().map(|i| format!(": {i}")).unwrap_or_default();
-            let text = if inner.contains("certificate") || inner.contains("handshake") {
-                format!(
-                    "TLS handshake failed{inner}; if the portal uses a private CA, add it \
-                         with add_root_certificate_pem"
-                )
-            } else {
-                format!("I/O error {:?}{inner}", io.kind())
-            };
-            crate::redact::sanitize_text(&text)
+            crate::redact::sanitize_text(&format!("I/O error {:?}{inner}", io.kind()))
         }
         U::ConnectionFailed => "connection failed".into(),
         U::Tls(m) => format!("TLS handshake failed: {m}"),

@@ -1,0 +1,430 @@
+//! One logical call to the portal, in small phases: wait for the limiter ([`Exchange::admit`]),
+//! send one request ([`Exchange::send`]), read what came back ([`Exchange::decide`]) and either
+//! return, or pause and send again when that is certainly safe.
+//!
+//! Every retry is decided from facts: the transport's [`FailureKind`] (were request bytes
+//! written?), the HTTP status and the classified answer, never from an error's text.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use url::Url;
+
+use crate::auth::{Auth, TokenStore, checked_base};
+use crate::error::{Error, ErrorCode};
+use crate::limiter::{CancelToken, Limiter, RateLimit, instant_after, sleep_until};
+use crate::oauth::OAuthState;
+use crate::response::{Success, classify};
+use crate::transport::{Body, Failure, FailureKind, HttpTransport, RawResponse};
+
+/// Requests sent for one logical call, at most (retries, refresh resends, rename re-POSTs).
+const MAX_ATTEMPTS: u32 = 12;
+/// Resends after a connection that certainly carried nothing.
+const MAX_CONNECT_RETRIES: u32 = 2;
+/// Waits for an operating-time reset within one call.
+const MAX_OPERATING_WAITS: u32 = 2;
+
+/// How requests are authenticated.
+enum AuthKind {
+    Webhook {
+        user_id: String,
+        secret: String,
+    },
+    OAuth {
+        state: Box<OAuthState>,
+        rest_path: String,
+    },
+}
+
+/// What one logical call cost.
+#[derive(Default)]
+pub(crate) struct CallMeta {
+    pub(crate) attempts: u32,
+    pub(crate) limiter_wait: Duration,
+    pub(crate) moved_to: Option<String>,
+}
+
+/// One logical call: which method, with what, until when.
+pub(crate) struct Call<'a> {
+    pub(crate) method: &'a str,
+    /// The JSON object of parameters.
+    pub(crate) payload: &'a str,
+    pub(crate) deadline: Instant,
+    pub(crate) cancel: Option<&'a CancelToken>,
+    /// The masked destination number, for logs (`-` for other methods).
+    pub(crate) number: &'a str,
+}
+
+/// What is left of one call's retries.
+#[derive(Default)]
+struct Budget {
+    refreshed: bool,
+    connect_retries: u32,
+    limit_retries: u32,
+    operating_waits: u32,
+}
+
+/// One request as it was sent.
+struct Sent {
+    /// The OAuth token generation it carried (0 for webhooks).
+    generation: u64,
+    portal: String,
+    answer: Result<RawResponse, Box<Failure>>,
+}
+
+/// What the answer to one request means for the call.
+enum Decision {
+    Done(Success),
+    /// Nothing was executed: send again after `pause` (or report `error` if that does not fit
+    /// the deadline).
+    Retry {
+        pause: Duration,
+        error: Error,
+    },
+    /// The access token of `generation` was refused: refresh it once, then send again.
+    Refresh {
+        generation: u64,
+        error: Error,
+    },
+    /// The portal was renamed before running the method: send again to the new base.
+    Moved(String),
+    Fail(Error),
+}
+
+/// The HTTP side of a client: transport, credentials, portal address, limiter.
+pub(crate) struct Exchange {
+    http: HttpTransport,
+    auth: AuthKind,
+    portal: RwLock<String>,
+    limiter: Option<Arc<Limiter>>,
+    /// The last `time.operating_reset_at` seen in a successful answer (0 = none yet).
+    last_reset_at: AtomicI64,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn jitter(max_ms: u64) -> Duration {
+    Duration::from_millis(fastrand::u64(0..=max_ms))
+}
+
+/// Adds the access token to a JSON object body.
+fn with_auth(payload: &str, token: &str) -> String {
+    let token_json = serde_json::to_string(token).unwrap_or_default();
+    let trimmed = payload.trim_end();
+    let inner = trimmed.strip_suffix('}').unwrap_or(trimmed).trim_end();
+    if inner.ends_with('{') {
+        format!("{inner}\"auth\":{token_json}}}")
+    } else {
+        format!("{inner},\"auth\":{token_json}}}")
+    }
+}
+
+/// Where a redirect points, if it is an acceptable new portal address.
+fn moved_base(location: &str, current: &str) -> Option<String> {
+    let base = Url::parse(current).ok()?;
+    let target = base.join(location).ok()?;
+    checked_base(&target).ok()
+}
+
+impl AuthKind {
+    fn new(auth: &Auth, token_store: Option<TokenStore>) -> Result<AuthKind, Error> {
+        let o = match auth {
+            Auth::Webhook(w) => {
+                return Ok(AuthKind::Webhook {
+                    user_id: w.user_id.clone(),
+                    secret: w.secret.clone(),
+                });
+            }
+            Auth::OAuth(o) => o,
+        };
+        // `Auth::OAuth` can be built directly: check it the way `Auth::oauth` does.
+        Auth::oauth(o.clone())?;
+        let client = Url::parse(o.client_endpoint.trim())
+            .map_err(|_| Error::new(ErrorCode::InvalidRequest, "client_endpoint is not a URL"))?;
+        let server = Url::parse(o.server_endpoint.trim())
+            .map_err(|_| Error::new(ErrorCode::InvalidRequest, "server_endpoint is not a URL"))?;
+        let server_base =
+            checked_base(&server).map_err(|(_, m)| Error::new(ErrorCode::InvalidRequest, m))?;
+        let mut rest_path = client.path().to_owned();
+        if !rest_path.ends_with('/') {
+            rest_path.push('/');
+        }
+        Ok(AuthKind::OAuth {
+            state: Box::new(OAuthState::new(
+                o.client_id.clone(),
+                o.client_secret.clone(),
+                o.access_token.clone(),
+                o.refresh_token.clone(),
+                format!("{server_base}/oauth/token/"),
+                token_store,
+            )),
+            rest_path,
+        })
+    }
+}
+
+impl Exchange {
+    pub(crate) fn new(
+        auth: &Auth,
+        token_store: Option<TokenStore>,
+        rate_limit: RateLimit,
+        http: HttpTransport,
+    ) -> Result<Exchange, Error> {
+        let portal = auth.portal_base();
+        Ok(Exchange {
+            http,
+            auth: AuthKind::new(auth, token_store)?,
+            limiter: Limiter::shared(&portal, rate_limit),
+            portal: RwLock::new(portal),
+            last_reset_at: AtomicI64::new(0),
+        })
+    }
+
+    /// `"webhook"` or `"oauth"`.
+    pub(crate) fn auth_kind(&self) -> &'static str {
+        match self.auth {
+            AuthKind::Webhook { .. } => "webhook",
+            AuthKind::OAuth { .. } => "oauth",
+        }
+    }
+
+    /// The portal base address in use (changes after a rename).
+    pub(crate) fn portal(&self) -> String {
+        self.portal
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn method_url(&self, portal: &str, method: &str) -> String {
+        match &self.auth {
+            AuthKind::Webhook { user_id, secret } => {
+                format!("{portal}/rest/{user_id}/{secret}/{method}")
+            }
+            AuthKind::OAuth { rest_path, .. } => format!("{portal}{rest_path}{method}"),
+        }
+    }
+
+    /// One logical call with every safe retry.
+    pub(crate) fn call(&self, call: &Call<'_>) -> Result<(Success, CallMeta), Error> {
+        let mut meta = CallMeta::default();
+        let mut budget = Budget::default();
+        let outcome = loop {
+            let sent = match self.admit(call, &mut meta) {
+                Ok(()) => self.send(call, &mut meta),
+                Err(e) => break Err(e),
+            };
+            match self.decide(sent, &mut budget, &mut meta) {
+                Decision::Done(ok) => break Ok(ok),
+                Decision::Fail(e) => break Err(e),
+                Decision::Moved(new_base) => {
+                    meta.moved_to = Some(new_base);
+                }
+                Decision::Retry { pause, error } => {
+                    if self.pause(pause, call).is_err() {
+                        break Err(error);
+                    }
+                }
+                Decision::Refresh { generation, error } => {
+                    if let Err(e) = self.refresh(generation, call, error) {
+                        break Err(e);
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(ok) => Ok((ok, meta)),
+            Err(e) => Err(e.with_portal_moved_to_if_none(meta.moved_to)),
+        }
+    }
+
+    /// Waits for the limiter; refuses (nothing sent) when cancelled or out of time.
+    fn admit(&self, call: &Call<'_>, meta: &mut CallMeta) -> Result<(), Error> {
+        if let Some(l) = &self.limiter {
+            meta.limiter_wait += l.acquire(call.deadline, call.cancel)?;
+        } else if call.cancel.is_some_and(CancelToken::is_cancelled) {
+            return Err(Error::new(
+                ErrorCode::RateLimited,
+                "cancelled before sending; nothing was sent",
+            ));
+        }
+        if Instant::now() >= call.deadline {
+            return Err(Error::new(
+                ErrorCode::RateLimited,
+                "the deadline passed before the request could be sent; nothing was sent",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sends one request with the current credentials.
+    fn send(&self, call: &Call<'_>, meta: &mut CallMeta) -> Sent {
+        let (body, generation) = match &self.auth {
+            AuthKind::Webhook { .. } => (call.payload.to_owned(), 0),
+            AuthKind::OAuth { state, .. } => {
+                let t = state.current();
+                (with_auth(call.payload, &t.access), t.generation)
+            }
+        };
+        let portal = self.portal();
+        let url = self.method_url(&portal, call.method);
+        meta.attempts += 1;
+        let attempt = meta.attempts;
+        let (method, number) = (call.method, call.number);
+        log::debug!("{method} -> {portal} attempt {attempt} number {number}");
+        let sent_at = Instant::now();
+        let remaining = call.deadline.saturating_duration_since(sent_at);
+        let answer = self.http.post(&url, Body::Json(body.as_bytes()), remaining);
+        let ms = sent_at.elapsed().as_millis();
+        match &answer {
+            Ok(raw) => log::debug!(
+                "{method} -> {portal} attempt {attempt} number {number}: HTTP {} in {ms} ms",
+                raw.status
+            ),
+            Err(f) => log::warn!(
+                "{method} -> {portal} attempt {attempt} number {number}: {} after {ms} ms",
+                f.error.code()
+            ),
+        }
+        Sent {
+            generation,
+            portal,
+            answer,
+        }
+    }
+
+    /// What the answer to one request means: done, fail, or which safe retry.
+    fn decide(&self, sent: Sent, budget: &mut Budget, meta: &mut CallMeta) -> Decision {
+        let raw = match sent.answer {
+            Ok(raw) => raw,
+            Err(failure) => {
+                let Failure { kind, error } = *failure;
+                return if kind == FailureKind::NotSent
+                    && budget.connect_retries < MAX_CONNECT_RETRIES
+                {
+                    budget.connect_retries += 1;
+                    Decision::Retry {
+                        pause: Duration::from_millis(150 << budget.connect_retries) + jitter(100),
+                        error,
+                    }
+                } else {
+                    Decision::Fail(error)
+                };
+            }
+        };
+        if let Some(location) = raw.location.as_deref().filter(|_| raw.is_redirect()) {
+            return self.redirected(raw.status, location, &sent.portal, meta);
+        }
+        let error = match classify(raw.status, &raw.body) {
+            Ok(ok) => {
+                if let Some(at) = ok.time.as_ref().and_then(|t| t.operating_reset_at) {
+                    self.last_reset_at.store(at, Ordering::Relaxed);
+                }
+                return Decision::Done(ok);
+            }
+            Err(e) => e,
+        };
+        if meta.attempts >= MAX_ATTEMPTS {
+            return Decision::Fail(error);
+        }
+        self.after_refusal(error, sent.generation, budget)
+    }
+
+    /// A redirect from the portal: a rename is followed once, anything else refused.
+    fn redirected(&self, status: u16, location: &str, portal: &str, meta: &CallMeta) -> Decision {
+        let refuse = |why: &str| {
+            Decision::Fail(
+                Error::new(
+                    ErrorCode::PortalError,
+                    format!("the portal redirected (HTTP {status}) {why}; nothing was executed"),
+                )
+                .with_http_status(Some(status)),
+            )
+        };
+        let Some(new_base) = moved_base(location, portal) else {
+            return refuse("to an address that is not https");
+        };
+        if meta.moved_to.is_some() || new_base == portal {
+            return refuse("again; not following further");
+        }
+        if meta.attempts >= MAX_ATTEMPTS {
+            return Decision::Fail(Error::new(ErrorCode::PortalError, "too many attempts"));
+        }
+        log::info!("portal {portal} moved to {new_base} (HTTP {status})");
+        *self.portal.write().unwrap_or_else(|p| p.into_inner()) = new_base.clone();
+        Decision::Moved(new_base)
+    }
+
+    /// A refusal that executed nothing: which of them are worth another request.
+    fn after_refusal(&self, error: Error, generation: u64, budget: &mut Budget) -> Decision {
+        match error.code() {
+            ErrorCode::RateLimited => {
+                if let Some(l) = &self.limiter {
+                    l.note_portal_full();
+                }
+                budget.limit_retries += 1;
+                let pause = Duration::from_millis(500 * (1 << budget.limit_retries.min(4)))
+                    .min(Duration::from_secs(8))
+                    + jitter(250);
+                Decision::Retry { pause, error }
+            }
+            ErrorCode::OperationTimeLimit => {
+                let known = error.operating_reset_at().or_else(|| {
+                    let v = self.last_reset_at.load(Ordering::Relaxed);
+                    (v > 0).then_some(v)
+                });
+                let error = error.with_operating_reset_at(known);
+                match known {
+                    Some(at) if budget.operating_waits < MAX_OPERATING_WAITS => {
+                        budget.operating_waits += 1;
+                        let wait = Duration::from_secs(at.saturating_sub(unix_now()).max(0) as u64)
+                            + jitter(500);
+                        Decision::Retry { pause: wait, error }
+                    }
+                    _ => Decision::Fail(error),
+                }
+            }
+            ErrorCode::AuthFailed
+                if !budget.refreshed
+                    && matches!(self.auth, AuthKind::OAuth { .. })
+                    && error.bitrix_code().is_some_and(|c| {
+                        c.eq_ignore_ascii_case("expired_token")
+                            || c.eq_ignore_ascii_case("invalid_token")
+                    }) =>
+            {
+                budget.refreshed = true;
+                Decision::Refresh { generation, error }
+            }
+            _ => Decision::Fail(error),
+        }
+    }
+
+    /// Refreshes the access token (once across all threads) before the resend.
+    fn refresh(&self, generation: u64, call: &Call<'_>, error: Error) -> Result<(), Error> {
+        let AuthKind::OAuth { state, .. } = &self.auth else {
+            return Err(error);
+        };
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(error);
+        }
+        state.refresh_after(generation, &self.http, remaining)?;
+        Ok(())
+    }
+
+    /// Sleeps for a back-off if it ends before the deadline; `Err` when it would not, or when
+    /// the call was cancelled meanwhile (the caller then reports the refusal it retried).
+    fn pause(&self, pause: Duration, call: &Call<'_>) -> Result<(), ()> {
+        let until = instant_after(Instant::now(), pause);
+        if until >= call.deadline {
+            return Err(());
+        }
+        sleep_until(until, call.cancel).map_err(drop)
+    }
+}

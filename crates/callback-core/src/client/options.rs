@@ -1,0 +1,593 @@
+//! Client options as plain data, checked in one place.
+//!
+//! Every binding turns its own values (a Python keyword argument, a JavaScript object, a uniffi
+//! record, a command-line flag) into a [`ClientOptions`] and nothing more: ranges, presets,
+//! regions and certificates are checked here, every violation at once, with the same codes and
+//! texts in every language. Only the option names in violations follow the caller's spelling
+//! ([`OptionNames`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::auth::TokenStore;
+use crate::client::guard::DestinationPolicy;
+use crate::error::{Error, Violation};
+use crate::limiter::{RateLimit, unknown_preset_message};
+use crate::transport::ExtraRoots;
+
+/// A duration as the caller wrote it. Bindings pass what their language has (Python seconds,
+/// JavaScript milliseconds, a uniffi `Duration`); the range check is the same for all.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Span {
+    Exact(Duration),
+    Seconds(f64),
+    Millis(f64),
+}
+
+impl From<Duration> for Span {
+    fn from(d: Duration) -> Span {
+        Span::Exact(d)
+    }
+}
+
+/// A rate limit as the caller wrote it: a preset's name or custom bucket numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateLimitOption {
+    /// `"standard"`, `"enterprise"` or `"off"` (any case).
+    Named(String),
+    /// Bucket numbers; the burst must be a whole number from 1 to `u32::MAX`.
+    Custom { burst: f64, per_second: f64 },
+}
+
+impl From<RateLimit> for RateLimitOption {
+    fn from(r: RateLimit) -> RateLimitOption {
+        match r {
+            RateLimit::Custom { burst, per_second } => RateLimitOption::Custom {
+                burst: f64::from(burst),
+                per_second,
+            },
+            preset => RateLimitOption::Named(preset.name().unwrap_or("standard").to_owned()),
+        }
+    }
+}
+
+/// The language binding that drives the core, named in the `User-Agent`
+/// (`bitrix24-callback/0.1.0 (python/3.11.7)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// `python`, `node`, `kotlin`, `cli`, ...
+    pub name: String,
+    /// The language runtime's (or program's) version.
+    pub version: String,
+}
+
+/// How violations name an option: the spelling the caller used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OptionNames {
+    /// `number_cooldown` (Rust, Python keyword arguments).
+    #[default]
+    Snake,
+    /// `destinationPolicy.numberCooldownMs` (JavaScript, Kotlin, Swift); a duration given in
+    /// milliseconds gets the `Ms` suffix of the JavaScript option.
+    Camel,
+    /// `--number-cooldown` (the command line).
+    Flags,
+}
+
+/// Which destinations are refused, as the caller wrote it (`None` keeps the default).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PolicyOptions {
+    /// ISO 3166 alpha-2 regions the business serves; empty = any region.
+    pub allowed_regions: Option<Vec<String>>,
+    /// Refuse premium-rate and other costly number types. Default `true`.
+    pub block_costly_numbers: Option<bool>,
+    /// How long a called number is refused. Default 60 s; zero turns it off.
+    pub number_cooldown: Option<Span>,
+}
+
+impl From<DestinationPolicy> for PolicyOptions {
+    fn from(p: DestinationPolicy) -> PolicyOptions {
+        let DestinationPolicy {
+            allowed_regions,
+            block_costly_numbers,
+            number_cooldown,
+        } = p;
+        PolicyOptions {
+            allowed_regions: Some(allowed_regions),
+            block_costly_numbers: Some(block_costly_numbers),
+            number_cooldown: Some(Span::Exact(number_cooldown)),
+        }
+    }
+}
+
+/// Every option of a [`crate::Client`] as plain data; `None` (or empty) keeps the default.
+///
+/// [`crate::ClientBuilder`] is the typed front of the same options for Rust code; bindings fill
+/// this struct from their own values and call [`crate::Client::with_options`].
+#[derive(Clone, Default)]
+pub struct ClientOptions {
+    /// TCP connect and TLS handshake bound. Default 10 s.
+    pub connect_timeout: Option<Span>,
+    /// Bound of one HTTP exchange. Default 40 s (the portal itself waits up to 30 s for its
+    /// telephony controller).
+    pub timeout: Option<Span>,
+    /// Bound of a whole call, limiter waits and retries included. Default 60 s.
+    pub deadline: Option<Span>,
+    /// Default `standard` (burst 50, 2 per second).
+    pub rate_limit: Option<RateLimitOption>,
+    /// Extra trusted root certificates (PEM texts; each may hold several).
+    pub root_certificates: Vec<Vec<u8>>,
+    /// The application's own part of the `User-Agent`, e.g. `myshop/2.1`.
+    pub user_agent_suffix: Option<String>,
+    /// The binding, named in the `User-Agent`; `None` for Rust.
+    pub binding: Option<Binding>,
+    /// Region for numbers written without `+`.
+    pub default_region: Option<String>,
+    /// Accept voice ids outside the known list. Default `false`.
+    pub allow_unknown_voice: Option<bool>,
+    /// The destination policy.
+    pub policy: PolicyOptions,
+    /// How long an idempotency key is remembered. Default 10 minutes.
+    pub dedupe_window: Option<Span>,
+    /// Called with each rotated OAuth pair before it is used.
+    pub token_store: Option<TokenStore>,
+    /// How violations name the options.
+    pub names: OptionNames,
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("rate_limit", &self.rate_limit)
+            .field("root_certificates", &self.root_certificates.len())
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("binding", &self.binding)
+            .field("default_region", &self.default_region)
+            .field("allow_unknown_voice", &self.allow_unknown_voice)
+            .field("policy", &self.policy)
+            .field("dedupe_window", &self.dedupe_window)
+            .field("token_store", &self.token_store.as_ref().map(|_| "[set]"))
+            .field("names", &self.names)
+            .finish()
+    }
+}
+
+/// The checked options a client is built from.
+pub(crate) struct Settings {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) deadline: Duration,
+    pub(crate) rate_limit: RateLimit,
+    pub(crate) extra_roots: ExtraRoots,
+    pub(crate) user_agent: String,
+    pub(crate) default_region: Option<String>,
+    pub(crate) allow_unknown_voice: bool,
+    pub(crate) policy: DestinationPolicy,
+    pub(crate) dedupe_window: Duration,
+    pub(crate) token_store: Option<TokenStore>,
+}
+
+/// Where an option sits: its snake_case key and, for nested options, its group.
+#[derive(Clone, Copy)]
+struct Key {
+    group: Option<&'static str>,
+    name: &'static str,
+}
+
+const fn key(name: &'static str) -> Key {
+    Key { group: None, name }
+}
+
+const fn policy_key(name: &'static str) -> Key {
+    Key {
+        group: Some("destination_policy"),
+        name,
+    }
+}
+
+/// Command-line flags that are not simply the kebab-case key.
+const FLAG_NAMES: &[(&str, &str)] = &[
+    ("default_region", "--region"),
+    ("root_certificates", "--ca-file"),
+];
+
+fn camel(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl OptionNames {
+    /// The name of `key` in this spelling; `millis` adds the `Ms` suffix in camelCase.
+    fn name(self, key: Key, millis: bool) -> String {
+        match self {
+            OptionNames::Snake => key.name.to_owned(),
+            OptionNames::Camel => {
+                let mut name = match key.group {
+                    Some(g) => format!("{}.{}", camel(g), camel(key.name)),
+                    None => camel(key.name),
+                };
+                if millis {
+                    name.push_str("Ms");
+                }
+                name
+            }
+            OptionNames::Flags => FLAG_NAMES
+                .iter()
+                .find(|(k, _)| *k == key.name)
+                .map(|(_, flag)| (*flag).to_owned())
+                .unwrap_or_else(|| format!("--{}", key.name.replace('_', "-"))),
+        }
+    }
+}
+
+/// Collects violations while the options are read.
+struct Check {
+    names: OptionNames,
+    violations: Vec<Violation>,
+}
+
+impl Check {
+    fn refuse(&mut self, key: Key, millis: bool, code: &str, message: impl Into<String>) {
+        self.violations.push(Violation {
+            field: self.names.name(key, millis),
+            code: code.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// A duration in range (finite, not negative, representable); `zero_ok` allows zero.
+    fn duration(
+        &mut self,
+        key: Key,
+        span: Option<Span>,
+        default: Duration,
+        zero_ok: bool,
+    ) -> Duration {
+        let Some(span) = span else {
+            return default;
+        };
+        let (value, millis) = match span {
+            Span::Exact(d) => (Ok(d), false),
+            Span::Seconds(s) => (Duration::try_from_secs_f64(s), false),
+            Span::Millis(ms) => (Duration::try_from_secs_f64(ms / 1000.0), true),
+        };
+        match value {
+            Ok(d) if d.is_zero() && !zero_ok => {
+                self.refuse(key, millis, "zero", "must be greater than zero");
+                default
+            }
+            Ok(d) => d,
+            Err(_) => {
+                self.refuse(
+                    key,
+                    millis,
+                    "out_of_range",
+                    "must be a finite, non-negative duration",
+                );
+                default
+            }
+        }
+    }
+
+    fn rate_limit(&mut self, option: Option<RateLimitOption>) -> RateLimit {
+        const K: Key = key("rate_limit");
+        match option {
+            None => RateLimit::Standard,
+            Some(RateLimitOption::Named(name)) => {
+                RateLimit::from_name(&name).unwrap_or_else(|| {
+                    self.refuse(K, false, "unknown_preset", unknown_preset_message());
+                    RateLimit::Standard
+                })
+            }
+            Some(RateLimitOption::Custom { burst, per_second }) => {
+                let whole = burst.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&burst);
+                if whole && per_second.is_finite() && per_second > 0.0 {
+                    RateLimit::Custom {
+                        burst: burst as u32,
+                        per_second,
+                    }
+                } else {
+                    self.refuse(
+                        K,
+                        false,
+                        "invalid",
+                        "a custom rate limit needs a whole-number burst from 1 to 4294967295 \
+                         and a positive, finite per_second",
+                    );
+                    RateLimit::Standard
+                }
+            }
+        }
+    }
+
+    fn roots(&mut self, pems: &[Vec<u8>]) -> ExtraRoots {
+        ExtraRoots::parse(pems).unwrap_or_else(|refused| {
+            for (i, code) in refused {
+                self.refuse(
+                    key("root_certificates"),
+                    false,
+                    code,
+                    format!(
+                        "extra root certificate #{} holds no usable PEM certificate",
+                        i + 1
+                    ),
+                );
+            }
+            ExtraRoots::default()
+        })
+    }
+
+    /// Printable ASCII of at most 200 characters (it goes into an HTTP header).
+    fn header_text(&mut self, key: Key, text: &str) -> bool {
+        let ok = text.len() <= 200 && text.chars().all(|c| c.is_ascii() && !c.is_control());
+        if !ok {
+            self.refuse(
+                key,
+                false,
+                "invalid_character",
+                "must be printable ASCII, at most 200 characters",
+            );
+        }
+        ok
+    }
+
+    fn user_agent(&mut self, binding: Option<&Binding>, suffix: Option<&str>) -> String {
+        let mut agent = format!("bitrix24-callback/{}", crate::VERSION);
+        match binding {
+            Some(b) if self.header_text(key("binding"), &format!("{}/{}", b.name, b.version)) => {
+                agent.push_str(&format!(" ({}/{})", b.name.trim(), b.version.trim()));
+            }
+            Some(_) => {}
+            None => agent.push_str(" (rust)"),
+        }
+        if let Some(s) = suffix.map(str::trim).filter(|s| !s.is_empty())
+            && self.header_text(key("user_agent_suffix"), s)
+        {
+            agent.push(' ');
+            agent.push_str(s);
+        }
+        agent
+    }
+
+    fn region(&mut self, key: Key, region: &str) -> bool {
+        let known = crate::request::is_known_region(region);
+        if !known {
+            self.refuse(
+                key,
+                false,
+                "unknown_region",
+                "must be an ISO 3166 alpha-2 region the phone metadata knows, such as \"GB\"",
+            );
+        }
+        known
+    }
+
+    fn policy(&mut self, p: PolicyOptions) -> DestinationPolicy {
+        let defaults = DestinationPolicy::default();
+        let PolicyOptions {
+            allowed_regions,
+            block_costly_numbers,
+            number_cooldown,
+        } = p;
+        let mut regions = Vec::new();
+        for r in allowed_regions.unwrap_or_default() {
+            if self.region(policy_key("allowed_regions"), r.trim()) {
+                regions.push(r.trim().to_ascii_uppercase());
+            }
+        }
+        DestinationPolicy {
+            allowed_regions: regions,
+            block_costly_numbers: block_costly_numbers.unwrap_or(defaults.block_costly_numbers),
+            number_cooldown: self.duration(
+                policy_key("number_cooldown"),
+                number_cooldown,
+                defaults.number_cooldown,
+                true,
+            ),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Checks every option; `invalid_request` lists every violation found.
+    pub(crate) fn settle(self) -> Result<Settings, Error> {
+        let ClientOptions {
+            connect_timeout,
+            timeout,
+            deadline,
+            rate_limit,
+            root_certificates,
+            user_agent_suffix,
+            binding,
+            default_region,
+            allow_unknown_voice,
+            policy,
+            dedupe_window,
+            token_store,
+            names,
+        } = self;
+        let mut c = Check {
+            names,
+            violations: Vec::new(),
+        };
+        let settings = Settings {
+            connect_timeout: c.duration(
+                key("connect_timeout"),
+                connect_timeout,
+                Duration::from_secs(10),
+                false,
+            ),
+            timeout: c.duration(key("timeout"), timeout, Duration::from_secs(40), false),
+            deadline: c.duration(key("deadline"), deadline, Duration::from_secs(60), false),
+            rate_limit: c.rate_limit(rate_limit),
+            extra_roots: c.roots(&root_certificates),
+            user_agent: c.user_agent(binding.as_ref(), user_agent_suffix.as_deref()),
+            default_region: default_region
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .filter(|r| c.region(key("default_region"), r)),
+            allow_unknown_voice: allow_unknown_voice.unwrap_or(false),
+            policy: c.policy(policy),
+            dedupe_window: c.duration(
+                key("dedupe_window"),
+                dedupe_window,
+                Duration::from_secs(600),
+                true,
+            ),
+            token_store,
+        };
+        if c.violations.is_empty() {
+            Ok(settings)
+        } else {
+            Err(Error::invalid(c.violations))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(options: ClientOptions) -> Vec<(String, String)> {
+        match options.settle() {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .violations()
+                .iter()
+                .map(|v| (v.field.clone(), v.code.clone()))
+                .collect(),
+        }
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_violation_is_reported_in_the_callers_spelling() {
+        let bad = |names| ClientOptions {
+            timeout: Some(Span::Millis(-1.0)),
+            deadline: Some(Span::Seconds(0.0)),
+            rate_limit: Some(RateLimitOption::Named("turbo".into())),
+            default_region: Some("XX".into()),
+            policy: PolicyOptions {
+                number_cooldown: Some(Span::Millis(f64::NAN)),
+                ..PolicyOptions::default()
+            },
+            names,
+            ..ClientOptions::default()
+        };
+        assert_eq!(
+            refused(bad(OptionNames::Snake)),
+            pairs(&[
+                ("timeout", "out_of_range"),
+                ("deadline", "zero"),
+                ("rate_limit", "unknown_preset"),
+                ("default_region", "unknown_region"),
+                ("number_cooldown", "out_of_range"),
+            ])
+        );
+        assert_eq!(
+            refused(bad(OptionNames::Camel)),
+            pairs(&[
+                ("timeoutMs", "out_of_range"),
+                ("deadline", "zero"),
+                ("rateLimit", "unknown_preset"),
+                ("defaultRegion", "unknown_region"),
+                ("destinationPolicy.numberCooldownMs", "out_of_range"),
+            ])
+        );
+        assert_eq!(
+            refused(bad(OptionNames::Flags)),
+            pairs(&[
+                ("--timeout", "out_of_range"),
+                ("--deadline", "zero"),
+                ("--rate-limit", "unknown_preset"),
+                ("--region", "unknown_region"),
+                ("--number-cooldown", "out_of_range"),
+            ])
+        );
+    }
+
+    #[test]
+    fn custom_rate_limits_need_a_whole_burst_and_a_positive_rate() {
+        for (burst, per_second) in [
+            (0.0, 1.0),
+            (-1.0, 1.0),
+            (1.5, 1.0),
+            (5e9, 1.0),
+            (5.0, 0.0),
+            (5.0, -1.0),
+            (5.0, f64::NAN),
+            (5.0, f64::INFINITY),
+        ] {
+            let o = ClientOptions {
+                rate_limit: Some(RateLimitOption::Custom { burst, per_second }),
+                ..ClientOptions::default()
+            };
+            assert_eq!(
+                refused(o),
+                pairs(&[("rate_limit", "invalid")]),
+                "{burst} {per_second}"
+            );
+        }
+        let ok = ClientOptions {
+            rate_limit: Some(RateLimitOption::Custom {
+                burst: 5.0,
+                per_second: 2.5,
+            }),
+            ..ClientOptions::default()
+        };
+        assert_eq!(
+            ok.settle().unwrap().rate_limit,
+            RateLimit::Custom {
+                burst: 5,
+                per_second: 2.5
+            }
+        );
+    }
+
+    #[test]
+    fn the_user_agent_names_the_binding_and_the_app() {
+        let ua = |binding: Option<Binding>, suffix: Option<&str>| {
+            ClientOptions {
+                binding,
+                user_agent_suffix: suffix.map(str::to_owned),
+                ..ClientOptions::default()
+            }
+            .settle()
+            .map(|s| s.user_agent)
+        };
+        let v = crate::VERSION;
+        assert_eq!(
+            ua(None, None).unwrap(),
+            format!("bitrix24-callback/{v} (rust)")
+        );
+        let python = Binding {
+            name: "python".into(),
+            version: "3.11.7".into(),
+        };
+        assert_eq!(
+            ua(Some(python), Some(" shop/2 ")).unwrap(),
+            format!("bitrix24-callback/{v} (python/3.11.7) shop/2")
+        );
+        let e = ua(None, Some("caf\u{e9}")).unwrap_err();
+        assert_eq!(e.violations()[0].code, "invalid_character");
+    }
+}
