@@ -152,7 +152,7 @@ pub use records::{CallOutcome, CallRecord, Line, Voice};
 pub use redact::mask_number;
 pub use request::{
     CallbackRequest, CallbackRequestBuilder, KNOWN_VOICES, MAX_IDEMPOTENCY_KEY_CHARS,
-    MAX_LINE_CHARS, MAX_TEXT_CHARS, RequestInput, warm_up,
+    MAX_LINE_CHARS, MAX_TEXT_CHARS, RequestInput, is_warmed_up, warm_up, warm_up_in_background,
 };
 pub use response::PortalTime;
 

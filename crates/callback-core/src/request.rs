@@ -400,17 +400,44 @@ const WARM_UP_NUMBER: &str = "+12015550144";
 /// the same code path as a real request.
 ///
 /// Idempotent and thread-safe: the first call does the work, callers that arrive meanwhile wait
-/// for it, and every later call returns at once. Calling it is never required; validation
-/// works the same without it.
+/// for it, and every later call returns at once. It never panics (a failure to load is left to
+/// the first real validation to report). Calling it is never required; validation works the
+/// same without it.
 pub fn warm_up() {
-    static WARM: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     WARM.get_or_init(|| {
-        let warmed = CallbackRequest::builder()
-            .from_line("warm-up")
-            .to_number(WARM_UP_NUMBER)
-            .text("warm-up")
-            .build();
-        debug_assert!(warmed.is_ok(), "the warm-up number must validate");
+        let warmed = std::panic::catch_unwind(|| {
+            CallbackRequest::builder()
+                .from_line("warm-up")
+                .to_number(WARM_UP_NUMBER)
+                .text("warm-up")
+                .build()
+                .is_ok()
+        });
+        debug_assert!(
+            matches!(warmed, Ok(true)),
+            "the warm-up number must validate"
+        );
+    });
+}
+
+static WARM: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+
+/// True once [`warm_up`] has finished (a single atomic load): lets a binding skip releasing
+/// its interpreter lock for a warm-up that is already done.
+pub fn is_warmed_up() -> bool {
+    WARM.get().is_some()
+}
+
+/// Starts [`warm_up`] on a background thread, once per process (later calls do nothing).
+/// For runtimes that load the library into a long-lived process (Node.js); not for processes
+/// that may fork right after loading it, whose child could inherit a half-done load.
+pub fn warm_up_in_background() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        // If no thread can be started, the first validation loads the metadata itself.
+        let _ = std::thread::Builder::new()
+            .name("bitrix24-callback-warm-up".into())
+            .spawn(warm_up);
     });
 }
 
