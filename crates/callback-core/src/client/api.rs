@@ -172,6 +172,16 @@ impl Client {
         }
     }
 
+    /// The bound of one call (limiter waits and retries included), as configured.
+    pub fn deadline(&self) -> Duration {
+        self.inner.deadline
+    }
+
+    /// `"webhook"` or `"oauth"`.
+    pub fn auth_kind(&self) -> &'static str {
+        self.inner.exchange.auth_kind()
+    }
+
     /// The portal base address in use (changes after a 302 rename).
     pub fn portal(&self) -> String {
         self.inner.exchange.portal()

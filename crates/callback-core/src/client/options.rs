@@ -24,6 +24,34 @@ pub enum Span {
     Millis(f64),
 }
 
+impl Span {
+    /// The duration, checked like every duration option (finite, not negative); an
+    /// `invalid_request` naming `field` otherwise. For durations that are arguments of a call
+    /// rather than client options (a wait's timeout, say).
+    pub fn checked(self, field: &str) -> Result<Duration, Error> {
+        let (value, _) = self.value();
+        value.map_err(|()| {
+            Error::invalid(vec![Violation {
+                field: field.to_owned(),
+                code: "out_of_range".into(),
+                message: OUT_OF_RANGE.into(),
+            }])
+        })
+    }
+
+    /// The duration (or `Err` when out of range) and whether it was given in milliseconds.
+    fn value(self) -> (Result<Duration, ()>, bool) {
+        match self {
+            Span::Exact(d) => (Ok(d), false),
+            Span::Seconds(s) => (Duration::try_from_secs_f64(s).map_err(drop), false),
+            Span::Millis(ms) => (Duration::try_from_secs_f64(ms / 1000.0).map_err(drop), true),
+        }
+    }
+}
+
+/// The text of an `out_of_range` duration.
+const OUT_OF_RANGE: &str = "must be a finite, non-negative duration";
+
 impl From<Duration> for Span {
     fn from(d: Duration) -> Span {
         Span::Exact(d)
@@ -260,11 +288,7 @@ impl Check {
         let Some(span) = span else {
             return default;
         };
-        let (value, millis) = match span {
-            Span::Exact(d) => (Ok(d), false),
-            Span::Seconds(s) => (Duration::try_from_secs_f64(s), false),
-            Span::Millis(ms) => (Duration::try_from_secs_f64(ms / 1000.0), true),
-        };
+        let (value, millis) = span.value();
         match value {
             Ok(d) if d.is_zero() && !zero_ok => {
                 self.refuse(key, millis, "zero", "must be greater than zero");
@@ -272,12 +296,7 @@ impl Check {
             }
             Ok(d) => d,
             Err(_) => {
-                self.refuse(
-                    key,
-                    millis,
-                    "out_of_range",
-                    "must be a finite, non-negative duration",
-                );
+                self.refuse(key, millis, "out_of_range", OUT_OF_RANGE);
                 default
             }
         }
