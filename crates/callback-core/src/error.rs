@@ -201,6 +201,19 @@ impl Error {
         self
     }
 
+    /// Replaces every occurrence of a known secret in the error's texts by `[redacted]`.
+    pub(crate) fn scrub(mut self, secrets: &[&str]) -> Error {
+        let clean = |text: &mut String| *text = crate::redact::scrub_secrets(text, secrets);
+        clean(&mut self.description);
+        if let Some(code) = &mut self.bitrix_code {
+            clean(code);
+        }
+        for v in &mut self.violations {
+            clean(&mut v.message);
+        }
+        self
+    }
+
     pub(crate) fn with_violations(mut self, violations: Vec<Violation>) -> Error {
         self.violations = violations;
         self

@@ -133,7 +133,9 @@ mod client;
 mod error;
 mod events;
 mod limiter;
+mod number;
 mod oauth;
+mod policy;
 mod records;
 mod redact;
 mod request;
@@ -142,12 +144,17 @@ mod transport;
 
 pub use auth::{Auth, OAuthConfig, TokenPair, TokenStore, WebhookUrl};
 pub use client::{
-    Binding, CallbackStarted, Client, ClientBuilder, ClientOptions, DestinationPolicy, OptionNames,
+    Binding, CallbackStarted, Client, ClientBuilder, ClientOptions, Destination, OptionNames,
     PolicyOptions, RateLimitOption, Span, Timing,
 };
 pub use error::{Error, ErrorCode, ErrorParts, Violation, catch_panic};
 pub use events::{TelephonyEvent, parse_event};
 pub use limiter::{CancelToken, RateLimit};
+pub use number::{NumberType, WORKING_SET_CALLING_CODES};
+pub use policy::{
+    DestinationPolicy, HIGH_RISK_REGIONS, INTERNATIONAL_NETWORKS, NON_GEOGRAPHIC_REGION,
+    SAFE_NUMBER_TYPES,
+};
 pub use records::{CallOutcome, CallRecord, Line, Voice};
 pub use redact::mask_number;
 pub use request::{

@@ -66,6 +66,12 @@ impl OAuthState {
         }
     }
 
+    /// `error` without the client secret or the current tokens in its texts.
+    pub(crate) fn scrub(&self, error: Error) -> Error {
+        let t = self.current();
+        error.scrub(&[&self.client_secret, &t.access, &t.refresh])
+    }
+
     pub(crate) fn current(&self) -> Tokens {
         self.tokens
             .lock()

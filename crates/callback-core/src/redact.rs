@@ -26,11 +26,104 @@ pub fn mask_number(number: &str) -> String {
     out
 }
 
+/// Replaces every occurrence of each secret (of 6 characters or more) by `[redacted]`.
+pub(crate) fn scrub_secrets(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for s in secrets.iter().filter(|s| s.len() >= 6) {
+        if out.contains(*s) {
+            out = out.replace(*s, "[redacted]");
+        }
+    }
+    out
+}
+
+/// Parameter names whose values are credentials wherever they appear (`auth=...`).
+const SECRET_PARAMETERS: [&str; 6] = [
+    "auth",
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "application_token",
+    "password",
+];
+
+/// Hides what looks like a credential in text from outside: the secret segment of a webhook
+/// path (`/rest/1/SECRET/`), and the value of a credential parameter (`access_token=...`,
+/// `"auth":"..."`).
+fn hide_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // Webhook paths: /rest/<user>/<secret>...
+    while let Some(at) = rest.find("/rest/") {
+        let (head, tail) = rest.split_at(at + "/rest/".len());
+        out.push_str(head);
+        let user_end = tail.find('/').unwrap_or(tail.len());
+        let user = &tail[..user_end];
+        let is_user = !user.is_empty() && user.chars().all(|c| c.is_ascii_alphanumeric());
+        if is_user && user_end < tail.len() {
+            let after = &tail[user_end + 1..];
+            let secret_end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+                .unwrap_or(after.len());
+            // A method name (`voximplant.callback.start`) holds dots; a secret does not.
+            if secret_end > 0 && !after[..secret_end].contains('.') {
+                out.push_str(user);
+                out.push_str("/[redacted]");
+                rest = &after[secret_end..];
+                continue;
+            }
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    for name in SECRET_PARAMETERS {
+        out = hide_parameter(&out, name);
+    }
+    out
+}
+
+/// Hides the value after `name=`, `name": "` or `name":` (any case).
+fn hide_parameter(text: &str, name: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(found) = lower[i..].find(name) {
+        let start = i + found;
+        let before_ok = start == 0
+            || !lower.as_bytes()[start - 1].is_ascii_alphanumeric()
+                && lower.as_bytes()[start - 1] != b'_';
+        let mut j = start + name.len();
+        let bytes = text.as_bytes();
+        let mut saw_separator = false;
+        while j < bytes.len() && matches!(bytes[j], b'=' | b':' | b'"' | b'\'' | b' ') {
+            saw_separator |= matches!(bytes[j], b'=' | b':');
+            j += 1;
+        }
+        let value_end = text[j..]
+            .find(|c: char| {
+                !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%' | '+' | '/'))
+            })
+            .map_or(text.len(), |k| j + k);
+        if before_ok && saw_separator && value_end > j {
+            out.push_str(&text[i..j]);
+            out.push_str("[redacted]");
+            i = value_end;
+        } else {
+            out.push_str(&text[i..start + name.len()]);
+            i = start + name.len();
+        }
+    }
+    out.push_str(&text[i..]);
+    out
+}
+
 /// Makes text that came from outside (a portal's error description, a server's message) safe
-/// for errors and logs: every run of 7 or more digits (optionally with a leading `+`, and with
-/// spaces or dashes between digit groups) is masked with [`mask_number`], control characters
-/// become spaces and the result is cut at 300 characters.
+/// for errors and logs: credentials it quotes are hidden (a webhook path's secret, the value of
+/// `auth=`, `access_token=`, ...), every run of 7 or more digits (optionally with a leading `+`,
+/// and with spaces or dashes between digit groups) is masked with [`mask_number`], control
+/// characters become spaces and the result is cut at 300 characters.
 pub(crate) fn sanitize_text(text: &str) -> String {
+    let text = hide_credentials(text);
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len().min(1200));
     let mut i = 0;
@@ -90,5 +183,37 @@ mod tests {
         let s = sanitize_text("number +44 7911 123456 refused");
         assert!(!s.contains("123456"), "{s}");
         assert_eq!(sanitize_text("a\nb"), "a b");
+    }
+
+    #[test]
+    fn credentials_in_outside_text_are_hidden() {
+        for (text, secret) in [
+            (
+                "Not found: /rest/1/s3cr3tw3bh00k/voximplant.callback.start",
+                "s3cr3tw3bh00k",
+            ),
+            ("POST /rest/17/AbC-def_123/ failed", "AbC-def_123"),
+            ("bad request auth=tok3n.value&x=1", "tok3n.value"),
+            ("{\"access_token\": \"abc123def456\"}", "abc123def456"),
+            ("REFRESH_TOKEN=zzz999yyy", "zzz999yyy"),
+            ("client_secret: 'k3y'", "k3y"),
+        ] {
+            let s = sanitize_text(text);
+            assert!(!s.contains(secret), "{text} -> {s}");
+            assert!(s.contains("[redacted]"), "{text} -> {s}");
+        }
+        // Method names and ordinary words survive.
+        assert_eq!(
+            sanitize_text("Method not found: /rest/voximplant.callback.start"),
+            "Method not found: /rest/voximplant.callback.start"
+        );
+        assert_eq!(
+            sanitize_text("authorization failed"),
+            "authorization failed"
+        );
+        assert_eq!(
+            scrub_secrets("token tok123456 and tok123456", &["tok123456", "ab"]),
+            "token [redacted] and [redacted]"
+        );
     }
 }

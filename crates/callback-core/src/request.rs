@@ -3,9 +3,8 @@
 //! Everything the caller hands in is untrusted (it usually comes from a public web form), so it is
 //! checked once, here, and every problem is reported together.
 
-use phonenumber::{Mode, PhoneNumber, Type, country};
-
 use crate::error::{Error, Violation};
+use crate::number::{KnownRegion, NumberType, Refusal};
 
 /// Longest `TEXT_TO_PRONOUNCE` accepted, in characters (Unicode scalar values).
 pub const MAX_TEXT_CHARS: usize = 1000;
@@ -65,6 +64,9 @@ const MAX_NUMBER_INPUT_CHARS: usize = 40;
 /// Longest `VOICE` id accepted, in characters.
 const MAX_VOICE_CHARS: usize = 64;
 
+/// See [`CallbackRequest::fingerprint`].
+pub(crate) type Fingerprint = [u8; 32];
+
 /// A validated callback request. Build it with [`CallbackRequest::builder`] (or
 /// [`crate::Client::request`], which applies the client's rules).
 ///
@@ -77,8 +79,8 @@ pub struct CallbackRequest {
     pub(crate) voice: Option<String>,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) region: Option<String>,
-    /// Why the number is costly to call (`premium_rate`, ...), when it is.
-    pub(crate) costly: Option<&'static str>,
+    pub(crate) number_type: NumberType,
+    pub(crate) calling_code: u16,
 }
 
 impl std::fmt::Debug for CallbackRequest {
@@ -187,9 +189,37 @@ impl CallbackRequest {
     pub fn idempotency_key(&self) -> Option<&str> {
         self.idempotency_key.as_deref()
     }
-    /// ISO 3166 region of the destination (`"GB"`), when the metadata knows it.
+    /// ISO 3166 region of the destination (`"GB"`; `"001"` for the international networks
+    /// such as satellite phones), when the metadata names one.
     pub fn destination_region(&self) -> Option<&str> {
         self.region.as_deref()
+    }
+    /// What the destination is, per libphonenumber (mobile, premium rate, ...).
+    pub fn number_type(&self) -> NumberType {
+        self.number_type
+    }
+    /// The destination's calling code (`44` for `+44...`).
+    pub fn calling_code(&self) -> u16 {
+        self.calling_code
+    }
+    /// A digest of what the call does (line, number, text, voice): an idempotency key is
+    /// bound to it, so a key reused for another request is refused instead of answered with
+    /// the first request's result. SHA-256 over the length-prefixed fields: the same on every
+    /// machine and build.
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for field in [
+            self.from_line.as_str(),
+            self.to_number.as_str(),
+            self.text.as_str(),
+            self.voice.as_deref().unwrap_or(""),
+        ] {
+            ctx.update(&(field.len() as u64).to_be_bytes());
+            ctx.update(field.as_bytes());
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
     }
     /// The number with all but the country code and the last two digits hidden: `+44*******23`.
     pub fn masked_number(&self) -> String {
@@ -296,8 +326,8 @@ impl CallbackRequestBuilder {
         let mut region_violation = None;
         let default_region = match self.default_region.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(r) => match parse_region(r) {
-                Some(id) => Some(id),
+            Some(r) => match KnownRegion::parse(r) {
+                Some(region) => Some(region),
                 None => {
                     region_violation = Some(Violation {
                         field: "default_region".into(),
@@ -339,15 +369,16 @@ impl CallbackRequestBuilder {
         if !v.list.is_empty() {
             return Err(Error::invalid(v.list));
         }
-        let (to_number, region, costly) = number.expect("number checked");
+        let number = number.expect("number checked");
         Ok(CallbackRequest {
             from_line: from_line.expect("line checked"),
-            to_number,
+            to_number: number.e164,
             text: text.expect("text checked"),
             voice,
             idempotency_key: key,
-            region,
-            costly,
+            region: number.region,
+            number_type: number.number_type,
+            calling_code: number.calling_code,
         })
     }
 }
@@ -392,7 +423,7 @@ const WARM_UP_NUMBER: &str = "+12015550144";
 
 /// Loads the phone-number metadata now instead of on the first validation.
 ///
-/// libphonenumber's metadata (the `phonenumber` crate) is parsed lazily the first time a
+/// libphonenumber's metadata (the `rlibphonenumber` crate) is loaded lazily the first time a
 /// number is validated: a few tens of milliseconds in a release build, hundreds in a debug
 /// build. Call this once at start-up, from a thread that may block (bindings call it from a
 /// background thread or with their interpreter's lock released), so that the first
@@ -444,14 +475,7 @@ pub fn warm_up_in_background() {
 /// Whether `region` is an ISO 3166 alpha-2 region the phone metadata knows (case and
 /// surrounding spaces ignored).
 pub(crate) fn is_known_region(region: &str) -> bool {
-    parse_region(region.trim()).is_some()
-}
-
-fn parse_region(r: &str) -> Option<country::Id> {
-    if r.len() != 2 || !r.chars().all(|c| c.is_ascii_alphabetic()) {
-        return None;
-    }
-    r.to_ascii_uppercase().parse::<country::Id>().ok()
+    KnownRegion::parse(region).is_some()
 }
 
 fn check_line(line: Option<&str>, v: &mut Violations) -> Option<String> {
@@ -485,15 +509,12 @@ fn check_line(line: Option<&str>, v: &mut Violations) -> Option<String> {
     (v.list.len() == before).then(|| line.to_owned())
 }
 
-/// The E.164 number, its region and its costly kind.
-type CheckedNumber = (String, Option<String>, Option<&'static str>);
-
 fn check_number(
     raw: Option<&str>,
-    default_region: Option<country::Id>,
+    default_region: Option<KnownRegion>,
     region_given: bool,
     v: &mut Violations,
-) -> Option<CheckedNumber> {
+) -> Option<crate::number::Valid> {
     const F: &str = "TO_NUMBER";
     let raw = raw.map(str::trim).unwrap_or("");
     if raw.is_empty() {
@@ -580,32 +601,21 @@ fn check_number(
     } else {
         raw.to_owned()
     };
-    let parsed: PhoneNumber = match phonenumber::parse(region, &text_for_parse) {
-        Ok(n) => n,
-        Err(_) => {
+    match crate::number::check(&text_for_parse, region) {
+        Ok(valid) => Some(valid),
+        Err(Refusal::Unparsable) => {
             v.add(F, "unparsable", "is not a phone number");
-            return None;
+            None
         }
-    };
-    let e164 = parsed.format().mode(Mode::E164).to_string();
-    if !phonenumber::is_valid(&parsed) {
-        v.add(
-            F,
-            "invalid_number",
-            "is not a valid number according to the phone numbering metadata",
-        );
-        return None;
+        Err(Refusal::Invalid) => {
+            v.add(
+                F,
+                "invalid_number",
+                "is not a valid number according to the phone numbering metadata",
+            );
+            None
+        }
     }
-    let region = parsed.country().id().map(|id| format!("{id:?}"));
-    let costly = match parsed.number_type(&phonenumber::metadata::DATABASE) {
-        Type::PremiumRate => Some("premium_rate"),
-        Type::SharedCost => Some("shared_cost"),
-        Type::PersonalNumber => Some("personal_number"),
-        Type::Pager => Some("pager"),
-        Type::Voicemail => Some("voicemail"),
-        _ => None,
-    };
-    Some((e164, region, costly))
 }
 
 fn check_text(text: Option<&str>, v: &mut Violations) -> Option<String> {
@@ -815,8 +825,17 @@ mod tests {
     }
 
     #[test]
-    fn costly_numbers_are_marked() {
-        let r = base().to_number("+44 871 234 5678").build().unwrap();
-        assert_eq!(r.costly, Some("premium_rate"));
+    fn number_types_come_from_the_metadata() {
+        // What libphonenumber says (tests/vectors/numbers.json holds the full oracle).
+        for (number, kind) in [
+            ("+44 871 234 5678", NumberType::PremiumRate),
+            ("+33 884 01 23 45", NumberType::SharedCost),
+            ("+44 56 1234 5678", NumberType::Voip),
+            ("+227 09 12 34 56", NumberType::PremiumRate),
+            ("+7 800 555 35 35", NumberType::TollFree),
+        ] {
+            let r = base().to_number(number).build().unwrap();
+            assert_eq!(r.number_type(), kind, "{number}");
+        }
     }
 }

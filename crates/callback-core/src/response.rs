@@ -38,17 +38,17 @@ pub(crate) struct Envelope {
 }
 
 /// Finds the error envelope in a JSON value: the presence of `error` makes it an error, whatever
-/// its value (`""`, a string, or a REST v3 object `{"code","message"}`).
+/// its value (`""`, a string, or a REST v3 object `{"code","message"}`), except `null`, which
+/// says there is none.
 pub(crate) fn envelope_of(value: &Value) -> Option<Envelope> {
     let obj = value.as_object()?;
-    let err = obj.get("error")?;
+    let err = obj.get("error").filter(|e| !e.is_null())?;
     let (code, nested_message) = match err {
         Value::String(s) => (s.clone(), None),
         Value::Object(o) => (
             o.get("code").map(value_text).unwrap_or_default(),
             o.get("message").map(value_text),
         ),
-        Value::Null => (String::new(), None),
         other => (value_text(other), None),
     };
     let description = obj
@@ -107,22 +107,26 @@ pub(crate) fn classify(http_status: u16, body: &[u8]) -> Result<Success, Error> 
     }
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let envelope = parsed.as_ref().and_then(envelope_of);
+    let has_result = parsed.as_ref().is_some_and(|v| v.get("result").is_some());
+    if (300..400).contains(&http_status) {
+        return Err(unfollowed_redirect(http_status));
+    }
+    if envelope.is_some() && has_result {
+        return Err(Error::new(
+            ErrorCode::OutcomeUnknown,
+            format!(
+                "the portal's answer (HTTP {http_status}) holds both a result and an error; \
+                 the request may have been executed"
+            ),
+        )
+        .with_http_status(status));
+    }
     let Some(env) = envelope else {
         return match parsed {
-            Some(v) if (200..300).contains(&http_status) && v.get("result").is_some() => {
-                Ok(Success {
-                    time: portal_time_of(&v),
-                    result: v.get("result").cloned().unwrap_or(Value::Null),
-                })
-            }
-            _ if (300..400).contains(&http_status) => Err(Error::new(
-                ErrorCode::PortalError,
-                format!(
-                    "the portal answered with a redirect (HTTP {http_status}) that was not \
-                     followed; nothing was executed"
-                ),
-            )
-            .with_http_status(status)),
+            Some(v) if (200..300).contains(&http_status) && has_result => Ok(Success {
+                time: portal_time_of(&v),
+                result: v.get("result").cloned().unwrap_or(Value::Null),
+            }),
             Some(_) => Err(Error::new(
                 ErrorCode::OutcomeUnknown,
                 format!(
@@ -168,6 +172,27 @@ fn describe_non_json(body: &[u8]) -> &'static str {
     }
 }
 
+/// A redirect that is not (or can no longer be) followed. A 303 "See Other" answers a POST
+/// that was processed, so the call may have started; any other redirect executed nothing.
+pub(crate) fn unfollowed_redirect(http_status: u16) -> Error {
+    let error = if http_status == 303 {
+        Error::new(
+            ErrorCode::OutcomeUnknown,
+            "the portal answered 303 See Other: it processed the request and points elsewhere for \
+             the answer; the request may have been executed",
+        )
+    } else {
+        Error::new(
+            ErrorCode::PortalError,
+            format!(
+                "the portal answered with a redirect (HTTP {http_status}) that is not followed; \
+                 nothing was executed"
+            ),
+        )
+    };
+    error.with_http_status(Some(http_status))
+}
+
 /// Codes (upper-cased) that mean the credentials are not (or no longer) good.
 const AUTH_CODES: &[&str] = &[
     "NO_AUTH_FOUND",
@@ -201,15 +226,23 @@ const SCOPE_CODES: &[&str] = &["INSUFFICIENT_SCOPE", "INVALID_SCOPE"];
 pub(crate) fn classify_envelope(http_status: u16, env: &Envelope) -> Error {
     let code = env.code.trim().to_ascii_uppercase();
     let desc_lower = env.description.to_ascii_lowercase();
-    let error_code = if code == "QUERY_LIMIT_EXCEEDED" {
-        ErrorCode::RateLimited
-    } else if code == "OVERLOAD_LIMIT" {
-        ErrorCode::PortalError
+    // The limits refuse before executing, but only with their documented statuses: a limit
+    // code on any other status contradicts itself, and nothing about it can be trusted.
+    let limit = match code.as_str() {
+        "QUERY_LIMIT_EXCEEDED" => Some((503, ErrorCode::RateLimited)),
+        "OVERLOAD_LIMIT" => Some((503, ErrorCode::PortalError)),
+        "OPERATION_TIME_LIMIT" => Some((429, ErrorCode::OperationTimeLimit)),
+        _ => None,
+    };
+    let error_code = if let Some((expected, code)) = limit {
+        if http_status == expected {
+            code
+        } else {
+            ErrorCode::OutcomeUnknown
+        }
     } else if http_status >= 500 || desc_lower.contains("parse error or connect error from server")
     {
         ErrorCode::OutcomeUnknown
-    } else if code == "OPERATION_TIME_LIMIT" {
-        ErrorCode::OperationTimeLimit
     } else if SCOPE_CODES.contains(&code.as_str()) {
         ErrorCode::InsufficientScope
     } else if AUTH_CODES.contains(&code.as_str()) {
@@ -234,6 +267,9 @@ pub(crate) fn classify_envelope(http_status: u16, env: &Envelope) -> Error {
     if !env.description.is_empty() {
         description.push_str(": ");
         description.push_str(&sanitize_text(&env.description));
+    }
+    if limit.is_some() && error_code == ErrorCode::OutcomeUnknown {
+        description.push_str("; a limit code with an unexpected HTTP status");
     }
     if error_code == ErrorCode::OutcomeUnknown {
         description.push_str("; the request may have been executed");

@@ -110,13 +110,6 @@ pub(crate) struct RawResponse {
     pub(crate) location: Option<String>,
 }
 
-impl RawResponse {
-    /// A redirect status that names where to go.
-    pub(crate) fn is_redirect(&self) -> bool {
-        matches!(self.status, 301 | 302 | 303 | 307 | 308) && self.location.is_some()
-    }
-}
-
 pub(crate) struct HttpTransport {
     agent: ureq::Agent,
     user_agent: String,

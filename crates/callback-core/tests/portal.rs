@@ -102,8 +102,7 @@ fn invalid_request_and_destination_blocked() {
     let c = webhook_builder(&p)
         .destination_policy(DestinationPolicy {
             allowed_regions: vec!["GB".into(), "US".into()],
-            block_costly_numbers: true,
-            number_cooldown: Duration::from_secs(60),
+            ..DestinationPolicy::default()
         })
         .build()
         .unwrap();

@@ -8,7 +8,7 @@ use crate::auth::Auth;
 use crate::client::exchange::{Call, Exchange};
 use crate::client::guard::{Guard, Reservation};
 use crate::client::options::{ClientOptions, Settings};
-use crate::client::outcome::{CallbackStarted, started_from};
+use crate::client::outcome::{CallbackStarted, Destination, started_from};
 use crate::error::{Error, ErrorCode, Violation};
 use crate::limiter::{CancelToken, instant_after};
 use crate::records::{CallRecord, Line, Voice};
@@ -91,6 +91,22 @@ impl Client {
     /// Validates raw input with this client's rules (what bindings hand over).
     pub fn validate(&self, input: RequestInput) -> Result<CallbackRequest, Error> {
         self.request().input(input).build()
+    }
+
+    /// Answers what [`Self::start_callback`] would, as far as that is decided before any
+    /// network traffic: the destination policy, the idempotency key and the number's cooldown
+    /// and hourly cap. Nothing is sent and nothing is reserved, so a form can tell the visitor
+    /// at once; the start itself checks everything again.
+    pub fn check(&self, request: &CallbackRequest) -> Result<Destination, Error> {
+        let guard = &self.inner.guard;
+        if let Some(key) = request.idempotency_key()
+            && guard.peek_key(key, &request.fingerprint())?
+        {
+            return Ok(Destination::of(request));
+        }
+        guard.check_policy(request)?;
+        guard.peek_number(request)?;
+        Ok(Destination::of(request))
     }
 
     /// Applies the destination policy and dedupe, paces through the limiter, sends
@@ -214,7 +230,7 @@ impl Client {
         let guard = &self.inner.guard;
         let key = request.idempotency_key();
         if let Some(k) = key
-            && let Some(first) = guard.begin_key(k, deadline)?
+            && let Some(first) = guard.begin_key(k, &request.fingerprint(), deadline)?
         {
             log::info!("voximplant.callback.start to {masked}: deduplicated by idempotency key");
             return Ok(first.replayed(started_at));

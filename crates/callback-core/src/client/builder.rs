@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crate::auth::{Auth, TokenPair, TokenStore};
 use crate::client::api::Client;
-use crate::client::guard::DestinationPolicy;
 use crate::client::options::{ClientOptions, Span};
 use crate::error::Error;
 use crate::limiter::RateLimit;
+use crate::policy::DestinationPolicy;
 
 /// Builds a [`Client`]. Every option has a safe default; [`ClientBuilder::build`] checks them
 /// all at once (the same checks as [`Client::with_options`]).

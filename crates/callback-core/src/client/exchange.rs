@@ -15,7 +15,7 @@ use crate::auth::{Auth, TokenStore, checked_base};
 use crate::error::{Error, ErrorCode};
 use crate::limiter::{CancelToken, Limiter, RateLimit, instant_after, sleep_until};
 use crate::oauth::OAuthState;
-use crate::response::{Success, classify};
+use crate::response::{Success, classify, unfollowed_redirect};
 use crate::transport::{Body, Failure, FailureKind, HttpTransport, RawResponse};
 
 /// Requests sent for one logical call, at most (retries, refresh resends, rename re-POSTs).
@@ -125,11 +125,28 @@ fn with_auth(payload: &str, token: &str) -> String {
     }
 }
 
-/// Where a redirect points, if it is an acceptable new portal address.
-fn moved_base(location: &str, current: &str) -> Option<String> {
-    let base = Url::parse(current).ok()?;
-    let target = base.join(location).ok()?;
-    checked_base(&target).ok()
+/// Where a rename points: the new portal base, or why the target is refused. A rename keeps
+/// the REST path, so anything else (another scheme downwards, a page that is not the REST API,
+/// credentials in the URL) is not a renamed portal.
+fn moved_base(location: &str, current: &str) -> Result<String, &'static str> {
+    let base = Url::parse(current).map_err(|_| "from an address that is not a URL")?;
+    let target = base
+        .join(location)
+        .map_err(|_| "to an address that is not a URL")?;
+    let new_base = checked_base(&target).map_err(|(code, _)| match code {
+        "credentials_in_url" => "to an address with credentials in it",
+        _ => "to an address that is not https",
+    })?;
+    if base.scheme() == "https" && target.scheme() != "https" {
+        return Err("from https to plain http");
+    }
+    if !target.path().starts_with("/rest/") {
+        return Err("to an address that is not a portal's REST API");
+    }
+    if new_base == current {
+        return Err("to itself");
+    }
+    Ok(new_base)
 }
 
 impl AuthKind {
@@ -202,6 +219,15 @@ impl Exchange {
             .clone()
     }
 
+    /// `error` without any secret this exchange knows (a portal or proxy may echo the request:
+    /// the webhook path, a token in the body).
+    fn scrubbed(&self, error: Error) -> Error {
+        match &self.auth {
+            AuthKind::Webhook { secret, .. } => error.scrub(&[secret.as_str()]),
+            AuthKind::OAuth { state, .. } => state.scrub(error),
+        }
+    }
+
     fn method_url(&self, portal: &str, method: &str) -> String {
         match &self.auth {
             AuthKind::Webhook { user_id, secret } => {
@@ -239,8 +265,13 @@ impl Exchange {
             }
         };
         match outcome {
-            Ok(ok) => Ok((ok, meta)),
-            Err(e) => Err(e.with_portal_moved_to_if_none(meta.moved_to)),
+            Ok(ok) => {
+                if let Some(moved) = &meta.moved_to {
+                    *self.portal.write().unwrap_or_else(|p| p.into_inner()) = moved.clone();
+                }
+                Ok((ok, meta))
+            }
+            Err(e) => Err(self.scrubbed(e).with_portal_moved_to_if_none(meta.moved_to)),
         }
     }
 
@@ -272,7 +303,7 @@ impl Exchange {
                 (with_auth(call.payload, &t.access), t.generation)
             }
         };
-        let portal = self.portal();
+        let portal = meta.moved_to.clone().unwrap_or_else(|| self.portal());
         let url = self.method_url(&portal, call.method);
         meta.attempts += 1;
         let attempt = meta.attempts;
@@ -318,8 +349,8 @@ impl Exchange {
                 };
             }
         };
-        if let Some(location) = raw.location.as_deref().filter(|_| raw.is_redirect()) {
-            return self.redirected(raw.status, location, &sent.portal, meta);
+        if (300..400).contains(&raw.status) {
+            return self.redirected(raw.status, raw.location.as_deref(), &sent.portal, meta);
         }
         let error = match classify(raw.status, &raw.body) {
             Ok(ok) => {
@@ -336,8 +367,19 @@ impl Exchange {
         self.after_refusal(error, sent.generation, budget)
     }
 
-    /// A redirect from the portal: a rename is followed once, anything else refused.
-    fn redirected(&self, status: u16, location: &str, portal: &str, meta: &CallMeta) -> Decision {
+    /// A redirect. Only a rename (301, 302 or 308 to the same REST path on a portal base that is
+    /// not less secure) is followed, once per call; 303 says the request was processed, and any
+    /// other redirect executed nothing. The new address is kept once a call through it worked.
+    fn redirected(
+        &self,
+        status: u16,
+        location: Option<&str>,
+        portal: &str,
+        meta: &CallMeta,
+    ) -> Decision {
+        let Some(location) = location.filter(|_| matches!(status, 301 | 302 | 308)) else {
+            return Decision::Fail(unfollowed_redirect(status));
+        };
         let refuse = |why: &str| {
             Decision::Fail(
                 Error::new(
@@ -347,18 +389,19 @@ impl Exchange {
                 .with_http_status(Some(status)),
             )
         };
-        let Some(new_base) = moved_base(location, portal) else {
-            return refuse("to an address that is not https");
-        };
-        if meta.moved_to.is_some() || new_base == portal {
+        if meta.moved_to.is_some() {
             return refuse("again; not following further");
         }
         if meta.attempts >= MAX_ATTEMPTS {
-            return Decision::Fail(Error::new(ErrorCode::PortalError, "too many attempts"));
+            return refuse("after too many attempts");
         }
-        log::info!("portal {portal} moved to {new_base} (HTTP {status})");
-        *self.portal.write().unwrap_or_else(|p| p.into_inner()) = new_base.clone();
-        Decision::Moved(new_base)
+        match moved_base(location, portal) {
+            Ok(new_base) => {
+                log::info!("portal {portal} answered HTTP {status}: moved to {new_base}");
+                Decision::Moved(new_base)
+            }
+            Err(why) => refuse(why),
+        }
     }
 
     /// A refusal that executed nothing: which of them are worth another request.

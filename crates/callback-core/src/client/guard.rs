@@ -6,38 +6,23 @@
 //! [`Reservation`] that settles them with the call's result, or as an unknown outcome if the
 //! call unwinds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::client::outcome::CallbackStarted;
 use crate::error::{Error, ErrorCode, Violation};
 use crate::limiter::instant_after;
-use crate::request::CallbackRequest;
+use crate::policy::{DestinationPolicy, blocked};
+use crate::request::{CallbackRequest, Fingerprint};
 
-/// Which destinations the client refuses before any network traffic (`destination_blocked`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DestinationPolicy {
-    /// ISO 3166 alpha-2 regions the business serves (`["GB", "DE"]`); empty = any region.
-    pub allowed_regions: Vec<String>,
-    /// Refuse premium-rate, shared-cost and personal numbers (toll fraud). Default `true`.
-    pub block_costly_numbers: bool,
-    /// A number that was called is refused for this long (a bot hammering one number, a
-    /// double click). Default 60 s; zero turns it off.
-    pub number_cooldown: Duration,
+/// What a key remembers, with the fingerprint of the request that took it.
+struct KeyEntry {
+    fingerprint: Fingerprint,
+    state: KeyState,
 }
 
-impl Default for DestinationPolicy {
-    fn default() -> Self {
-        DestinationPolicy {
-            allowed_regions: Vec::new(),
-            block_costly_numbers: true,
-            number_cooldown: Duration::from_secs(60),
-        }
-    }
-}
-
-enum KeyEntry {
+enum KeyState {
     InFlight,
     Done {
         at: Instant,
@@ -49,9 +34,32 @@ enum KeyEntry {
     },
 }
 
-enum NumberEntry {
-    InFlight,
-    Until(Instant),
+/// What a number remembers: a call in progress, its cooldown, its calls of the last hour.
+#[derive(Default)]
+struct NumberEntry {
+    /// Calls to it that are running now.
+    in_flight: u32,
+    cool_until: Option<Instant>,
+    calls: VecDeque<Instant>,
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl NumberEntry {
+    /// Forgets what no longer counts at `now`; true when nothing is left.
+    fn expire(&mut self, now: Instant) -> bool {
+        if self.cool_until.is_some_and(|t| t <= now) {
+            self.cool_until = None;
+        }
+        while self
+            .calls
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= HOUR)
+        {
+            self.calls.pop_front();
+        }
+        self.in_flight == 0 && self.cool_until.is_none() && self.calls.is_empty()
+    }
 }
 
 /// Remembered entries are swept once a map grows past this many.
@@ -66,16 +74,27 @@ pub(crate) struct Guard {
     numbers: Mutex<HashMap<String, NumberEntry>>,
 }
 
-fn blocked(code: &str, message: String) -> Error {
-    Error::new(
-        ErrorCode::DestinationBlocked,
-        format!("TO_NUMBER: {message}"),
-    )
-    .with_violations(vec![Violation {
-        field: "TO_NUMBER".into(),
-        code: code.into(),
-        message,
+/// The refusal of a key that an earlier, different request took.
+fn key_reused() -> Error {
+    Error::invalid(vec![Violation {
+        field: "idempotency_key".into(),
+        code: "reused".into(),
+        message: "was already used for a different request (line, number, text or voice); \
+                  idempotency keys must be unique per request"
+            .into(),
     }])
+}
+
+/// The refusal of a key whose earlier call ended with an unknown outcome.
+fn key_unknown(error: &Error) -> Error {
+    Error::new(
+        ErrorCode::OutcomeUnknown,
+        format!(
+            "an earlier call with the same idempotency key ended with an unknown outcome ({}); \
+             not sending again",
+            error.code()
+        ),
+    )
 }
 
 /// Whether a result may have rung somebody (so the number cools down and the key stays taken).
@@ -99,36 +118,35 @@ impl Guard {
 
     /// Refuses what the destination policy does not allow (nothing is reserved).
     pub(crate) fn check_policy(&self, request: &CallbackRequest) -> Result<(), Error> {
-        let policy = &self.policy;
-        let masked = request.masked_number();
-        if !policy.allowed_regions.is_empty() {
-            let region = request.destination_region().unwrap_or("");
-            if !policy
-                .allowed_regions
-                .iter()
-                .any(|r| r.eq_ignore_ascii_case(region))
-            {
-                return Err(blocked(
-                    "region_not_allowed",
-                    format!(
-                        "{masked} is in region {} which the destination policy does not allow",
-                        if region.is_empty() { "(none)" } else { region }
-                    ),
-                ));
+        self.policy.check(request)
+    }
+
+    /// What [`Self::begin_key`] would do, without taking the key or waiting: `Ok(true)` when
+    /// it would hand out a remembered answer, `Ok(false)` when the call would go ahead.
+    pub(crate) fn peek_key(&self, key: &str, fingerprint: &Fingerprint) -> Result<bool, Error> {
+        let map = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        match map.get(key).filter(|e| self.remembered(&e.state, now)) {
+            Some(e) if e.fingerprint != *fingerprint => Err(key_reused()),
+            Some(KeyEntry {
+                state: KeyState::Unknown { error, .. },
+                ..
+            }) => Err(key_unknown(error)),
+            Some(KeyEntry {
+                state: KeyState::Done { .. },
+                ..
+            }) => Ok(true),
+            _ => Ok(false),
+        }
+    }
+
+    fn remembered(&self, state: &KeyState, now: Instant) -> bool {
+        match state {
+            KeyState::InFlight => true,
+            KeyState::Done { at, .. } | KeyState::Unknown { at, .. } => {
+                now.duration_since(*at) < self.dedupe_window
             }
         }
-        if policy.block_costly_numbers
-            && let Some(kind) = request.costly
-        {
-            return Err(blocked(
-                kind,
-                format!(
-                    "{masked} is a {} number; the destination policy blocks costly numbers",
-                    kind.replace('_', " ")
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// Takes `key` for this call: `Some(first answer)` for a repeat within the window, `None`
@@ -136,22 +154,21 @@ impl Guard {
     pub(crate) fn begin_key(
         &self,
         key: &str,
+        fingerprint: &Fingerprint,
         deadline: Instant,
     ) -> Result<Option<CallbackStarted>, Error> {
-        let window = self.dedupe_window;
         let mut map = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let now = Instant::now();
             if map.len() > SWEEP_ABOVE {
-                map.retain(|_, e| match e {
-                    KeyEntry::InFlight => true,
-                    KeyEntry::Done { at, .. } | KeyEntry::Unknown { at, .. } => {
-                        now.duration_since(*at) < window
-                    }
-                });
+                map.retain(|_, e| self.remembered(&e.state, now));
             }
-            match map.get(key) {
-                Some(KeyEntry::InFlight) => {
+            match map.get(key).filter(|e| self.remembered(&e.state, now)) {
+                Some(e) if e.fingerprint != *fingerprint => return Err(key_reused()),
+                Some(KeyEntry {
+                    state: KeyState::InFlight,
+                    ..
+                }) => {
                     if now >= deadline {
                         return Err(Error::new(
                             ErrorCode::OutcomeUnknown,
@@ -165,21 +182,22 @@ impl Guard {
                         .unwrap_or_else(|p| p.into_inner())
                         .0;
                 }
-                Some(KeyEntry::Done { at, started }) if now.duration_since(*at) < window => {
-                    return Ok(Some(started.clone()));
-                }
-                Some(KeyEntry::Unknown { at, error }) if now.duration_since(*at) < window => {
-                    return Err(Error::new(
-                        ErrorCode::OutcomeUnknown,
-                        format!(
-                            "an earlier call with the same idempotency key ended with an unknown \
-                             outcome ({}); not sending again",
-                            error.code()
-                        ),
-                    ));
-                }
-                _ => {
-                    map.insert(key.to_owned(), KeyEntry::InFlight);
+                Some(KeyEntry {
+                    state: KeyState::Done { started, .. },
+                    ..
+                }) => return Ok(Some(started.clone())),
+                Some(KeyEntry {
+                    state: KeyState::Unknown { error, .. },
+                    ..
+                }) => return Err(key_unknown(error)),
+                None => {
+                    map.insert(
+                        key.to_owned(),
+                        KeyEntry {
+                            fingerprint: *fingerprint,
+                            state: KeyState::InFlight,
+                        },
+                    );
                     return Ok(None);
                 }
             }
@@ -189,26 +207,20 @@ impl Guard {
     fn settle_key(&self, key: &str, result: &Result<CallbackStarted, Error>) {
         let mut map = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         let at = Instant::now();
-        match result {
-            Ok(started) => {
-                map.insert(
-                    key.to_owned(),
-                    KeyEntry::Done {
-                        at,
-                        started: started.clone(),
-                    },
-                );
-            }
-            Err(e) if !e.retry_safe() => {
-                map.insert(
-                    key.to_owned(),
-                    KeyEntry::Unknown {
-                        at,
-                        error: e.clone(),
-                    },
-                );
-            }
-            Err(_) => {
+        let state = match result {
+            Ok(started) => Some(KeyState::Done {
+                at,
+                started: started.clone(),
+            }),
+            Err(e) if !e.retry_safe() => Some(KeyState::Unknown {
+                at,
+                error: e.clone(),
+            }),
+            Err(_) => None,
+        };
+        match (state, map.get_mut(key)) {
+            (Some(state), Some(entry)) => entry.state = state,
+            _ => {
                 map.remove(key);
             }
         }
@@ -216,52 +228,97 @@ impl Guard {
         self.key_settled.notify_all();
     }
 
-    /// Reserves the number for this call, or refuses it while it cools down (or is being
-    /// called right now).
-    pub(crate) fn reserve_number(&self, request: &CallbackRequest) -> Result<(), Error> {
+    /// What [`Self::reserve_number`] would refuse, without reserving.
+    pub(crate) fn peek_number(&self, request: &CallbackRequest) -> Result<(), Error> {
+        let mut map = self.numbers.lock().unwrap_or_else(|p| p.into_inner());
+        self.number_refusal(&mut map, request, Instant::now())
+    }
+
+    fn number_refusal(
+        &self,
+        map: &mut HashMap<String, NumberEntry>,
+        request: &CallbackRequest,
+        now: Instant,
+    ) -> Result<(), Error> {
+        let Some(entry) = map.get_mut(request.to_number()) else {
+            return Ok(());
+        };
+        if entry.expire(now) {
+            map.remove(request.to_number());
+            return Ok(());
+        }
+        let masked = request.masked_number();
         let window = self.policy.number_cooldown;
-        if window.is_zero() {
+        if entry.in_flight > 0 && !window.is_zero() {
+            return Err(blocked(
+                "cooldown",
+                format!("{masked} is cooling down: a call to it is in progress"),
+            ));
+        }
+        if let Some(until) = entry.cool_until {
+            return Err(blocked(
+                "cooldown",
+                format!(
+                    "{masked} is cooling down: it was called less than {} s ago (retry in {} s)",
+                    window.as_secs(),
+                    (until - now).as_secs() + 1
+                ),
+            ));
+        }
+        let cap = self.policy.number_hourly_cap;
+        let counted = entry.calls.len() + entry.in_flight as usize;
+        if cap > 0 && counted >= cap as usize {
+            // The call that leaves the hour first frees a place (calls in flight count too).
+            let wait = entry.calls.front().map_or(HOUR, |oldest| {
+                HOUR.saturating_sub(now.duration_since(*oldest))
+            });
+            return Err(blocked(
+                "hourly_cap",
+                format!(
+                    "{masked} was called {cap} times within the last hour, the most the \
+                     destination policy allows (retry in {} min)",
+                    wait.as_secs() / 60 + 1
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reserves the number for this call, or refuses it while it cools down, is being called
+    /// right now, or reached its hourly cap.
+    pub(crate) fn reserve_number(&self, request: &CallbackRequest) -> Result<(), Error> {
+        if self.policy.number_cooldown.is_zero() && self.policy.number_hourly_cap == 0 {
             return Ok(());
         }
         let now = Instant::now();
         let mut map = self.numbers.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > SWEEP_ABOVE {
-            map.retain(|_, e| match e {
-                NumberEntry::InFlight => true,
-                NumberEntry::Until(t) => *t > now,
-            });
+            map.retain(|_, e| !e.expire(now));
         }
-        let busy = match map.get(request.to_number()) {
-            Some(NumberEntry::InFlight) => Some("a call to it is in progress".to_owned()),
-            Some(NumberEntry::Until(t)) if *t > now => Some(format!(
-                "it was called less than {} s ago (retry in {} s)",
-                window.as_secs(),
-                (*t - now).as_secs() + 1
-            )),
-            _ => None,
-        };
-        if let Some(why) = busy {
-            return Err(blocked(
-                "cooldown",
-                format!("{} is cooling down: {why}", request.masked_number()),
-            ));
-        }
-        map.insert(request.to_number().to_owned(), NumberEntry::InFlight);
+        self.number_refusal(&mut map, request, now)?;
+        map.entry(request.to_number().to_owned())
+            .or_default()
+            .in_flight += 1;
         Ok(())
     }
 
     fn settle_number(&self, number: &str, result: &Result<CallbackStarted, Error>) {
-        let window = self.policy.number_cooldown;
-        if window.is_zero() {
-            return;
-        }
         let mut map = self.numbers.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(entry) = map.get_mut(number) else {
+            return;
+        };
+        entry.in_flight = entry.in_flight.saturating_sub(1);
         if may_have_rung(result) {
-            map.insert(
-                number.to_owned(),
-                NumberEntry::Until(instant_after(Instant::now(), window)),
-            );
-        } else {
+            let now = Instant::now();
+            let window = self.policy.number_cooldown;
+            if !window.is_zero() {
+                entry.cool_until = Some(instant_after(now, window));
+            }
+            if self.policy.number_hourly_cap > 0 {
+                entry.calls.push_back(now);
+            }
+        }
+        if entry.expire(Instant::now()) {
             map.remove(number);
         }
     }

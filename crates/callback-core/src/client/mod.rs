@@ -16,6 +16,5 @@ mod outcome;
 
 pub use api::Client;
 pub use builder::ClientBuilder;
-pub use guard::DestinationPolicy;
 pub use options::{Binding, ClientOptions, OptionNames, PolicyOptions, RateLimitOption, Span};
-pub use outcome::{CallbackStarted, Timing};
+pub use outcome::{CallbackStarted, Destination, Timing};

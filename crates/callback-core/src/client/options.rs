@@ -10,9 +10,10 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::auth::TokenStore;
-use crate::client::guard::DestinationPolicy;
 use crate::error::{Error, Violation};
 use crate::limiter::{RateLimit, unknown_preset_message};
+use crate::number::NumberType;
+use crate::policy::{DestinationPolicy, NON_GEOGRAPHIC_REGION};
 use crate::transport::ExtraRoots;
 
 /// A duration as the caller wrote it. Bindings pass what their language has (Python seconds,
@@ -102,28 +103,60 @@ pub enum OptionNames {
     Flags,
 }
 
-/// Which destinations are refused, as the caller wrote it (`None` keeps the default).
+/// Which destinations are refused, as the caller wrote it (`None` keeps the default; see
+/// [`DestinationPolicy`] for each rule).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PolicyOptions {
-    /// ISO 3166 alpha-2 regions the business serves; empty = any region.
+    /// ISO 3166 alpha-2 regions the business serves (`"001"`: the international networks);
+    /// empty = any region.
     pub allowed_regions: Option<Vec<String>>,
-    /// Refuse premium-rate and other costly number types. Default `true`.
+    /// Regions never called.
+    pub blocked_regions: Option<Vec<String>>,
+    /// E.164 prefixes allowed (`"+44"`); empty = any.
+    pub allowed_prefixes: Option<Vec<String>>,
+    /// E.164 prefixes never called.
+    pub blocked_prefixes: Option<Vec<String>>,
+    /// Refuse number types outside `allowed_number_types`. Default `true`.
     pub block_costly_numbers: Option<bool>,
+    /// Number type names (`"mobile"`, `"voip"`, ...) called when `block_costly_numbers` is
+    /// on. Default landlines, mobiles and toll-free numbers.
+    pub allowed_number_types: Option<Vec<String>>,
+    /// Regions refused unless allowed explicitly. Default the built-in high-risk list.
+    pub high_risk_regions: Option<Vec<String>>,
     /// How long a called number is refused. Default 60 s; zero turns it off.
     pub number_cooldown: Option<Span>,
+    /// Calls to one number per rolling hour, at most. Default 5; zero turns it off.
+    pub number_hourly_cap: Option<u32>,
 }
 
 impl From<DestinationPolicy> for PolicyOptions {
     fn from(p: DestinationPolicy) -> PolicyOptions {
         let DestinationPolicy {
             allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
             block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
             number_cooldown,
+            number_hourly_cap,
         } = p;
         PolicyOptions {
             allowed_regions: Some(allowed_regions),
+            blocked_regions: Some(blocked_regions),
+            allowed_prefixes: Some(allowed_prefixes),
+            blocked_prefixes: Some(blocked_prefixes),
             block_costly_numbers: Some(block_costly_numbers),
+            allowed_number_types: Some(
+                allowed_number_types
+                    .iter()
+                    .map(|t| t.as_str().to_owned())
+                    .collect(),
+            ),
+            high_risk_regions: Some(high_risk_regions),
             number_cooldown: Some(Span::Exact(number_cooldown)),
+            number_hourly_cap: Some(number_hourly_cap),
         }
     }
 }
@@ -395,28 +428,112 @@ impl Check {
         known
     }
 
-    fn policy(&mut self, p: PolicyOptions) -> DestinationPolicy {
-        let defaults = DestinationPolicy::default();
-        let PolicyOptions {
-            allowed_regions,
-            block_costly_numbers,
-            number_cooldown,
-        } = p;
-        let mut regions = Vec::new();
-        for r in allowed_regions.unwrap_or_default() {
-            if self.region(policy_key("allowed_regions"), r.trim()) {
-                regions.push(r.trim().to_ascii_uppercase());
+    /// A list of regions, upper-cased; `"001"` (the international networks) is accepted.
+    fn regions(
+        &mut self,
+        key: Key,
+        list: Option<Vec<String>>,
+        default: Vec<String>,
+    ) -> Vec<String> {
+        let Some(list) = list else {
+            return default;
+        };
+        let mut out = Vec::new();
+        for r in list {
+            let r = r.trim();
+            if r == NON_GEOGRAPHIC_REGION || self.region(key, r) {
+                out.push(r.to_ascii_uppercase());
             }
         }
+        out
+    }
+
+    /// E.164 prefixes: `+` and 1 to 15 digits (spaces and dashes ignored).
+    fn prefixes(&mut self, key: Key, list: Option<Vec<String>>) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in list.unwrap_or_default() {
+            let compact: String = p.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+            let digits = compact.strip_prefix('+').unwrap_or("");
+            if (1..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
+                out.push(compact);
+            } else {
+                self.refuse(
+                    key,
+                    false,
+                    "invalid_prefix",
+                    "must hold E.164 prefixes: + and 1 to 15 digits, such as \"+44\"",
+                );
+            }
+        }
+        out
+    }
+
+    fn number_types(
+        &mut self,
+        list: Option<Vec<String>>,
+        default: Vec<NumberType>,
+    ) -> Vec<NumberType> {
+        let Some(list) = list else {
+            return default;
+        };
+        let mut out = Vec::new();
+        for name in list {
+            match NumberType::parse(&name) {
+                Some(t) => out.push(t),
+                None => self.refuse(
+                    policy_key("allowed_number_types"),
+                    false,
+                    "unknown_number_type",
+                    format!(
+                        "must hold number types: {}",
+                        NumberType::ALL.map(NumberType::as_str).join(", ")
+                    ),
+                ),
+            }
+        }
+        out
+    }
+
+    fn policy(&mut self, p: PolicyOptions) -> DestinationPolicy {
+        let d = DestinationPolicy::default();
+        let PolicyOptions {
+            allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
+            block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
+            number_cooldown,
+            number_hourly_cap,
+        } = p;
         DestinationPolicy {
-            allowed_regions: regions,
-            block_costly_numbers: block_costly_numbers.unwrap_or(defaults.block_costly_numbers),
+            allowed_regions: self.regions(
+                policy_key("allowed_regions"),
+                allowed_regions,
+                d.allowed_regions,
+            ),
+            blocked_regions: self.regions(
+                policy_key("blocked_regions"),
+                blocked_regions,
+                d.blocked_regions,
+            ),
+            allowed_prefixes: self.prefixes(policy_key("allowed_prefixes"), allowed_prefixes),
+            blocked_prefixes: self.prefixes(policy_key("blocked_prefixes"), blocked_prefixes),
+            block_costly_numbers: block_costly_numbers.unwrap_or(d.block_costly_numbers),
+            allowed_number_types: self.number_types(allowed_number_types, d.allowed_number_types),
+            high_risk_regions: self.regions(
+                policy_key("high_risk_regions"),
+                high_risk_regions,
+                d.high_risk_regions,
+            ),
             number_cooldown: self.duration(
                 policy_key("number_cooldown"),
                 number_cooldown,
-                defaults.number_cooldown,
+                d.number_cooldown,
                 true,
             ),
+            number_hourly_cap: number_hourly_cap.unwrap_or(d.number_hourly_cap),
         }
     }
 }

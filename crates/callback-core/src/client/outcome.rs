@@ -6,7 +6,45 @@ use serde_json::Value;
 
 use crate::client::exchange::CallMeta;
 use crate::error::{Error, ErrorCode};
+use crate::number::NumberType;
+use crate::request::CallbackRequest;
 use crate::response::{PortalTime, Success};
+
+/// Where a checked request would ring ([`crate::Client::check`]). Its `Debug` masks the
+/// number.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// E.164, e.g. `+12015550123`. Do not log it: see [`Destination::masked_number`].
+    pub number: String,
+    /// ISO 3166 alpha-2 (`"001"` for the international networks), when the metadata names one.
+    pub region: Option<String>,
+    pub number_type: NumberType,
+}
+
+impl Destination {
+    pub(crate) fn of(request: &CallbackRequest) -> Destination {
+        Destination {
+            number: request.to_number().to_owned(),
+            region: request.destination_region().map(str::to_owned),
+            number_type: request.number_type(),
+        }
+    }
+
+    /// The number with all but the country code and the last two digits hidden.
+    pub fn masked_number(&self) -> String {
+        crate::redact::mask_number(&self.number)
+    }
+}
+
+impl std::fmt::Debug for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Destination")
+            .field("number", &self.masked_number())
+            .field("region", &self.region)
+            .field("number_type", &self.number_type)
+            .finish()
+    }
+}
 
 /// Time spent, as measured by the client and as reported by the portal.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -55,14 +93,16 @@ pub(crate) fn started_from(
     started_at: Instant,
 ) -> Result<CallbackStarted, Error> {
     let result = ok.result.as_object();
-    let confirmed = result
-        .and_then(|r| r.get("RESULT"))
-        .map(|v| !matches!(v, Value::Bool(false) | Value::Null))
-        .unwrap_or(false);
+    // Only JSON `true` confirms: `0`, `"false"`, `"true"` or a missing RESULT is an answer
+    // nobody can trust either way.
+    let confirmed = matches!(
+        result.and_then(|r| r.get("RESULT")),
+        Some(Value::Bool(true))
+    );
     if !confirmed {
         return Err(Error::new(
             ErrorCode::OutcomeUnknown,
-            "the portal answered without RESULT=true; the call may have been started",
+            "the portal answered without RESULT: true; the call may have been started",
         )
         .with_http_status(Some(200))
         .with_portal_moved_to(meta.moved_to));

@@ -25,7 +25,8 @@ pub fn portal() -> FakePortal {
     portal_with(|_| {})
 }
 
-/// Fast test settings; no cooldown so tests can reuse numbers, no client-side pacing.
+/// Fast test settings; no cooldown or hourly cap so tests can reuse numbers, no client-side
+/// pacing.
 pub fn fast(b: ClientBuilder) -> ClientBuilder {
     b.connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(3))
@@ -34,6 +35,7 @@ pub fn fast(b: ClientBuilder) -> ClientBuilder {
         .user_agent_suffix("test/1")
         .destination_policy(DestinationPolicy {
             number_cooldown: Duration::ZERO,
+            number_hourly_cap: 0,
             ..DestinationPolicy::default()
         })
 }
