@@ -1,7 +1,7 @@
 //! The JSON admin endpoint under `/_fake/` (never rate-limited, never recorded).
 
 use crate::config::*;
-use crate::server::Reply;
+use crate::reply::Reply;
 use crate::state::{ActiveFault, Shared};
 use serde_json::{Map, Value, json};
 use std::time::Duration;

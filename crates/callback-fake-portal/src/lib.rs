@@ -224,6 +224,7 @@ mod admin;
 mod config;
 mod events;
 mod oauth;
+mod reply;
 mod rest;
 mod server;
 mod state;

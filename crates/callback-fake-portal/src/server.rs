@@ -3,21 +3,19 @@
 use crate::admin;
 use crate::config::*;
 use crate::events::{run_call, send_event};
+use crate::reply::{FakeBody, Reply};
 use crate::rest::{Answer, Followup, RestRequest, Route, execute};
 use crate::state::{Shared, normalize_method};
 use crate::util::*;
-use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
 use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Map, Value, json};
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -26,118 +24,6 @@ use tokio_rustls::TlsAcceptor;
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 1 << 20;
-/// How long a truncated answer waits after its first half before the connection is dropped
-/// (lets the half reach the socket first).
-const TRUNCATE_GRACE: Duration = Duration::from_millis(50);
-
-/// The response body: complete, or half of it followed by a dropped connection.
-pub(crate) enum FakeBody {
-    Full(Option<Bytes>),
-    Truncated {
-        first: Option<Bytes>,
-        kill: Option<Arc<Notify>>,
-    },
-}
-
-impl Body for FakeBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.get_mut() {
-            FakeBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            FakeBody::Truncated { first, kill } => {
-                if let Some(b) = first.take() {
-                    return Poll::Ready(Some(Ok(Frame::data(b))));
-                }
-                if let Some(kill) = kill.take() {
-                    tokio::spawn(async move {
-                        tokio::time::sleep(TRUNCATE_GRACE).await;
-                        kill.notify_one();
-                    });
-                }
-                // Never completes: the connection is dropped instead.
-                Poll::Pending
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        matches!(self, FakeBody::Full(None))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            FakeBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
-            FakeBody::Full(None) => SizeHint::with_exact(0),
-            FakeBody::Truncated { .. } => SizeHint::default(),
-        }
-    }
-}
-
-/// A finished answer before it becomes a hyper response.
-pub(crate) struct Reply {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Bytes,
-}
-
-impl Reply {
-    pub fn json(status: u16, body: &Value) -> Reply {
-        Reply {
-            status,
-            content_type: "application/json; charset=utf-8",
-            headers: Vec::new(),
-            body: Bytes::from(body.to_string()),
-        }
-    }
-
-    fn html(status: u16, title: &str) -> Reply {
-        Reply {
-            status,
-            content_type: "text/html; charset=utf-8",
-            headers: Vec::new(),
-            body: Bytes::from(format!(
-                "<html>\r\n<head><title>{status} {title}</title></head>\r\n<body>\r\n\
-                 <center><h1>{status} {title}</h1></center>\r\n<hr><center>nginx</center>\r\n\
-                 </body>\r\n</html>\r\n"
-            )),
-        }
-    }
-
-    fn into_response(self) -> Response<FakeBody> {
-        let mut resp = Response::new(FakeBody::Full(Some(self.body)));
-        *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
-        resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        for (name, value) in self.headers {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                resp.headers_mut().insert(name, v);
-            }
-        }
-        resp
-    }
-
-    /// Announces the full length, sends the first half, then drops the connection.
-    fn into_truncated(self, kill: Arc<Notify>) -> Response<FakeBody> {
-        let full = self.body.len();
-        let half = self.body.slice(..full / 2);
-        let mut resp = Response::new(FakeBody::Truncated {
-            first: Some(half),
-            kill: Some(kill),
-        });
-        *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
-        resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        resp.headers_mut()
-            .insert(CONTENT_LENGTH, HeaderValue::from(full));
-        resp
-    }
-}
 
 /// Accepts connections until `shutdown` fires.
 pub(crate) async fn accept_loop(
