@@ -6,6 +6,7 @@ use hyper::body::{Body, Frame, SizeHint};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -65,10 +66,19 @@ impl Body for FakeBody {
     }
 }
 
+/// The content type of JSON answers.
+const JSON: &str = "application/json; charset=utf-8";
+
+/// A content type as a header value (an unusable one, refused when a fault is scripted, falls
+/// back to JSON).
+fn content_type_header(ct: &str) -> HeaderValue {
+    HeaderValue::from_str(ct).unwrap_or(HeaderValue::from_static(JSON))
+}
+
 /// A finished answer before it becomes a hyper response.
 pub(crate) struct Reply {
     pub status: u16,
-    pub content_type: &'static str,
+    pub content_type: Cow<'static, str>,
     pub headers: Vec<(&'static str, String)>,
     pub body: Bytes,
 }
@@ -77,16 +87,26 @@ impl Reply {
     pub fn json(status: u16, body: &Value) -> Reply {
         Reply {
             status,
-            content_type: "application/json; charset=utf-8",
+            content_type: Cow::Borrowed(JSON),
             headers: Vec::new(),
             body: Bytes::from(body.to_string()),
+        }
+    }
+
+    /// Exactly this status and body; `content_type` `None` = JSON.
+    pub fn canned(status: u16, content_type: Option<&str>, body: String) -> Reply {
+        Reply {
+            status,
+            content_type: content_type.map_or(Cow::Borrowed(JSON), |ct| Cow::Owned(ct.to_string())),
+            headers: Vec::new(),
+            body: Bytes::from(body),
         }
     }
 
     pub fn html(status: u16, title: &str) -> Reply {
         Reply {
             status,
-            content_type: "text/html; charset=utf-8",
+            content_type: Cow::Borrowed("text/html; charset=utf-8"),
             headers: Vec::new(),
             body: Bytes::from(format!(
                 "<html>\r\n<head><title>{status} {title}</title></head>\r\n<body>\r\n\
@@ -100,7 +120,7 @@ impl Reply {
         let mut resp = Response::new(FakeBody::Full(Some(self.body)));
         *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+            .insert(CONTENT_TYPE, content_type_header(&self.content_type));
         for (name, value) in self.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 resp.headers_mut().insert(name, v);
@@ -119,7 +139,7 @@ impl Reply {
         });
         *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+            .insert(CONTENT_TYPE, content_type_header(&self.content_type));
         resp.headers_mut()
             .insert(CONTENT_LENGTH, HeaderValue::from(full));
         resp

@@ -167,6 +167,11 @@ async fn handle(
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
+    // Exactly as received (`{path}` of the canned answers), `?` of an empty query included.
+    let received = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| path.clone(), |pq| pq.as_str().to_string());
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(c) => c.to_bytes(),
         Err(_) => return Reply::html(413, "Request Entity Too Large").into_response(),
@@ -204,10 +209,10 @@ async fn handle(
             body: String::from_utf8_lossy(&body).into_owned(),
             status: None,
         });
-        let is_localhost = host == "localhost" || host.starts_with("localhost:");
-        let fault = fault_key.as_deref().and_then(|key| {
-            st.take_fault(key, matches!(target, Target::Rest { .. }), is_localhost)
-        });
+        let host_name = host_part(&host);
+        let fault = fault_key
+            .as_deref()
+            .and_then(|key| st.take_fault(key, matches!(target, Target::Rest { .. }), &host_name));
         (number, fault)
     };
 
@@ -219,9 +224,10 @@ async fn handle(
             .then(|| token.trim().to_string())
             .filter(|t| !t.is_empty())
     });
+    // Executes the request: its normal answer and the CALL_ID of a call it placed.
     let run = {
         let shared = shared.clone();
-        move || -> Reply {
+        move || -> (Reply, Option<String>) {
             match target {
                 Target::Rest { route, method } => {
                     let answer = execute(
@@ -236,20 +242,20 @@ async fn handle(
                     );
                     finish_rest(&shared, answer)
                 }
-                Target::Token => crate::oauth::token_endpoint(&shared, &params),
-                Target::Other => Reply::html(404, "Not Found"),
+                Target::Token => (crate::oauth::token_endpoint(&shared, &params), None),
+                Target::Other => (Reply::html(404, "Not Found"), None),
             }
         }
     };
 
     let response = match fault {
-        None => run().into_response(),
+        None => run().0.into_response(),
         Some(FaultKind::Delay(d)) => {
             // Its own task: the request still executes when the client gives up meanwhile
             // (hyper drops the connection's futures when the peer goes away).
             let task = tokio::spawn(async move {
                 tokio::time::sleep(d).await;
-                run()
+                run().0
             });
             match task.await {
                 Ok(reply) => reply.into_response(),
@@ -267,7 +273,7 @@ async fn handle(
             Reply::html(504, "Gateway Time-out").into_response()
         }
         Some(FaultKind::TruncatedJson) => {
-            let reply = run();
+            let (reply, _) = run();
             shared.state().set_status(number, reply.status);
             return reply.into_truncated(kill);
         }
@@ -279,9 +285,26 @@ async fn handle(
                 format!("?{query}")
             };
             let location = format!("{}://localhost:{port}{path}{q}", shared.scheme);
-            let mut reply = Reply::html(302, "Found");
-            reply.headers.push(("location", location));
-            reply.into_response()
+            redirect(302, location).into_response()
+        }
+        Some(FaultKind::Respond {
+            status,
+            body,
+            content_type,
+            execute,
+        }) => {
+            let call_id = if execute { run().1 } else { None };
+            let body = fill(&shared, &body, &received, call_id.as_deref());
+            Reply::canned(status, content_type.as_deref(), body).into_response()
+        }
+        Some(FaultKind::Redirect {
+            status,
+            location,
+            execute,
+        }) => {
+            let call_id = if execute { run().1 } else { None };
+            let location = fill(&shared, &location, &received, call_id.as_deref());
+            redirect(status, location).into_response()
         }
         Some(FaultKind::Overload) => Reply::json(
             503,
@@ -311,6 +334,31 @@ async fn handle(
     response
 }
 
+/// A redirect with a short HTML page, as a web server sends it.
+fn redirect(status: u16, location: String) -> Reply {
+    let reason = hyper::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Redirect");
+    let mut reply = Reply::html(status, reason);
+    reply.headers.push(("location", location));
+    reply
+}
+
+/// Fills in the placeholders of a canned body or `Location` (see [`FaultKind`]).
+fn fill(shared: &Shared, template: &str, received: &str, call_id: Option<&str>) -> String {
+    let port = shared.port.to_string();
+    fill_placeholders(
+        template,
+        &[
+            ("path", received),
+            ("call_id", call_id.unwrap_or("")),
+            ("port", &port),
+            ("scheme", shared.scheme),
+        ],
+    )
+}
+
 /// Drops the connection without an answer.
 async fn close_now(kill: Arc<Notify>) -> Response<FakeBody> {
     kill.notify_one();
@@ -318,11 +366,14 @@ async fn close_now(kill: Arc<Notify>) -> Response<FakeBody> {
     std::future::pending::<Response<FakeBody>>().await
 }
 
-/// Starts the call lifecycle (outside any lock) and turns the answer into a reply.
-fn finish_rest(shared: &Arc<Shared>, answer: Answer) -> Reply {
+/// Starts the call lifecycle (outside any lock) and turns the answer into a reply; also gives
+/// the CALL_ID of the call placed, if any.
+fn finish_rest(shared: &Arc<Shared>, answer: Answer) -> (Reply, Option<String>) {
+    let mut call_id = None;
     match answer.followup {
         Followup::Nothing => {}
         Followup::Call(plan) => {
+            call_id = Some(plan.call_id.clone());
             tokio::spawn(run_call(shared.clone(), plan));
         }
         Followup::External(data) => {
@@ -336,5 +387,5 @@ fn finish_rest(shared: &Arc<Shared>, answer: Answer) -> Reply {
     if let Some(app) = answer.application {
         reply.headers.push(("x-bitrix-rest-application", app));
     }
-    reply
+    (reply, call_id)
 }
