@@ -1,7 +1,7 @@
 //! The JSON admin endpoint under `/_fake/` (never rate-limited, never recorded).
 
 use crate::config::*;
-use crate::server::Reply;
+use crate::reply::Reply;
 use crate::state::{ActiveFault, Shared};
 use serde_json::{Map, Value, json};
 use std::time::Duration;
@@ -138,19 +138,79 @@ pub(crate) fn add_fault(shared: &Shared, fault: Fault) {
     shared.state().faults.push(ActiveFault { fault, remaining });
 }
 
+/// Keys every fault kind accepts (`delay_ms` too: clients send it with every kind).
+const FAULT_KEYS: &[&str] = &["kind", "method", "times", "host", "delay_ms"];
+/// Keys of the kinds with fields of their own.
+const RESPOND_KEYS: &[&str] = &["status", "body", "content_type", "execute"];
+const REDIRECT_KEYS: &[&str] = &["status", "location", "execute"];
+
 fn fault_from_json(v: &Value) -> Result<Fault, String> {
+    let obj = v.as_object().ok_or("a fault must be a JSON object")?;
     let kind = v
         .get("kind")
         .and_then(Value::as_str)
         .ok_or("kind (string) is required")?;
-    let delay_ms = v.get("delay_ms").and_then(Value::as_u64).unwrap_or(0);
-    let kind = FaultKind::from_name(kind, Duration::from_millis(delay_ms))
-        .ok_or_else(|| format!("unknown fault kind {kind:?}"))?;
-    let method = match v.get("method") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err("method must be a string or null".into()),
+    let own_keys: &[&str] = match kind {
+        "respond" => RESPOND_KEYS,
+        "redirect" => REDIRECT_KEYS,
+        _ => &[],
     };
+    for key in obj.keys() {
+        let key = key.as_str();
+        if FAULT_KEYS.contains(&key) || own_keys.contains(&key) {
+            continue;
+        }
+        return Err(
+            if RESPOND_KEYS.contains(&key) || REDIRECT_KEYS.contains(&key) {
+                format!("{key} does not apply to fault kind {kind:?}")
+            } else {
+                format!("unknown fault key {key:?}")
+            },
+        );
+    }
+    let status = || -> Result<u16, String> {
+        v.get("status")
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .ok_or_else(|| format!("{kind}: status (integer) is required"))
+    };
+    let execute = || -> Result<bool, String> {
+        match v.get("execute") {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err("execute must be a boolean".into()),
+        }
+    };
+    let kind = match kind {
+        "respond" => FaultKind::Respond {
+            status: status()?,
+            body: match v.get("body") {
+                Some(Value::String(s)) => s.clone(),
+                None | Some(Value::Null) => {
+                    return Err("respond: body (a string or any JSON value) is required".into());
+                }
+                // Any other JSON value is sent as its compact text.
+                Some(other) => other.to_string(),
+            },
+            content_type: optional_string(v, "content_type")?,
+            execute: execute()?,
+        },
+        "redirect" => FaultKind::Redirect {
+            status: status()?,
+            location: v
+                .get("location")
+                .and_then(Value::as_str)
+                .ok_or("redirect: location (string) is required")?
+                .to_string(),
+            execute: execute()?,
+        },
+        name => {
+            let delay_ms = v.get("delay_ms").and_then(Value::as_u64).unwrap_or(0);
+            FaultKind::from_name(name, Duration::from_millis(delay_ms))
+                .ok_or_else(|| format!("unknown fault kind {name:?}"))?
+        }
+    };
+    kind.validate()?;
     let times = match v.get("times") {
         None | Some(Value::Null) => 1,
         Some(t) => t
@@ -160,9 +220,18 @@ fn fault_from_json(v: &Value) -> Result<Fault, String> {
     };
     Ok(Fault {
         kind,
-        method,
+        method: optional_string(v, "method")?,
         times,
+        host: optional_string(v, "host")?,
     })
+}
+
+fn optional_string(v: &Value, key: &str) -> Result<Option<String>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("{key} must be a string or null")),
+    }
 }
 
 fn faults_json(shared: &Shared) -> Value {
@@ -175,13 +244,37 @@ fn faults_json(shared: &Shared) -> Value {
                 FaultKind::Delay(d) => d.as_millis() as u64,
                 _ => 0,
             };
-            json!({
+            let mut item = json!({
                 "kind": f.fault.kind.as_str(),
                 "method": f.fault.method,
+                "host": f.fault.host,
                 "times": f.fault.times,
                 "remaining": f.remaining,
                 "delay_ms": delay_ms,
-            })
+            });
+            let own = match &f.fault.kind {
+                FaultKind::Respond {
+                    status,
+                    body,
+                    content_type,
+                    execute,
+                } => json!({
+                    "status": status,
+                    "body": body,
+                    "content_type": content_type,
+                    "execute": execute,
+                }),
+                FaultKind::Redirect {
+                    status,
+                    location,
+                    execute,
+                } => json!({"status": status, "location": location, "execute": execute}),
+                _ => json!({}),
+            };
+            if let (Value::Object(item), Value::Object(own)) = (&mut item, own) {
+                item.extend(own);
+            }
+            item
         })
         .collect();
     json!({ "faults": faults })

@@ -164,6 +164,22 @@ impl fmt::Debug for TokenGrant {
 
 /// What a scripted fault does to a matching request. See the crate docs for the exact
 /// socket-level behaviour of each kind.
+///
+/// # Placeholders
+///
+/// The `body` of [`FaultKind::Respond`] and the `location` of [`FaultKind::Redirect`] may
+/// contain these, filled in verbatim (no escaping) in one pass, so an inserted value is never
+/// itself searched for placeholders:
+///
+/// * `{path}`: the request's path and query exactly as received (a webhook path contains the
+///   secret: for tests that check a client never repeats what a portal or proxy echoes);
+/// * `{call_id}`: the `CALL_ID` of the call the executed request placed, or the empty string
+///   when nothing was placed (not executed, another method, a REST-application line, an
+///   error);
+/// * `{port}`: the portal's port;
+/// * `{scheme}`: `http` or `https`.
+///
+/// Any other `{...}` (JSON has plenty) is left as it is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultKind {
     /// Wait this long, then process the request normally.
@@ -188,6 +204,34 @@ pub enum FaultKind {
     QueryLimit,
     /// Answer 429 `OPERATION_TIME_LIMIT` without executing (regardless of the budget).
     OperationTimeLimit,
+    /// Answer exactly `status` and `body` (a canned answer, for contradictory or odd portal
+    /// answers). `body` may contain the [placeholders](FaultKind#placeholders).
+    Respond {
+        /// HTTP status, 200 to 599.
+        status: u16,
+        /// The body, sent byte for byte after the placeholders are filled in (HTTP sends no
+        /// body with 204 and 304).
+        body: String,
+        /// `Content-Type`; `None` = `application/json; charset=utf-8`.
+        content_type: Option<String>,
+        /// `true`: execute the request first (a `voximplant.callback.start` places a call and
+        /// is recorded in the ledger exactly as a normal one) and replace its answer; `false`:
+        /// execute nothing.
+        execute: bool,
+    },
+    /// Answer a redirect: `status` with `Location: location` and a short HTML body. Unlike
+    /// [`FaultKind::Rename`] it follows the normal `times` rule and applies to requests to
+    /// host `localhost` too. `location` may contain the
+    /// [placeholders](FaultKind#placeholders).
+    Redirect {
+        /// HTTP status, 300 to 399.
+        status: u16,
+        /// The `Location` header, after the placeholders are filled in.
+        location: String,
+        /// `true`: execute the request first (a 303 "See Other" after processing a POST);
+        /// `false`: execute nothing.
+        execute: bool,
+    },
 }
 
 impl FaultKind {
@@ -204,10 +248,15 @@ impl FaultKind {
             FaultKind::Overload => "overload",
             FaultKind::QueryLimit => "query_limit",
             FaultKind::OperationTimeLimit => "operation_time_limit",
+            FaultKind::Respond { .. } => "respond",
+            FaultKind::Redirect { .. } => "redirect",
         }
     }
 
-    /// Parses an admin-endpoint name; `delay` takes its duration from `delay`.
+    /// Parses the admin-endpoint name of a kind that needs nothing but, for `delay`, its
+    /// duration (taken from `delay`). `respond` and `redirect` carry fields of their own and
+    /// give `None` here, like unknown names (the admin endpoint reads their fields from its
+    /// JSON body).
     pub fn from_name(name: &str, delay: Duration) -> Option<FaultKind> {
         Some(match name {
             "delay" => FaultKind::Delay(delay),
@@ -223,9 +272,44 @@ impl FaultKind {
             _ => return None,
         })
     }
+
+    /// Whether the kind can be sent as scripted: a [`FaultKind::Respond`] status within
+    /// 200..=599 and a `content_type` usable as a header value, a [`FaultKind::Redirect`]
+    /// status within 300..=399 and a `location` usable as a header value. The error says
+    /// what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        let header_ok = |v: &str| v.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
+        match self {
+            FaultKind::Respond {
+                status,
+                content_type,
+                ..
+            } => {
+                if !(200..=599).contains(status) {
+                    return Err(format!("respond: status {status} is not within 200..=599"));
+                }
+                if content_type.as_deref().is_some_and(|ct| !header_ok(ct)) {
+                    return Err("respond: content_type is not a valid header value".into());
+                }
+                Ok(())
+            }
+            FaultKind::Redirect {
+                status, location, ..
+            } => {
+                if !(300..=399).contains(status) {
+                    return Err(format!("redirect: status {status} is not within 300..=399"));
+                }
+                if !header_ok(location) {
+                    return Err("redirect: location is not a valid header value".into());
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
-/// A scripted fault: `kind` applies to the next `times` requests for `method`.
+/// A scripted fault: `kind` applies to the next `times` requests for `method` (and `host`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
     /// What happens.
@@ -235,16 +319,32 @@ pub struct Fault {
     pub method: Option<String>,
     /// How many matching requests it applies to; `0` = every one until cleared.
     pub times: u32,
+    /// Only requests whose `Host` header names this host (case-insensitive, port ignored,
+    /// `[::1]` and `::1` alike); `None` = any host.
+    pub host: Option<String>,
 }
 
 impl Fault {
-    /// A fault for one request of `method` (`None` = any REST method).
+    /// A fault for one request of `method` (`None` = any REST method), on any host.
     pub fn once(kind: FaultKind, method: Option<&str>) -> Fault {
         Fault {
             kind,
             method: method.map(str::to_string),
             times: 1,
+            host: None,
         }
+    }
+
+    /// The same fault for `times` matching requests (`0` = until cleared).
+    pub fn with_times(mut self, times: u32) -> Fault {
+        self.times = times;
+        self
+    }
+
+    /// The same fault, only for requests to `host` (see [`Fault::host`]).
+    pub fn with_host(mut self, host: &str) -> Fault {
+        self.host = Some(host.to_string());
+        self
     }
 }
 

@@ -178,8 +178,23 @@
 //!
 //! [`FakePortal::add_fault`] (or `POST /_fake/faults`) scripts a [`Fault`]: its [`FaultKind`]
 //! applies to the next `times` requests (`0` = until cleared) of `method` (`None` = any REST
-//! method; the token endpoint only matches the explicit name `"oauth.token"`). Faults are
-//! taken first-in first-out, one per request. Everything happens on the real socket:
+//! method; the token endpoint only matches the explicit name `"oauth.token"`), and with
+//! `host` only to requests whose `Host` header names that host (case-insensitive, port
+//! ignored). Each request takes at most one fault:
+//!
+//! 1. a fault matches a request when its `method` and (if set) its `host` match; a fault that
+//!    does not match a request is skipped for that request and stays queued, its count
+//!    unchanged;
+//! 2. `Rename` comes first: while a matching `Rename` is queued, wherever it stands in the
+//!    queue, every matching request to a host other than `localhost` is renamed and uses up
+//!    no other fault. Requests to host `localhost` are never renamed (a `Rename` scoped to
+//!    host `localhost` therefore never applies);
+//! 3. otherwise the oldest matching fault applies (first in, first out) and its count drops by
+//!    one.
+//!
+//! So a `Rename` plus an `Html502` scoped to host `localhost` makes the re-sent request to the
+//! new name fail while requests to `127.0.0.1` keep being renamed. Everything happens on the
+//! real socket:
 //!
 //! | kind (admin name) | executed? | what the client sees |
 //! |---|---|---|
@@ -193,6 +208,17 @@
 //! | `Overload` (`overload`) | no | 503 `OVERLOAD_LIMIT` "REST API is blocked due to overload." |
 //! | `QueryLimit` (`query_limit`) | no | 503 `QUERY_LIMIT_EXCEEDED` "Too many requests" |
 //! | `OperationTimeLimit` (`operation_time_limit`) | no | 429 `OPERATION_TIME_LIMIT` |
+//! | `Respond { status, body, content_type, execute }` (`respond`) | only with `execute` | exactly `status` (200–599) and `body`, `Content-Type` `content_type` (default `application/json; charset=utf-8`); with `execute` the normal answer is replaced |
+//! | `Redirect { status, location, execute }` (`redirect`) | only with `execute` | `status` (300–399), `Location: location`, a short HTML body; applies to host `localhost` too |
+//!
+//! `body` and `location` may contain placeholders, filled in verbatim: `{path}` (path and
+//! query as received, webhook secret included), `{call_id}` (the `CALL_ID` the executed request
+//! placed, else empty), `{port}` and `{scheme}` (`http`/`https`); see [`FaultKind`]. With
+//! `execute: true` the request runs exactly as without the fault (a `voximplant.callback.start`
+//! places a call, recorded in the ledger as a normal one; the token endpoint consumes the
+//! refresh token); its answer is dropped. A canned answer only counts in
+//! [`Stats::faults_applied`] (a canned `QUERY_LIMIT_EXCEEDED` is not a `rate_limited`); the
+//! recorded request gets the canned status.
 //!
 //! # Admin endpoint
 //!
@@ -204,7 +230,7 @@
 //! | `GET /_fake/ledger` | `{"calls":[{call_id, line, number, text, voice, placed_at, request_number}]}` |
 //! | `GET /_fake/stats` | the [`Stats`] fields |
 //! | `GET /_fake/requests` | `{"requests":[{number, http_method, path, query, host, rest_method, content_type, user_agent, body, status}]}` |
-//! | `GET /_fake/faults`, `POST /_fake/faults`, `DELETE /_fake/faults` | `{"faults":[{kind, method, times, remaining, delay_ms}]}`; POST takes `{"kind","method"?,"times"? (1),"delay_ms"?}` |
+//! | `GET /_fake/faults`, `POST /_fake/faults`, `DELETE /_fake/faults` | `{"faults":[{kind, method, host, times, remaining, delay_ms}]}`, plus `status, body, content_type, execute` for `respond` and `status, location, execute` for `redirect`; POST takes `{"kind", "method"?, "host"?, "times"? (1), "delay_ms"?}` and, for `respond`, `"status"`, `"body"` (a string, sent as is, or any other JSON value, sent as its compact text), `"content_type"`? and `"execute"`? (false); for `redirect`, `"status"`, `"location"` and `"execute"`? (false). Unknown keys, and keys of another kind, → 400 |
 //! | `POST /_fake/oauth/tokens` | `{access_token, refresh_token, expires_in, client_id, client_secret, client_endpoint, server_endpoint}` |
 //! | `POST /_fake/oauth/expire` | expires every access token: `{"ok":true}` |
 //! | `GET /_fake/config`, `POST /_fake/config` | the config; POST takes a partial object: `burst, drain_per_second, webhook_user_id, webhook_secret, webhook_scopes, oauth_client_id, oauth_client_secret, oauth_scopes, access_token_lifetime_seconds, operating_limit_seconds, callback_processing_ms, stage_ms, outgoing_call_permission, line_list_permission, empty_error_code, application_token, event_handler, lines ({id: name}), rest_app_lines`; also accepted: `tls` (read-only, must equal the current value, so a GET result can be posted back) and the aliases `drain`, `token_lifetime`, `token_lifetime_seconds`, `access_token_lifetime`, `operating_limit`, `stage_duration_ms`; unknown keys → 400 |
@@ -224,6 +250,7 @@ mod admin;
 mod config;
 mod events;
 mod oauth;
+mod reply;
 mod rest;
 mod server;
 mod state;
@@ -403,7 +430,15 @@ impl FakePortal {
     }
 
     /// Scripts a fault (see the crate docs).
+    ///
+    /// # Panics
+    ///
+    /// If [`FaultKind::validate`] refuses its kind (a status out of range, a header value
+    /// that cannot be sent): a test script error, reported where it is made.
     pub fn add_fault(&self, fault: Fault) {
+        if let Err(e) = fault.kind.validate() {
+            panic!("fake portal: cannot script this fault: {e}");
+        }
         admin::add_fault(&self.shared, fault);
     }
 

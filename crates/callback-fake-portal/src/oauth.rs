@@ -1,6 +1,6 @@
 //! The OAuth token endpoint (`/oauth/token/`), shaped like Bitrix24's token server.
 
-use crate::server::Reply;
+use crate::reply::Reply;
 use crate::state::Shared;
 use crate::util::*;
 use serde_json::{Map, Value, json};

@@ -3,21 +3,19 @@
 use crate::admin;
 use crate::config::*;
 use crate::events::{run_call, send_event};
+use crate::reply::{FakeBody, Reply};
 use crate::rest::{Answer, Followup, RestRequest, Route, execute};
 use crate::state::{Shared, normalize_method};
 use crate::util::*;
-use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
 use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Map, Value, json};
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -26,118 +24,6 @@ use tokio_rustls::TlsAcceptor;
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 1 << 20;
-/// How long a truncated answer waits after its first half before the connection is dropped
-/// (lets the half reach the socket first).
-const TRUNCATE_GRACE: Duration = Duration::from_millis(50);
-
-/// The response body: complete, or half of it followed by a dropped connection.
-pub(crate) enum FakeBody {
-    Full(Option<Bytes>),
-    Truncated {
-        first: Option<Bytes>,
-        kill: Option<Arc<Notify>>,
-    },
-}
-
-impl Body for FakeBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.get_mut() {
-            FakeBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            FakeBody::Truncated { first, kill } => {
-                if let Some(b) = first.take() {
-                    return Poll::Ready(Some(Ok(Frame::data(b))));
-                }
-                if let Some(kill) = kill.take() {
-                    tokio::spawn(async move {
-                        tokio::time::sleep(TRUNCATE_GRACE).await;
-                        kill.notify_one();
-                    });
-                }
-                // Never completes: the connection is dropped instead.
-                Poll::Pending
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        matches!(self, FakeBody::Full(None))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            FakeBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
-            FakeBody::Full(None) => SizeHint::with_exact(0),
-            FakeBody::Truncated { .. } => SizeHint::default(),
-        }
-    }
-}
-
-/// A finished answer before it becomes a hyper response.
-pub(crate) struct Reply {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Bytes,
-}
-
-impl Reply {
-    pub fn json(status: u16, body: &Value) -> Reply {
-        Reply {
-            status,
-            content_type: "application/json; charset=utf-8",
-            headers: Vec::new(),
-            body: Bytes::from(body.to_string()),
-        }
-    }
-
-    fn html(status: u16, title: &str) -> Reply {
-        Reply {
-            status,
-            content_type: "text/html; charset=utf-8",
-            headers: Vec::new(),
-            body: Bytes::from(format!(
-                "<html>\r\n<head><title>{status} {title}</title></head>\r\n<body>\r\n\
-                 <center><h1>{status} {title}</h1></center>\r\n<hr><center>nginx</center>\r\n\
-                 </body>\r\n</html>\r\n"
-            )),
-        }
-    }
-
-    fn into_response(self) -> Response<FakeBody> {
-        let mut resp = Response::new(FakeBody::Full(Some(self.body)));
-        *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
-        resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        for (name, value) in self.headers {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                resp.headers_mut().insert(name, v);
-            }
-        }
-        resp
-    }
-
-    /// Announces the full length, sends the first half, then drops the connection.
-    fn into_truncated(self, kill: Arc<Notify>) -> Response<FakeBody> {
-        let full = self.body.len();
-        let half = self.body.slice(..full / 2);
-        let mut resp = Response::new(FakeBody::Truncated {
-            first: Some(half),
-            kill: Some(kill),
-        });
-        *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
-        resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        resp.headers_mut()
-            .insert(CONTENT_LENGTH, HeaderValue::from(full));
-        resp
-    }
-}
 
 /// Accepts connections until `shutdown` fires.
 pub(crate) async fn accept_loop(
@@ -281,6 +167,11 @@ async fn handle(
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
+    // Exactly as received (`{path}` of the canned answers), `?` of an empty query included.
+    let received = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| path.clone(), |pq| pq.as_str().to_string());
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(c) => c.to_bytes(),
         Err(_) => return Reply::html(413, "Request Entity Too Large").into_response(),
@@ -318,10 +209,10 @@ async fn handle(
             body: String::from_utf8_lossy(&body).into_owned(),
             status: None,
         });
-        let is_localhost = host == "localhost" || host.starts_with("localhost:");
-        let fault = fault_key.as_deref().and_then(|key| {
-            st.take_fault(key, matches!(target, Target::Rest { .. }), is_localhost)
-        });
+        let host_name = host_part(&host);
+        let fault = fault_key
+            .as_deref()
+            .and_then(|key| st.take_fault(key, matches!(target, Target::Rest { .. }), &host_name));
         (number, fault)
     };
 
@@ -333,9 +224,10 @@ async fn handle(
             .then(|| token.trim().to_string())
             .filter(|t| !t.is_empty())
     });
+    // Executes the request: its normal answer and the CALL_ID of a call it placed.
     let run = {
         let shared = shared.clone();
-        move || -> Reply {
+        move || -> (Reply, Option<String>) {
             match target {
                 Target::Rest { route, method } => {
                     let answer = execute(
@@ -350,20 +242,20 @@ async fn handle(
                     );
                     finish_rest(&shared, answer)
                 }
-                Target::Token => crate::oauth::token_endpoint(&shared, &params),
-                Target::Other => Reply::html(404, "Not Found"),
+                Target::Token => (crate::oauth::token_endpoint(&shared, &params), None),
+                Target::Other => (Reply::html(404, "Not Found"), None),
             }
         }
     };
 
     let response = match fault {
-        None => run().into_response(),
+        None => run().0.into_response(),
         Some(FaultKind::Delay(d)) => {
             // Its own task: the request still executes when the client gives up meanwhile
             // (hyper drops the connection's futures when the peer goes away).
             let task = tokio::spawn(async move {
                 tokio::time::sleep(d).await;
-                run()
+                run().0
             });
             match task.await {
                 Ok(reply) => reply.into_response(),
@@ -381,7 +273,7 @@ async fn handle(
             Reply::html(504, "Gateway Time-out").into_response()
         }
         Some(FaultKind::TruncatedJson) => {
-            let reply = run();
+            let (reply, _) = run();
             shared.state().set_status(number, reply.status);
             return reply.into_truncated(kill);
         }
@@ -393,9 +285,26 @@ async fn handle(
                 format!("?{query}")
             };
             let location = format!("{}://localhost:{port}{path}{q}", shared.scheme);
-            let mut reply = Reply::html(302, "Found");
-            reply.headers.push(("location", location));
-            reply.into_response()
+            redirect(302, location).into_response()
+        }
+        Some(FaultKind::Respond {
+            status,
+            body,
+            content_type,
+            execute,
+        }) => {
+            let call_id = if execute { run().1 } else { None };
+            let body = fill(&shared, &body, &received, call_id.as_deref());
+            Reply::canned(status, content_type.as_deref(), body).into_response()
+        }
+        Some(FaultKind::Redirect {
+            status,
+            location,
+            execute,
+        }) => {
+            let call_id = if execute { run().1 } else { None };
+            let location = fill(&shared, &location, &received, call_id.as_deref());
+            redirect(status, location).into_response()
         }
         Some(FaultKind::Overload) => Reply::json(
             503,
@@ -425,6 +334,31 @@ async fn handle(
     response
 }
 
+/// A redirect with a short HTML page, as a web server sends it.
+fn redirect(status: u16, location: String) -> Reply {
+    let reason = hyper::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Redirect");
+    let mut reply = Reply::html(status, reason);
+    reply.headers.push(("location", location));
+    reply
+}
+
+/// Fills in the placeholders of a canned body or `Location` (see [`FaultKind`]).
+fn fill(shared: &Shared, template: &str, received: &str, call_id: Option<&str>) -> String {
+    let port = shared.port.to_string();
+    fill_placeholders(
+        template,
+        &[
+            ("path", received),
+            ("call_id", call_id.unwrap_or("")),
+            ("port", &port),
+            ("scheme", shared.scheme),
+        ],
+    )
+}
+
 /// Drops the connection without an answer.
 async fn close_now(kill: Arc<Notify>) -> Response<FakeBody> {
     kill.notify_one();
@@ -432,11 +366,14 @@ async fn close_now(kill: Arc<Notify>) -> Response<FakeBody> {
     std::future::pending::<Response<FakeBody>>().await
 }
 
-/// Starts the call lifecycle (outside any lock) and turns the answer into a reply.
-fn finish_rest(shared: &Arc<Shared>, answer: Answer) -> Reply {
+/// Starts the call lifecycle (outside any lock) and turns the answer into a reply; also gives
+/// the CALL_ID of the call placed, if any.
+fn finish_rest(shared: &Arc<Shared>, answer: Answer) -> (Reply, Option<String>) {
+    let mut call_id = None;
     match answer.followup {
         Followup::Nothing => {}
         Followup::Call(plan) => {
+            call_id = Some(plan.call_id.clone());
             tokio::spawn(run_call(shared.clone(), plan));
         }
         Followup::External(data) => {
@@ -450,5 +387,5 @@ fn finish_rest(shared: &Arc<Shared>, answer: Answer) -> Reply {
     if let Some(app) = answer.application {
         reply.headers.push(("x-bitrix-rest-application", app));
     }
-    reply
+    (reply, call_id)
 }

@@ -197,20 +197,24 @@ impl State {
         }
     }
 
-    /// Takes the fault that applies to this request, if any. `Rename` is reported (without
-    /// being consumed) only for hosts other than `localhost`.
-    pub fn take_fault(
-        &mut self,
-        method: &str,
-        is_rest: bool,
-        host_is_localhost: bool,
-    ) -> Option<FaultKind> {
-        let matches = |f: &Fault| match &f.method {
-            None => is_rest,
-            Some(m) => normalize_method(m) == method,
+    /// Takes the fault that applies to this request, if any. `host` is the host part of the
+    /// request's `Host` header ([`host_part`]).
+    ///
+    /// A fault matches when its method matches (`None`: any REST method) and, if it names a
+    /// host, `host` is that host. A matching `Rename` comes first and is reported without
+    /// being consumed, except for host `localhost` (the portal's new name). Otherwise the
+    /// oldest matching fault other than `Rename` is taken and its count used; faults that do
+    /// not match stay queued as they are.
+    pub fn take_fault(&mut self, method: &str, is_rest: bool, host: &str) -> Option<FaultKind> {
+        let matches = |f: &Fault| {
+            let method_ok = match &f.method {
+                None => is_rest,
+                Some(m) => normalize_method(m) == method,
+            };
+            method_ok && f.host.as_deref().is_none_or(|h| host_part(h) == host)
         };
         // The renamed portal answers under its new name; other faults still apply there.
-        if !host_is_localhost
+        if host != "localhost"
             && self
                 .faults
                 .iter()

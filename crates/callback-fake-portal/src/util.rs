@@ -71,6 +71,46 @@ pub(crate) fn html_escape(s: &str) -> String {
     out
 }
 
+/// Replaces every `{name}` of `values` in `template` with its value, in one pass (an inserted
+/// value is not searched again); any other `{...}` stays as it is.
+pub(crate) fn fill_placeholders(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    'scan: while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let inner = &rest[i + 1..];
+        for (name, value) in values {
+            if inner
+                .strip_prefix(name)
+                .is_some_and(|after| after.starts_with('}'))
+            {
+                out.push_str(value);
+                rest = &inner[name.len() + 1..];
+                continue 'scan;
+            }
+        }
+        out.push('{');
+        rest = inner;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The host part of a `Host` header (or of a fault's `host`), lower-cased: the port is dropped
+/// and IPv6 brackets removed (`[::1]:8080` → `::1`, `LocalHost:80` → `localhost`).
+pub(crate) fn host_part(host: &str) -> String {
+    let host = host.trim();
+    let name = if let Some(bracketed) = host.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or(bracketed)
+    } else if host.matches(':').count() == 1 {
+        host.split(':').next().unwrap_or(host)
+    } else {
+        // A name without a port, or a bare IPv6 address.
+        host
+    };
+    name.to_ascii_lowercase()
+}
+
 /// The portal's number cleanup: keep digits and `#*+,;`, drop everything else.
 pub(crate) fn strip_number(s: &str) -> String {
     s.chars()
@@ -204,6 +244,32 @@ pub(crate) fn int_or_float(x: f64) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders() {
+        let values = [("path", "/a?b={path}"), ("call_id", "")];
+        assert_eq!(
+            fill_placeholders(r#"{"p":"{path}","c":"{call_id}","x":"{port}"}"#, &values),
+            r#"{"p":"/a?b={path}","c":"","x":"{port}"}"#
+        );
+        assert_eq!(
+            fill_placeholders("{path}{path", &values),
+            "/a?b={path}{path"
+        );
+        assert_eq!(fill_placeholders("{}{", &values), "{}{");
+        assert_eq!(fill_placeholders("", &values), "");
+    }
+
+    #[test]
+    fn host_parts() {
+        assert_eq!(host_part("127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(host_part("LocalHost"), "localhost");
+        assert_eq!(host_part("localhost:1"), "localhost");
+        assert_eq!(host_part("[::1]:8080"), "::1");
+        assert_eq!(host_part("[::1]"), "::1");
+        assert_eq!(host_part("::1"), "::1");
+        assert_eq!(host_part(""), "");
+    }
 
     #[test]
     fn dates() {

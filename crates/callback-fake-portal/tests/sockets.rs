@@ -236,6 +236,7 @@ fn faults_match_method_and_count() {
         kind: FaultKind::Html502,
         method: Some("VOXIMPLANT.CALLBACK.START.json".into()),
         times: 2,
+        host: None,
     });
     let line_get = format!("{}voximplant.line.get", portal.webhook_url());
     assert_eq!(get(&line_get).status, 200, "other methods unaffected");
@@ -249,6 +250,7 @@ fn faults_match_method_and_count() {
         kind: FaultKind::Overload,
         method: None,
         times: 0,
+        host: None,
     });
     for _ in 0..3 {
         assert_eq!(get(&line_get).status, 503);
@@ -272,6 +274,7 @@ fn faults_match_method_and_count() {
         kind: FaultKind::CloseBeforeExecute,
         method: None,
         times: 0,
+        host: None,
     });
     assert_eq!(get(&format!("{}stats", portal.admin_url())).status, 200);
 }
