@@ -573,34 +573,30 @@ fn check_number(
         return None;
     }
     let international = raw.starts_with('+') || raw.starts_with("00") && default_region.is_none();
-    let region = if international {
-        None
-    } else {
-        match default_region {
-            Some(r) => Some(r),
-            None => {
-                if !region_given {
-                    v.add(
-                        F,
-                        "region_required",
-                        "has no country code (+...) and no default region is set",
-                    );
-                }
-                return None;
-            }
+    if !international && default_region.is_none() {
+        if !region_given {
+            v.add(
+                F,
+                "region_required",
+                "has no country code (+...) and no default region is set",
+            );
         }
-    };
+        return None;
+    }
     let digits_only: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
     if digits_only.len() < 3 || digits_only.len() > 17 {
         v.add(F, "unparsable", "does not look like a phone number");
         return None;
     }
     // "00" with no region: treat as the international prefix.
-    let text_for_parse = if raw.starts_with("00") && region.is_none() {
+    let text_for_parse = if raw.starts_with("00") && default_region.is_none() {
         format!("+{}", &digits_only[2..])
     } else {
         raw.to_owned()
     };
+    // The default region goes along even with a `+`: libphonenumber itself decides what it
+    // means then (nothing, for a valid calling code).
+    let region = default_region;
     match crate::number::check(&text_for_parse, region) {
         Ok(valid) => Some(valid),
         Err(Refusal::Unparsable) => {

@@ -308,11 +308,9 @@ fn query_limit_is_retried_then_reported() {
     assert_eq!(s.timing.attempts, 2);
     assert_eq!(p.ledger().len(), 1);
 
-    p.add_fault(Fault {
-        kind: FaultKind::QueryLimit,
-        method: Some("voximplant.callback.start".into()),
-        times: 0,
-    });
+    p.add_fault(
+        Fault::once(FaultKind::QueryLimit, Some("voximplant.callback.start")).with_times(0),
+    );
     let c = webhook_builder(&p)
         .deadline(Duration::from_millis(1500))
         .build()

@@ -1,6 +1,9 @@
 //! Runs the shared vectors in `tests/vectors/` (every binding runs the same files).
 
-use callback_core::{CallbackRequest, classify_response, parse_event};
+use callback_core::{
+    Auth, CallbackRequest, Client, ClientOptions, ErrorCode, PolicyOptions, classify_response,
+    parse_event,
+};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
@@ -139,6 +142,65 @@ fn event_vectors() {
                 if e.code().as_str() != c.as_str().unwrap() {
                     failures.push(format!("{name}: code {} != {c}", e.code()));
                 }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn strings(v: &Value) -> Option<Vec<String>> {
+    v.as_array()
+        .map(|a| a.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
+}
+
+#[test]
+fn policy_vectors() {
+    let v = load("policy.json");
+    assert!(cases(&v).len() >= 30);
+    let auth = Auth::webhook("http://127.0.0.1:9/rest/1/policyvectors01/").unwrap();
+    let mut failures = Vec::new();
+    for case in cases(&v) {
+        let name = case["name"].as_str().unwrap();
+        let p = &case["policy"];
+        let policy = PolicyOptions {
+            allowed_regions: strings(&p["allowed_regions"]),
+            blocked_regions: strings(&p["blocked_regions"]),
+            allowed_prefixes: strings(&p["allowed_prefixes"]),
+            blocked_prefixes: strings(&p["blocked_prefixes"]),
+            block_costly_numbers: p["block_costly_numbers"].as_bool(),
+            allowed_number_types: strings(&p["allowed_number_types"]),
+            high_risk_regions: strings(&p["high_risk_regions"]),
+            ..PolicyOptions::default()
+        };
+        let options = ClientOptions {
+            policy,
+            ..ClientOptions::default()
+        };
+        let client = Client::with_options(auth.clone(), options).expect(name);
+        let request = client
+            .request()
+            .from_line("reg1")
+            .to_number(case["number"].as_str().unwrap())
+            .text("policy vector")
+            .build()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let expect = &case["expect"];
+        match (client.check(&request), expect.get("code")) {
+            (Ok(d), None) => {
+                let got = (d.region.as_deref(), d.number_type.as_str());
+                let want = (expect["region"].as_str(), expect["type"].as_str().unwrap());
+                if got != want {
+                    failures.push(format!("{name}: {got:?} != {want:?}"));
+                }
+            }
+            (Ok(d), Some(code)) => failures.push(format!("{name}: allowed ({d:?}), not {code}")),
+            (Err(e), want) => {
+                let got = e.violations().first().map(|v| v.code.as_str());
+                if e.code() != ErrorCode::DestinationBlocked || got != want.and_then(Value::as_str)
+                {
+                    failures.push(format!("{name}: {e}"));
+                }
+                assert!(e.retry_safe());
             }
         }
     }
