@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::output::Output;
-use crate::portal_args::PortalArgs;
+use crate::portal_args::{PolicyArgs, PortalArgs};
 
 /// Start Bitrix24 telephony callbacks (voximplant.callback.start) safely.
 ///
@@ -33,6 +33,8 @@ struct Cli {
 enum Command {
     /// Ring a manager's line, speak a text, then dial the visitor; follow the call to its end.
     Start(StartArgs),
+    /// Check a callback against validation and the destination policy without sending anything.
+    Check(CheckArgs),
     /// List the lines usable as --line (voximplant.line.get).
     Lines {
         #[command(flatten)]
@@ -64,8 +66,9 @@ enum Command {
     FakePortal(sandbox::FakePortalArgs),
 }
 
+/// What a callback is: shared by `start` and `check`.
 #[derive(clap::Args)]
-struct StartArgs {
+struct CallbackArgs {
     /// The line to call from (FROM_LINE), e.g. reg1; `b24-callback lines` lists them.
     #[arg(long)]
     line: String,
@@ -84,6 +87,25 @@ struct StartArgs {
     /// Region for numbers written without +, e.g. GB or DE.
     #[arg(long, env = "BITRIX24_DEFAULT_REGION")]
     region: Option<String>,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    callback: CallbackArgs,
+    /// One JSON line on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    portal: PortalArgs,
+}
+
+#[derive(clap::Args)]
+struct StartArgs {
+    #[command(flatten)]
+    callback: CallbackArgs,
     /// Return once the portal accepted the callback, without following the call.
     #[arg(long)]
     no_follow: bool,
@@ -143,15 +165,16 @@ fn init_logging(verbose: u8) {
 }
 
 /// At trace level the HTTP and TLS libraries log whole request lines, and a webhook's path
-/// holds its secret: whatever RUST_LOG says, their trace records are dropped.
+/// holds its secret; the phone-number library logs the numbers it parses (full numbers) at
+/// debug and trace level. Whatever RUST_LOG says, those records are dropped.
 struct NoWireTrace(env_logger::Logger);
 
 impl NoWireTrace {
     fn is_wire_trace(metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() == log::Level::Trace
-            && ["ureq", "rustls"]
-                .iter()
-                .any(|m| metadata.target().starts_with(m))
+        let target = metadata.target();
+        target.starts_with("rlibphonenumber")
+            || metadata.level() == log::Level::Trace
+                && ["ureq", "rustls"].iter().any(|m| target.starts_with(m))
     }
 }
 
@@ -172,6 +195,7 @@ impl log::Log for NoWireTrace {
 fn run(command: Command) -> Result<(), u8> {
     match command {
         Command::Start(args) => start(args),
+        Command::Check(args) => check(args),
         Command::Lines { portal, json } => {
             let out = Output::new(json);
             let session = portal.connect(&out)?;
@@ -209,25 +233,38 @@ fn run(command: Command) -> Result<(), u8> {
     }
 }
 
+impl CallbackArgs {
+    /// A client for this callback and the request, validated with its rules.
+    fn prepare(
+        self,
+        portal: &PortalArgs,
+        out: &Output,
+    ) -> Result<(portal_args::Session, callback_core::CallbackRequest), u8> {
+        let session = portal.connect_with(&self.policy, self.region, out)?;
+        let input = callback_core::RequestInput {
+            line: Some(self.line),
+            to: Some(self.to),
+            text: Some(self.text),
+            voice: self.voice,
+            idempotency_key: self.idempotency_key,
+            violations: Vec::new(),
+        };
+        let request = session.client.validate(input).map_err(|e| out.error(&e))?;
+        Ok((session, request))
+    }
+}
+
+fn check(args: CheckArgs) -> Result<(), u8> {
+    let out = Output::new(args.json);
+    let (session, request) = args.callback.prepare(&args.portal, &out)?;
+    let destination = session.client.check(&request).map_err(|e| out.error(&e))?;
+    out.destination(&destination);
+    Ok(())
+}
+
 fn start(args: StartArgs) -> Result<(), u8> {
     let out = Output::new(args.json);
-    let session = args.portal.connect(&out)?;
-    let mut builder = session
-        .client
-        .request()
-        .from_line(args.line)
-        .to_number(args.to)
-        .text(args.text);
-    if let Some(voice) = args.voice {
-        builder = builder.voice(voice);
-    }
-    if let Some(key) = args.idempotency_key {
-        builder = builder.idempotency_key(key);
-    }
-    if let Some(region) = args.region {
-        builder = builder.default_region(region);
-    }
-    let request = builder.build().map_err(|e| out.error(&e))?;
+    let (session, request) = args.callback.prepare(&args.portal, &out)?;
     let started = session
         .client
         .start_callback(&request)

@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use callback_core::{CallRecord, CallbackRequest, CallbackStarted, Error, Line, Voice};
+use callback_core::{
+    CallRecord, CallbackRequest, CallbackStarted, Destination, Error, ErrorParts, Line, Voice,
+};
 
 pub struct Output {
     json: bool,
@@ -21,42 +23,75 @@ impl Output {
 
     /// Prints a core error and returns the process exit code for it.
     pub fn error(&self, err: &Error) -> u8 {
+        let exit = crate::exit_code_for(err);
+        let ErrorParts {
+            code,
+            retry_safe,
+            description,
+            bitrix_code,
+            http_status,
+            violations,
+            operating_reset_at,
+            portal_moved_to,
+        } = err.clone().into_parts();
         if self.json {
             self.emit(json!({
                 "event": "error",
-                "code": err.code().as_str(),
-                "retry_safe": err.retry_safe(),
-                "description": err.description(),
-                "bitrix_code": err.bitrix_code(),
-                "http_status": err.http_status(),
-                "violations": err.violations(),
-                "operating_reset_at": err.operating_reset_at(),
-                "portal_moved_to": err.portal_moved_to(),
+                "code": code.as_str(),
+                "retry_safe": retry_safe,
+                "description": description,
+                "bitrix_code": bitrix_code,
+                "http_status": http_status,
+                "violations": violations,
+                "operating_reset_at": operating_reset_at,
+                "portal_moved_to": portal_moved_to,
+            }));
+            return exit;
+        }
+        eprintln!("error [{code}]: {description}");
+        if let Some(bitrix) = bitrix_code {
+            let status = http_status
+                .map(|s| format!(", HTTP {s}"))
+                .unwrap_or_default();
+            eprintln!("  Bitrix24 said: {bitrix:?}{status}");
+        }
+        for v in &violations {
+            eprintln!("  {}: {} ({})", v.field, v.message, v.code);
+        }
+        if let Some(at) = operating_reset_at {
+            eprintln!("  The method's time budget resets at unix time {at}.");
+        }
+        if let Some(to) = portal_moved_to {
+            eprintln!("  The portal moved to {to}.");
+        }
+        if retry_safe {
+            eprintln!("  Nothing was started; it is safe to try again once the cause is fixed.");
+        } else {
+            eprintln!(
+                "  The portal may have started the call. Do not retry blindly: check the call \
+                 history (or `b24-callback outcome`) first."
+            );
+        }
+        exit
+    }
+
+    /// Where a checked callback would ring.
+    pub fn destination(&self, d: &Destination) {
+        if self.json {
+            self.emit(json!({
+                "event": "checked",
+                "to": d.masked_number(),
+                "region": d.region,
+                "number_type": d.number_type.as_str(),
             }));
         } else {
-            eprintln!("error [{}]: {}", err.code(), err.description());
-            if let Some(code) = err.bitrix_code() {
-                let status = err
-                    .http_status()
-                    .map(|s| format!(", HTTP {s}"))
-                    .unwrap_or_default();
-                eprintln!("  Bitrix24 said: {code:?}{status}");
-            }
-            for v in err.violations() {
-                eprintln!("  {}: {} ({})", v.field, v.message, v.code);
-            }
-            if err.retry_safe() {
-                eprintln!(
-                    "  Nothing was started; it is safe to try again once the cause is fixed."
-                );
-            } else {
-                eprintln!(
-                    "  The portal may have started the call. Do not retry blindly: check the call \
-                     history (or `b24-callback outcome`) first."
-                );
-            }
+            println!(
+                "Allowed: {} ({}, region {}). Nothing was sent.",
+                d.masked_number(),
+                d.number_type.as_str().replace('_', " "),
+                d.region.as_deref().unwrap_or("none")
+            );
         }
-        crate::exit_code_for(err)
     }
 
     /// An error of the CLI itself (bad file, missing option, no local portal): nothing was

@@ -1,9 +1,11 @@
 //! Which portal to talk to: a webhook, an OAuth application, or (with neither) the sandbox.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use callback_core::{Auth, Client, OAuthConfig, RateLimit, TokenPair};
+use callback_core::{
+    Auth, Binding, Client, ClientOptions, OAuthConfig, OptionNames, PolicyOptions, RateLimit,
+    RateLimitOption, Span, TokenPair,
+};
 use callback_fake_portal::FakePortal;
 
 use crate::exit;
@@ -40,14 +42,74 @@ pub struct PortalArgs {
     #[arg(long, env = "BITRIX24_CA_FILE")]
     ca_file: Option<PathBuf>,
     /// Client-side pacing: standard (50 burst, 2/s), enterprise (250, 5/s) or off.
-    #[arg(long, default_value = "standard", value_parser = RateLimit::PRESET_NAMES)]
+    #[arg(long, env = "BITRIX24_RATE_LIMIT", default_value = "standard", value_parser = RateLimit::PRESET_NAMES)]
     rate_limit: String,
     /// Bound of one HTTP exchange, in seconds.
-    #[arg(long, default_value_t = 40)]
-    timeout: u64,
+    #[arg(long, env = "BITRIX24_TIMEOUT", default_value_t = 40.0)]
+    timeout: f64,
     /// Bound of the whole command's portal call (limiter waits and retries included), in seconds.
-    #[arg(long, default_value_t = 60)]
-    deadline: u64,
+    #[arg(long, env = "BITRIX24_DEADLINE", default_value_t = 60.0)]
+    deadline: f64,
+}
+
+/// The destination policy (see the README's "Safe by default"). Lists are comma-separated.
+#[derive(clap::Args, Clone, Default)]
+pub struct PolicyArgs {
+    /// Only call these regions (ISO 3166 alpha-2, e.g. GB,DE; 001 = the international networks).
+    /// Naming a high-risk region allows it.
+    #[arg(long, env = "BITRIX24_ALLOWED_REGIONS", value_delimiter = ',')]
+    allowed_regions: Vec<String>,
+    /// Never call these regions.
+    #[arg(long, env = "BITRIX24_BLOCKED_REGIONS", value_delimiter = ',')]
+    blocked_regions: Vec<String>,
+    /// Only call numbers starting with one of these E.164 prefixes (e.g. +44,+1201). A number
+    /// matching one is also allowed on an international network or in a high-risk region.
+    #[arg(long, env = "BITRIX24_ALLOWED_PREFIXES", value_delimiter = ',')]
+    allowed_prefixes: Vec<String>,
+    /// Never call numbers starting with one of these E.164 prefixes.
+    #[arg(long, env = "BITRIX24_BLOCKED_PREFIXES", value_delimiter = ',')]
+    blocked_prefixes: Vec<String>,
+    /// The number types called (default: fixed_line, mobile, fixed_line_or_mobile, toll_free).
+    #[arg(long, env = "BITRIX24_ALLOWED_NUMBER_TYPES", value_delimiter = ',')]
+    allowed_number_types: Vec<String>,
+    /// Call numbers of any type (premium rate, shared cost, VoIP, ... included).
+    #[arg(long, env = "BITRIX24_ALLOW_COSTLY_NUMBERS")]
+    allow_costly_numbers: bool,
+    /// Regions refused unless allowed explicitly (replaces the built-in high-risk list; `none`
+    /// empties it).
+    #[arg(long, env = "BITRIX24_HIGH_RISK_REGIONS", value_delimiter = ',')]
+    high_risk_regions: Vec<String>,
+    /// Seconds a called number is refused (0: off). Default 60.
+    #[arg(long, env = "BITRIX24_NUMBER_COOLDOWN")]
+    number_cooldown: Option<f64>,
+    /// Calls to one number per rolling hour, at most (0: off). Default 5.
+    #[arg(long, env = "BITRIX24_NUMBER_HOURLY_CAP")]
+    number_hourly_cap: Option<u32>,
+}
+
+/// A list flag: absent (`None`) when not given, so the core's default applies.
+fn list(values: &[String]) -> Option<Vec<String>> {
+    (!values.is_empty()).then(|| values.iter().map(|v| v.trim().to_owned()).collect())
+}
+
+impl PolicyArgs {
+    fn options(&self) -> PolicyOptions {
+        let high_risk = match self.high_risk_regions.as_slice() {
+            [only] if only.trim().eq_ignore_ascii_case("none") => Some(Vec::new()),
+            other => list(other),
+        };
+        PolicyOptions {
+            allowed_regions: list(&self.allowed_regions),
+            blocked_regions: list(&self.blocked_regions),
+            allowed_prefixes: list(&self.allowed_prefixes),
+            blocked_prefixes: list(&self.blocked_prefixes),
+            block_costly_numbers: self.allow_costly_numbers.then_some(false),
+            allowed_number_types: list(&self.allowed_number_types),
+            high_risk_regions: high_risk,
+            number_cooldown: self.number_cooldown.map(Span::Seconds),
+            number_hourly_cap: self.number_hourly_cap,
+        }
+    }
 }
 
 /// A connected client, plus the embedded fake portal when running as a sandbox.
@@ -57,7 +119,18 @@ pub struct Session {
 }
 
 impl PortalArgs {
+    /// A client without a destination policy of the command line's own (read-only commands).
     pub fn connect(&self, out: &Output) -> Result<Session, u8> {
+        self.connect_with(&PolicyArgs::default(), None, out)
+    }
+
+    /// A client with the destination policy and default region of `start`/`check`.
+    pub fn connect_with(
+        &self,
+        policy: &PolicyArgs,
+        default_region: Option<String>,
+        out: &Output,
+    ) -> Result<Session, u8> {
         let (auth, sandbox, ca) = match (&self.webhook_url, &self.client_id) {
             (Some(url), _) => (Auth::webhook(url).map_err(|e| out.error(&e))?, None, None),
             (None, Some(client_id)) => (self.oauth(client_id, out)?, None, None),
@@ -73,28 +146,35 @@ impl PortalArgs {
                 (auth, Some(portal), None::<Vec<u8>>)
             }
         };
-        let rate_limit: RateLimit = self.rate_limit.parse().map_err(|e| out.error(&e))?;
-        let mut builder = Client::builder(auth)
-            .rate_limit(rate_limit)
-            .timeout(Duration::from_secs(self.timeout.max(1)))
-            .deadline(Duration::from_secs(self.deadline.max(1)))
-            .user_agent_suffix(format!("cli/{}", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = ca {
-            builder = builder.add_root_certificate_pem(pem);
-        }
+        let mut root_certificates: Vec<Vec<u8>> = ca.into_iter().collect();
         if let Some(path) = &self.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
+            root_certificates.push(std::fs::read(path).map_err(|e| {
                 out.fatal(
                     &format!("cannot read --ca-file {}: {e}", path.display()),
                     exit::INVALID_INPUT,
                 )
-            })?;
-            builder = builder.add_root_certificate_pem(pem);
+            })?);
         }
-        if let Some(path) = self.token_file.clone() {
-            builder = builder.on_tokens(move |pair| save_tokens(&path, pair));
-        }
-        let client = builder.build().map_err(|e| out.error(&e))?;
+        let token_store = self.token_file.clone().map(|path| {
+            std::sync::Arc::new(move |pair: &TokenPair| save_tokens(&path, pair))
+                as callback_core::TokenStore
+        });
+        let options = ClientOptions {
+            timeout: Some(Span::Seconds(self.timeout)),
+            deadline: Some(Span::Seconds(self.deadline)),
+            rate_limit: Some(RateLimitOption::Named(self.rate_limit.clone())),
+            root_certificates,
+            binding: Some(Binding {
+                name: "cli".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            }),
+            default_region,
+            policy: policy.options(),
+            token_store,
+            names: OptionNames::Flags,
+            ..ClientOptions::default()
+        };
+        let client = Client::with_options(auth, options).map_err(|e| out.error(&e))?;
         Ok(Session { client, sandbox })
     }
 

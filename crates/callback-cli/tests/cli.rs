@@ -12,6 +12,16 @@ fn cli() -> Command {
         "BITRIX24_CLIENT_SECRET",
         "BITRIX24_CLIENT_ENDPOINT",
         "BITRIX24_TOKEN_FILE",
+        "BITRIX24_DEFAULT_REGION",
+        "BITRIX24_ALLOWED_REGIONS",
+        "BITRIX24_BLOCKED_REGIONS",
+        "BITRIX24_ALLOWED_PREFIXES",
+        "BITRIX24_BLOCKED_PREFIXES",
+        "BITRIX24_ALLOWED_NUMBER_TYPES",
+        "BITRIX24_ALLOW_COSTLY_NUMBERS",
+        "BITRIX24_HIGH_RISK_REGIONS",
+        "BITRIX24_NUMBER_COOLDOWN",
+        "BITRIX24_NUMBER_HOURLY_CAP",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
@@ -341,4 +351,97 @@ fn unreadable_ca_file_is_invalid_input() {
         .expect("an error event");
     assert_eq!(error["code"], "invalid_request");
     assert!(error["description"].as_str().unwrap().contains("--ca-file"));
+}
+
+/// The last JSON line of `check --json` with these extra arguments (and environment).
+fn check(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, serde_json::Value) {
+    let mut cmd = cli();
+    cmd.args(["check", "--json", "--line", "reg1", "--text", "Hello"]);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.stdin(Stdio::null()).output().expect("the binary runs");
+    let last = json_lines(&out).pop().expect("a JSON line");
+    (out.status.code(), last)
+}
+
+#[test]
+fn check_answers_without_sending_and_the_policy_is_safe_by_default() {
+    let (status, ok) = check(&["--to", "+12015550123"], &[]);
+    assert_eq!(status, Some(0), "{ok}");
+    assert_eq!(ok["event"], "checked");
+    assert_eq!(ok["region"], "US");
+    assert_eq!(ok["number_type"], "fixed_line_or_mobile");
+    assert!(!ok.to_string().contains("2015550123"));
+    for (number, code) in [
+        ("+227 09 12 34 56", "premium_rate"),
+        ("+881 612 345 678", "international_network"),
+        ("+1 876 555 0123", "high_risk_region"),
+        ("+44 56 1234 5678", "voip"),
+    ] {
+        let (status, e) = check(&["--to", number], &[]);
+        assert_eq!(status, Some(2), "{number}: {e}");
+        assert_eq!(e["code"], "destination_blocked");
+        assert_eq!(e["violations"][0]["code"], code, "{number}");
+    }
+}
+
+#[test]
+fn policy_flags_and_their_environment_variables() {
+    let jm = "+1 876 555 0123";
+    assert_eq!(
+        check(&["--to", jm, "--allowed-regions", "JM,US"], &[]).0,
+        Some(0)
+    );
+    assert_eq!(
+        check(&["--to", jm], &[("BITRIX24_HIGH_RISK_REGIONS", "none")]).0,
+        Some(0)
+    );
+    assert_eq!(
+        check(&["--to", jm, "--allowed-prefixes", "+1876"], &[]).0,
+        Some(0)
+    );
+    let (status, e) = check(
+        &["--to", "+12015550123"],
+        &[("BITRIX24_ALLOWED_REGIONS", "GB,DE")],
+    );
+    assert_eq!(status, Some(2));
+    assert_eq!(e["violations"][0]["code"], "region_not_allowed");
+    let (_, e) = check(
+        &["--to", "+12015550123", "--blocked-prefixes", "+1201"],
+        &[],
+    );
+    assert_eq!(e["violations"][0]["code"], "prefix_blocked");
+    assert_eq!(
+        check(&["--to", "+227 09 12 34 56", "--allow-costly-numbers"], &[]).0,
+        Some(0)
+    );
+    let voip = [
+        "--to",
+        "+44 56 1234 5678",
+        "--allowed-number-types",
+        "mobile,voip",
+    ];
+    assert_eq!(check(&voip, &[]).0, Some(0));
+    // Bad values name the flag.
+    let (status, e) = check(
+        &[
+            "--to",
+            "+12015550123",
+            "--allowed-regions",
+            "XX",
+            "--blocked-prefixes",
+            "44",
+        ],
+        &[],
+    );
+    assert_eq!(status, Some(2));
+    let fields: Vec<&str> = e["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["--allowed-regions", "--blocked-prefixes"], "{e}");
 }

@@ -5,10 +5,13 @@
 //! line before a real call is paid for. So it
 //!
 //! * validates the request once and reports **every** violation ([`CallbackRequestBuilder::build`]);
-//! * refuses dangerous destinations before any traffic ([`DestinationPolicy`]: regions, premium
-//!   rate and other costly number types, a per-number cooldown that also covers calls in flight);
+//! * refuses dangerous destinations before any traffic, safe by default ([`DestinationPolicy`]:
+//!   only landlines, mobiles and toll-free numbers; no international networks and no high-risk
+//!   regions unless named; region and prefix lists; a per-number cooldown and hourly cap that
+//!   also count calls in flight), and can answer that question alone ([`Client::check`]);
 //! * never rings anybody twice: nothing is resent once it may have executed, and an optional
-//!   idempotency key returns the first answer again ([`CallbackStarted::deduplicated`]);
+//!   idempotency key returns the first answer again ([`CallbackStarted::deduplicated`]), bound
+//!   to its request (the same key with another request is refused);
 //! * paces calls with a client-side leaky bucket shared by clones, threads and clients of one
 //!   portal ([`RateLimit`]), so a burst is delayed, not refused;
 //! * says exactly what happened: started (with the `CALL_ID`), refused with a stable
@@ -72,15 +75,27 @@
 //! # Validation
 //!
 //! [`CallbackRequestBuilder::build`] lists every violation (`field`, `code`, `message`) in an
-//! `invalid_request` error; the codes are in its documentation. `TO_NUMBER` is parsed with
-//! libphonenumber's metadata (the `phonenumber` crate) and normalised to E.164; letters and the
-//! dial-control characters `, ; # *` are refused outright. There is no exception for test
-//! numbers: whatever the metadata calls invalid is refused (`invalid_number`). The fake
-//! portal's magic numbers are in the NANP fictional range `+1 201 555 0100`–`0199`, which the
-//! metadata accepts.
+//! `invalid_request` error; the codes are in its documentation. `TO_NUMBER` is parsed, checked
+//! and typed exactly as Google's libphonenumber does (the `rlibphonenumber` port with its
+//! metadata; `tests/vectors/numbers.json`, generated from libphonenumber itself, is the oracle
+//! the tests hold it to) and normalised to E.164; letters and the dial-control characters
+//! `, ; # *` are refused outright. There is no exception for test numbers: whatever the
+//! metadata calls invalid is refused (`invalid_number`). The fake portal's magic numbers are in
+//! the NANP fictional range `+1 201 555 0100`–`0199`, which the metadata accepts.
 //!
-//! The metadata is loaded on the first validation (hundreds of milliseconds in a debug build);
-//! call [`warm_up`] at start-up, off any latency-sensitive thread, to pay for it in advance.
+//! The metadata is loaded on the first validation (about 10 ms in a release build); call
+//! [`warm_up`] at start-up, off any latency-sensitive thread, to pay for it in advance. Its
+//! compiled patterns are a bounded working set (see [`WORKING_SET_CALLING_CODES`]).
+//!
+//! # Destination policy
+//!
+//! The policy refuses, before any traffic, with `destination_blocked` and one violation whose
+//! code names the rule: `prefix_blocked`, `region_blocked`, `region_not_allowed`,
+//! `prefix_not_allowed`, `international_network`, `high_risk_region`, a number type
+//! (`premium_rate`, `shared_cost`, `voip`, `uan`, `personal_number`, `pager`, `voicemail`),
+//! then `cooldown` and `hourly_cap`. See [`DestinationPolicy`] for the order and the defaults,
+//! [`SAFE_NUMBER_TYPES`], [`INTERNATIONAL_NETWORKS`] and [`HIGH_RISK_REGIONS`] for what is
+//! refused by default and why.
 //!
 //! # Error classification
 //!
@@ -90,20 +105,29 @@
 //!
 //! | answer | code | retry_safe |
 //! |---|---|---|
-//! | 2xx JSON with `result` and no `error` | success | |
-//! | `QUERY_LIMIT_EXCEEDED` (any status) | `rate_limited` | yes |
-//! | `OVERLOAD_LIMIT` | `portal_error` | yes |
+//! | 2xx JSON with `result` and no `error` (`"error": null` is none) | success | |
+//! | a body with both a `result` and an `error` | `outcome_unknown` | **no** |
+//! | `QUERY_LIMIT_EXCEEDED` with HTTP 503 | `rate_limited` | yes |
+//! | `OVERLOAD_LIMIT` with HTTP 503 | `portal_error` | yes |
+//! | `OPERATION_TIME_LIMIT` with HTTP 429 | `operation_time_limit` | yes |
+//! | any of those three codes with another status (a contradiction) | `outcome_unknown` | **no** |
 //! | any other 5xx (envelope or not) | `outcome_unknown` | **no** |
 //! | description contains "Parse error or connect error from server" | `outcome_unknown` | **no** |
-//! | `OPERATION_TIME_LIMIT` | `operation_time_limit` | yes |
 //! | `insufficient_scope`, `invalid_scope` | `insufficient_scope` | yes |
 //! | `NO_AUTH_FOUND`, `INVALID_CREDENTIALS`, `invalid_token`, `expired_token`, `authorization_error`, `invalid_grant`, `invalid_client`, `wrong_client`, `APPLICATION_NOT_FOUND`, `ERROR_OAUTH`, `NOT_INSTALLED`, `CONNECTION_ERROR` | `auth_failed` | yes |
 //! | `ACCESS_DENIED`, `user_access_error`, `METHOD_CONFIRM_WAITING`, `METHOD_CONFIRM_DENIED`, `PAYMENT_REQUIRED`, `WRONG_AUTH_TYPE`, `ALLOWED_ONLY_INTRANET_USER` | `access_denied` | yes |
 //! | description contains "Could not find line" / "Could not find config" | `line_not_found` | yes |
 //! | description contains "Phone number is not correct" | `number_rejected` | yes |
 //! | any other envelope (non-5xx) | `portal_error` | yes |
-//! | an unfollowed 3xx | `portal_error` | yes |
+//! | 303 See Other (the request was processed) | `outcome_unknown` | **no** |
+//! | any other unfollowed 3xx | `portal_error` | yes |
 //! | 2xx/4xx body that is not JSON, truncated, JSON without `result`/`error`, or over 1 MiB | `outcome_unknown` | **no** |
+//!
+//! A successful `voximplant.callback.start` must also say `"RESULT": true` (JSON `true`; `0`,
+//! `"false"` or a missing value is `outcome_unknown`). Text the portal sends back (`error`,
+//! `error_description`) is scrubbed like everything else: credentials it quotes (the client's
+//! own secrets, a webhook path's secret, `auth=`/`access_token=` values) and full numbers never
+//! reach an error.
 //!
 //! Transport failures: resolve, connect and TLS handshake failures are `transport` (nothing was
 //! sent); a timeout or a lost connection after the first request byte was written is
@@ -117,16 +141,20 @@
 //! `QUERY_LIMIT_EXCEEDED` (exponential back-off with jitter), `OPERATION_TIME_LIMIT` (waits
 //! until the last seen `operating_reset_at` when that is inside the deadline, else the error
 //! carries the reset time), `expired_token`/`invalid_token` (one single-flight refresh, then one
-//! resend), connect failures (twice), and a 302 from a renamed portal (one re-POST to the new
-//! host; the new address is reported in [`CallbackStarted::portal_moved_to`] and used from then
-//! on, see [`Client::portal`]).
+//! resend), connect failures (twice), and a 301, 302 or 308 from a renamed portal: one re-POST
+//! per call to the new base, only if it keeps the REST path and is not less secure (never
+//! https to http, never to a URL with credentials); the new address is reported in
+//! [`CallbackStarted::portal_moved_to`] and kept once a call through it succeeded (see
+//! [`Client::portal`]).
 //!
 //! # Logging
 //!
 //! Records go through the `log` crate: method, portal host, attempt, HTTP status, timings and
 //! the masked number (`+120******23`). Secrets and full numbers never appear. Note that ureq
-//! itself logs full request paths (which hold the webhook secret) at `Trace` level; keep the
-//! `ureq` target at `Debug` or below in production.
+//! itself logs full request paths (which hold the webhook secret) at `Trace` level, and the
+//! phone-number library (target `rlibphonenumber`) logs the numbers it parses at `Debug` and
+//! `Trace`: keep those targets at `Info` or below in production (the bindings and the CLI
+//! forward only this crate's records).
 
 mod auth;
 mod client;

@@ -358,7 +358,7 @@ impl Check {
                         false,
                         "invalid",
                         "a custom rate limit needs a whole-number burst from 1 to 4294967295 \
-                         and a positive, finite per_second",
+                         and a positive, finite rate per second",
                     );
                     RateLimit::Standard
                 }
