@@ -9,13 +9,14 @@
 export declare class CallbackError extends Error {
   constructor(message: string, details: Partial<CallbackErrorDetails> & { code: ErrorCode })
   readonly name: 'CallbackError'
-  readonly code: ErrorCode
-  readonly retrySafe: boolean
-  readonly bitrixCode: string | null
-  readonly httpStatus: number | null
+}
+
+/**
+ * The fields of a `CallbackError`: those of its `CallbackErrorDetails`, read-only, a value the
+ * details leave out being `null`, and `violations` always an array (empty for most codes).
+ */
+export interface CallbackError extends Readonly<Omit<CallbackErrorDetails, 'violations'>> {
   readonly violations: ReadonlyArray<Violation>
-  readonly operatingResetAt: number | null
-  readonly portalMovedTo: string | null
 }
 
 /**

@@ -45,6 +45,29 @@ test('CallbackError is a real Error subclass that users can construct', () => {
   assert.ok(!Object.keys(e).includes('name'))
 })
 
+test('CallbackError has every field of the details, whether the core or a user made it', () => {
+  const made = pkg.classifyResponse(400, JSON.stringify({ error: 'SOME_ERROR', error_description: 'nope' }))
+  assert.ok(made instanceof CallbackError)
+  assert.equal(made.bitrixCode, 'SOME_ERROR')
+  assert.equal(made.httpStatus, 400)
+  const fields = Object.keys(made)
+  assert.deepEqual(fields.slice(0, 2), ['code', 'retrySafe'])
+  assert.ok(fields.includes('violations') && fields.includes('portalMovedTo'), fields.join())
+  const mine = new CallbackError('custom', { code: 'portal_error', retrySafe: 'yes', portalMovedTo: undefined })
+  assert.deepEqual(Object.keys(mine), fields)
+  for (const key of fields) {
+    if (key === 'code') assert.equal(mine.code, 'portal_error')
+    else if (key === 'retrySafe') assert.equal(mine.retrySafe, false, 'only `true` is retry-safe')
+    else if (key === 'violations') assert.ok(Array.isArray(mine.violations) && Object.isFrozen(mine.violations))
+    else assert.equal(mine[key], null, key)
+  }
+  const given = [{ field: 'TO_NUMBER', code: 'cooldown', message: 'recently called' }]
+  const blocked = new CallbackError('blocked', { code: 'destination_blocked', retrySafe: true, violations: given })
+  assert.deepEqual(blocked.violations, given)
+  assert.notEqual(blocked.violations, given, 'the violations are a frozen copy')
+  assert.ok(Object.isFrozen(blocked.violations))
+})
+
 test('wrong argument types throw TypeError synchronously', () => {
   const isTypeError = (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE'
   assert.throws(() => new Client(), isTypeError)
@@ -98,17 +121,66 @@ test('invalid input throws CallbackError invalid_request synchronously, before a
 test('bad option values are invalid_request with the option named', () => {
   const e = throwsWith(() => new Client({ webhookUrl: WEBHOOK, timeoutMs: -1, deadlineMs: Number.NaN }), 'invalid_request')
   assert.deepEqual(e.violations.map((v) => v.field).sort(), ['deadlineMs', 'timeoutMs'])
-  throwsWith(() => new Client({ webhookUrl: WEBHOOK, rateLimit: 'turbo' }), 'invalid_request')
-  // A custom burst is never wrapped or truncated into something else (-1 would be 2**32-1).
+  const preset = throwsWith(() => new Client({ webhookUrl: WEBHOOK, rateLimit: 'turbo' }), 'invalid_request')
+  assert.deepEqual(preset.violations.map((v) => [v.field, v.code]), [['rateLimit', 'unknown_preset']])
+  // A custom burst is never wrapped or truncated into something else (-1 would be 2**32-1);
+  // the core refuses the bucket numbers as a whole, with one text for every bad value.
+  const refusals = []
   for (const burst of [-1, 0, 1.5, 2 ** 32, Number.NaN, Number.POSITIVE_INFINITY]) {
     const bad = throwsWith(() => new Client({ webhookUrl: WEBHOOK, rateLimit: { burst, perSecond: 2 } }), 'invalid_request')
-    assert.equal(bad.violations.filter((v) => /rate/i.test(v.field)).length, 1, String(burst))
+    assert.deepEqual(bad.violations.map((v) => [v.field, v.code]), [['rateLimit', 'invalid']], String(burst))
+    refusals.push(bad.violations[0].message)
   }
   for (const perSecond of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
-    throwsWith(() => new Client({ webhookUrl: WEBHOOK, rateLimit: { burst: 3, perSecond } }), 'invalid_request')
+    const bad = throwsWith(() => new Client({ webhookUrl: WEBHOOK, rateLimit: { burst: 3, perSecond } }), 'invalid_request')
+    assert.deepEqual(bad.violations.map((v) => [v.field, v.code]), [['rateLimit', 'invalid']], String(perSecond))
+    refusals.push(bad.violations[0].message)
   }
+  assert.equal(new Set(refusals).size, 1, refusals.join(' | '))
+  assert.ok(refusals[0].length > 0)
   throwsWith(() => new Client({ webhookUrl: 'ftp://example.com/rest/1/x/' }), 'invalid_request')
   throwsWith(() => new Client({ webhookUrl: WEBHOOK, rootCertificates: 'not a pem' }), 'invalid_request')
+})
+
+test('several bad options at once are one invalid_request listing them all, in camelCase', () => {
+  const e = throwsWith(
+    () => new Client({ webhookUrl: WEBHOOK, timeoutMs: -1, deadlineMs: 0, rateLimit: 'turbo', defaultRegion: 'XX' }),
+    'invalid_request',
+  )
+  assert.deepEqual(e.violations.map((v) => [v.field, v.code]), [
+    ['timeoutMs', 'out_of_range'],
+    ['deadlineMs', 'zero'],
+    ['rateLimit', 'unknown_preset'],
+    ['defaultRegion', 'unknown_region'],
+  ])
+  for (const v of e.violations) assert.match(e.message, new RegExp(`${v.field}: `))
+  const nested = throwsWith(
+    () => new Client({ webhookUrl: WEBHOOK, destinationPolicy: { numberCooldownMs: -5, allowedRegions: ['ZZ'] }, dedupeWindowMs: Number.NaN }),
+    'invalid_request',
+  )
+  assert.deepEqual(nested.violations.map((v) => v.field).sort(), [
+    'dedupeWindowMs', 'destinationPolicy.allowedRegions', 'destinationPolicy.numberCooldownMs',
+  ])
+  // The OAuth factory reads the same options (its deadline also bounds the wait for onTokens).
+  const oauth = throwsWith(() => Client.fromOAuth({
+    clientId: 'local.app.1',
+    clientSecret: 'clientsecretvalue01',
+    accessToken: 'accesstokenvalue01',
+    refreshToken: 'refreshtokenvalue01',
+    clientEndpoint: 'http://127.0.0.1:9/rest/',
+    serverEndpoint: 'http://127.0.0.1:9/rest/',
+    onTokens: () => {},
+    deadlineMs: -1,
+  }), 'invalid_request')
+  assert.deepEqual(oauth.violations.map((v) => [v.field, v.code]), [['deadlineMs', 'out_of_range']])
+})
+
+test('a bad waitForOutcome timeoutMs throws invalid_request synchronously', () => {
+  const client = new Client({ webhookUrl: WEBHOOK, ...FAST })
+  for (const timeoutMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    const e = throwsWith(() => client.waitForOutcome('callback.1', { timeoutMs }), 'invalid_request')
+    assert.deepEqual(e.violations.map((v) => [v.field, v.code]), [['timeoutMs', 'out_of_range']], String(timeoutMs))
+  }
 })
 
 test('every option is accepted', () => {

@@ -108,8 +108,9 @@ test('onTokens that never settles gives up at the deadline', async () => {
   const { client } = await oauthClient(() => new Promise(() => {}), { deadlineMs: 1000 })
   await portal.admin('POST', 'oauth/expire')
   const t0 = Date.now()
-  await rejectsWith(client.lines(), 'auth_failed')
+  const e = await rejectsWith(client.lines(), 'auth_failed')
   assert.ok(Date.now() - t0 < 5000)
+  assert.match(e.message, /onTokens did not settle within 1000 ms/)
 })
 
 test('a used refresh token (invalid_grant) is auth_failed', async () => {

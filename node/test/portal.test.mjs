@@ -66,11 +66,11 @@ test('the User-Agent names the node binding', async () => {
   assert.match(ua, new RegExp(`node/${process.versions.node.replaceAll('.', '\\.')}`))
 })
 
-test('userAgentSuffix is appended after node/<version>', async () => {
+test('userAgentSuffix is appended after (node/<version>)', async () => {
   const c = new Client({ webhookUrl: portal.info.webhook_url, ...FAST, userAgentSuffix: 'shop/2.0' })
   await c.lines()
   const { requests } = await portal.admin('GET', 'requests')
-  assert.match(requests.at(-1).user_agent, /node\/[0-9.]+ shop\/2\.0/)
+  assert.match(requests.at(-1).user_agent, /^bitrix24-callback\/[0-9.]+ \(node\/[0-9.]+\) shop\/2\.0$/)
 })
 
 test('defaultRegion and allowUnknownVoice apply to startCallback', async () => {

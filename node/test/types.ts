@@ -43,6 +43,10 @@ const options: ClientOptions = {
 }
 const presets: ClientOptions['rateLimit'][] = ['standard', 'enterprise', 'off']
 
+// A CallbackError has every field of CallbackErrorDetails (its declaration derives from it).
+type MissingErrorFields = Exclude<keyof CallbackErrorDetails, keyof CallbackError>
+const noFieldMissing: [MissingErrorFields] extends [never] ? true : false = true
+
 const webhook = new Client({ webhookUrl: 'https://example.bitrix24.com/rest/1/secret/', ...options })
 
 const oauthConfig: OAuthConfig = {
@@ -113,12 +117,14 @@ async function main(): Promise<void> {
       const reset: number | null = e.operatingResetAt
       const moved: string | null = e.portalMovedTo
       void [describe(code), retry, bitrix, status, violations.map((v) => v.field + v.code + v.message), reset, moved]
+      // @ts-expect-error the fields of a CallbackError are read-only
+      e.retrySafe = false
     }
   }
   const lines: Line[] = await oauth.lines()
   const voices: Voice[] = await oauth.voices()
   const portal: string = webhook.portal
-  void [lines, voices, portal, presets]
+  void [lines, voices, portal, presets, noFieldMissing]
 
   const v: ValidatedRequest = validateRequest({ line: 'reg1', to: '(201) 555-0123', text: 'x', defaultRegion: 'US', allowUnknownVoice: true })
   const wire: string = v.wireBody

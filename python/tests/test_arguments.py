@@ -66,6 +66,24 @@ def test_lone_surrogates_are_refused_as_a_violation(field: str, wire: str) -> No
     assert [(v.field, v.code) for v in info.value.violations] == [(wire, "invalid_unicode")]
 
 
+def test_lone_surrogates_are_reported_with_the_other_violations_in_field_order() -> None:
+    with pytest.raises(b.InvalidRequestError) as info:
+        b.build_request(line="", to="\udc00", text="   ", voice="\ud800")
+    assert [(v.field, v.code) for v in info.value.violations] == [
+        ("FROM_LINE", "required"),
+        ("TO_NUMBER", "invalid_unicode"),
+        ("TEXT_TO_PRONOUNCE", "required"),
+        ("VOICE", "invalid_unicode"),
+    ]
+    with b.Client.from_webhook(WEBHOOK) as client:
+        with pytest.raises(b.InvalidRequestError) as info:
+            client.start_callback(line="reg1", to="\udc00", text="hi", idempotency_key="")
+    assert [(v.field, v.code) for v in info.value.violations] == [
+        ("TO_NUMBER", "invalid_unicode"),
+        ("idempotency_key", "empty"),
+    ]
+
+
 def test_huge_strings_are_refused_not_crashed() -> None:
     for field in ("line", "to", "text", "voice", "idempotency_key"):
         with pytest.raises(b.InvalidRequestError):
@@ -176,20 +194,61 @@ def test_wrong_option_types_raise_type_error(option: str, value: object) -> None
 
 
 @pytest.mark.parametrize(
-    "option,value",
+    "option,value,code",
     [
-        ("timeout", -1),
-        ("timeout", float("nan")),
-        ("deadline", float("inf")),
-        ("rate_limit", "fast"),
-        ("rate_limit", (0, 1.0)),
-        ("rate_limit", (5, -1.0)),
-        ("dedupe_window", 1e300),
+        ("timeout", -1, "out_of_range"),
+        ("timeout", float("nan"), "out_of_range"),
+        ("timeout", 10**400, "out_of_range"),
+        ("timeout", datetime.timedelta(seconds=-1), "out_of_range"),
+        ("deadline", float("inf"), "out_of_range"),
+        ("deadline", 0, "zero"),
+        ("connect_timeout", datetime.timedelta(0), "zero"),
+        ("rate_limit", "fast", "unknown_preset"),
+        ("rate_limit", (0, 1.0), "invalid"),
+        ("rate_limit", (5, -1.0), "invalid"),
+        ("rate_limit", (2**40, 1.0), "invalid"),
+        ("rate_limit", (-(2**2000), 1.0), "invalid"),
+        ("dedupe_window", 1e300, "out_of_range"),
+        ("number_cooldown", -0.5, "out_of_range"),
+        ("default_region", "XX", "unknown_region"),
+        ("allowed_regions", ["GB", "ZZ"], "unknown_region"),
+        ("user_agent_suffix", "caf\u00e9/1", "invalid_character"),
+        ("root_certificates", "not a certificate", "no_certificate"),
     ],
 )
-def test_bad_option_values_raise_value_error(option: str, value: object) -> None:
-    with pytest.raises(ValueError):
+def test_bad_option_values_are_refused_by_the_core(option: str, value: object, code: str) -> None:
+    with pytest.raises(b.InvalidRequestError) as info:
         b.Client.from_webhook(WEBHOOK, **{option: value})
+    assert isinstance(info.value, ValueError)
+    assert [(v.field, v.code) for v in info.value.violations] == [(option, code)]
+
+
+def test_every_bad_option_is_reported_at_once() -> None:
+    with pytest.raises(b.InvalidRequestError) as info:
+        b.Client.from_webhook(WEBHOOK, timeout=-1, deadline=0, rate_limit="turbo", default_region="XX")
+    assert [(v.field, v.code) for v in info.value.violations] == [
+        ("timeout", "out_of_range"),
+        ("deadline", "zero"),
+        ("rate_limit", "unknown_preset"),
+        ("default_region", "unknown_region"),
+    ]
+    for field in ("timeout", "deadline", "rate_limit", "default_region"):
+        assert field in info.value.description
+    oauth = dict(
+        client_id="local.app.1",
+        client_secret="clientsecret-xyz",
+        access_token="access-xyz",
+        refresh_token="refresh-xyz",
+        client_endpoint="http://127.0.0.1:9/rest/",
+        server_endpoint="http://127.0.0.1:9/rest/",
+    )
+    with pytest.raises(b.InvalidRequestError) as info:
+        b.Client.from_oauth(**oauth, number_cooldown=float("nan"), rate_limit=(1, 0))
+    assert [(v.field, v.code) for v in info.value.violations] == [
+        ("rate_limit", "invalid"),
+        ("number_cooldown", "out_of_range"),
+    ]
+    assert "clientsecret-xyz" not in str(info.value) and "access-xyz" not in repr(info.value)
 
 
 def test_unknown_option_is_a_type_error() -> None:
@@ -259,6 +318,10 @@ def test_start_callback_argument_types(monkeypatch: pytest.MonkeyPatch) -> None:
             client.call_record(None)  # type: ignore[arg-type]
         with pytest.raises(TypeError):
             client.wait_for_outcome("x", timeout="1")  # type: ignore[arg-type]
+        for bad in (-1, float("nan"), datetime.timedelta(seconds=-1)):
+            with pytest.raises(b.InvalidRequestError) as info:
+                client.wait_for_outcome("x", timeout=bad)
+            assert [(v.field, v.code) for v in info.value.violations] == [("timeout", "out_of_range")]
 
 
 def test_cancel_token() -> None:

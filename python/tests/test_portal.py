@@ -54,7 +54,10 @@ def test_user_agent_suffix_follows_the_binding(portal: FakePortal) -> None:
     with b.Client.from_webhook(portal.webhook_url, user_agent_suffix="shop/2.0", number_cooldown=0) as client:
         client.lines()
     agents = [r["user_agent"] or "" for r in portal.requests()]
-    assert agents and all(re.search(r"python/3\.[0-9.]+ shop/2\.0", a) for a in agents), agents
+    # The core formats it: `bitrix24-callback/<version> (python/<version>) <suffix>`.
+    assert agents and all(
+        re.fullmatch(r"bitrix24-callback/[0-9][^ ]* \(python/3\.[0-9.]+[a-z0-9]*\) shop/2\.0", a) for a in agents
+    ), agents
 
 
 def test_allow_unknown_voice_and_block_costly_numbers_change_what_is_sent(portal: FakePortal) -> None:

@@ -12,7 +12,7 @@ use crate::convert::{
     self, CallRecord, CallbackStarted, ClientOptions, Line, OAuthConfig, StartCallbackOptions,
     Voice, WaitOptions, WebhookConfig,
 };
-use crate::errors::{self, to_napi};
+use crate::errors::{self, guard, to_napi};
 
 /// Default bound of `waitForOutcome`.
 const DEFAULT_WAIT: Duration = Duration::from_secs(120);
@@ -36,12 +36,17 @@ impl Client {
     pub fn new(env: Env, options: Unknown) -> Result<Self> {
         let auth: WebhookConfig = convert::parse(&env, &options, "options")?;
         let opts: ClientOptions = convert::parse(&env, &options, "options")?;
-        let auth = core::Auth::webhook(&auth.webhook_url).map_err(|e| to_napi(&env, &e))?;
-        let label = match &auth {
-            core::Auth::Webhook(w) => format!("auth: 'webhook', userId: '{}'", w.user_id()),
-            core::Auth::OAuth(_) => "auth: 'oauth'".to_owned(),
-        };
-        build(&env, core::Client::builder(auth), opts, label)
+        let (auth, label) = guard(|| {
+            let auth = core::Auth::webhook(&auth.webhook_url)?;
+            let label = match &auth {
+                core::Auth::Webhook(w) => format!("auth: 'webhook', userId: '{}'", w.user_id()),
+                core::Auth::OAuth(_) => "auth: 'oauth'".to_owned(),
+            };
+            Ok((auth, label))
+        })
+        .map_err(|e| to_napi(&env, e))?;
+        let inner = build(&env, auth, opts, None)?;
+        Ok(Client { inner, label })
     }
 
     /// `Client.fromOAuth({ clientId, clientSecret, accessToken, refreshToken, clientEndpoint,
@@ -55,36 +60,46 @@ impl Client {
     pub fn from_oauth(env: Env, options: Unknown) -> Result<Self> {
         let cfg: OAuthConfig = convert::parse(&env, &options, "options")?;
         let opts: ClientOptions = convert::parse(&env, &options, "options")?;
-        let label = format!("auth: 'oauth', clientId: '{}'", cfg.client_id);
-        let on_tokens = cfg.on_tokens;
-        let auth = core::Auth::oauth(core::OAuthConfig {
-            client_id: cfg.client_id,
-            client_secret: cfg.client_secret,
-            access_token: cfg.access_token,
-            refresh_token: cfg.refresh_token,
-            client_endpoint: cfg.client_endpoint,
-            server_endpoint: cfg.server_endpoint,
+        let OAuthConfig {
+            client_id,
+            client_secret,
+            access_token,
+            refresh_token,
+            client_endpoint,
+            server_endpoint,
+            on_tokens,
+        } = cfg;
+        let label = format!("auth: 'oauth', clientId: '{client_id}'");
+        let auth = guard(|| {
+            core::Auth::oauth(core::OAuthConfig {
+                client_id,
+                client_secret,
+                access_token,
+                refresh_token,
+                client_endpoint,
+                server_endpoint,
+            })
         })
-        .map_err(|e| to_napi(&env, &e))?;
-        let mut builder = core::Client::builder(auth);
-        if let Some(f) = on_tokens
+        .map_err(|e| to_napi(&env, e))?;
+        let store = match on_tokens
             .filter(|f| !matches!(f.get_type(), Ok(ValueType::Undefined | ValueType::Null)))
         {
-            let wait = opts
-                .deadline_ms
-                .filter(|ms| ms.is_finite() && *ms > 0.0 && *ms <= 1e9)
-                .map_or(Duration::from_secs(60), |ms| {
-                    Duration::from_secs_f64(ms / 1000.0)
-                });
-            builder = builder.token_store(crate::tokens::token_store(&env, &f, wait)?);
+            Some(f) => Some(crate::tokens::token_store(&env, &f)?),
+            None => None,
+        };
+        let (store, wait) = store.unzip();
+        let inner = build(&env, auth, opts, store)?;
+        if let Some(wait) = wait {
+            // The deadline the core checked bounds the wait for `onTokens`.
+            wait.set(inner.deadline());
         }
-        build(&env, builder, opts, label)
+        Ok(Client { inner, label })
     }
 
     /// The portal base address in use (changes after the portal was renamed).
     #[napi(catch_unwind, getter)]
-    pub fn portal(&self) -> String {
-        self.inner.portal()
+    pub fn portal(&self, env: Env) -> Result<String> {
+        guard(|| Ok(self.inner.portal())).map_err(|e| to_napi(&env, e))
     }
 
     /// Validates the input (throws `CallbackError` `invalid_request` synchronously), applies the
@@ -101,18 +116,10 @@ impl Client {
         options: Unknown,
     ) -> Result<AsyncTask<Call<core::CallbackStarted>>> {
         let o: StartCallbackOptions = convert::parse(&env, &options, "options")?;
-        let request = convert::request_builder(
-            self.inner.request(),
-            o.line,
-            o.to,
-            o.text,
-            o.voice,
-            o.idempotency_key,
-        )
-        .build()
-        .map_err(|e| to_napi(&env, &e))?;
+        let (input, signal) = o.into_input();
+        let request = guard(|| self.inner.validate(input)).map_err(|e| to_napi(&env, e))?;
         let token = core::CancelToken::new();
-        let abort = match o.signal {
+        let abort = match signal {
             Some(s) => AbortHook::attach(&env, &s, &token)?,
             None => None,
         };
@@ -180,11 +187,10 @@ impl Client {
             options.filter(|o| !matches!(o.get_type(), Ok(ValueType::Undefined | ValueType::Null)))
         {
             let o: WaitOptions = convert::parse(&env, &o, "options")?;
-            let mut p = convert::Problems::default();
-            if let Some(d) = p.millis("timeoutMs", o.timeout_ms) {
-                timeout = d;
+            if let Some(ms) = o.timeout_ms {
+                timeout = guard(|| core::Span::Millis(ms).checked("timeoutMs"))
+                    .map_err(|e| to_napi(&env, e))?;
             }
-            p.finish().map_err(|e| to_napi(&env, &e))?;
         }
         let client = self.inner.clone();
         Ok(Call::spawn(move || {
@@ -198,43 +204,45 @@ impl Client {
         symbol_for = "nodejs.util.inspect.custom",
         skip_typescript
     )]
-    pub fn inspect(&self) -> String {
-        self.describe()
+    pub fn inspect(&self, env: Env) -> Result<String> {
+        self.describe(&env)
     }
 
     /// `String(client)`: no secret, no token.
     #[napi(catch_unwind, js_name = "toString")]
-    pub fn to_display(&self) -> String {
-        self.describe()
+    pub fn to_display(&self, env: Env) -> Result<String> {
+        self.describe(&env)
     }
 }
 
 impl Client {
     /// `Client { auth: 'webhook', userId: '1', portal: 'https://...' }`: the portal address in
     /// use (it changes after a rename), never a secret or a token.
-    fn describe(&self) -> String {
-        format!(
+    fn describe(&self, env: &Env) -> Result<String> {
+        Ok(format!(
             "Client {{ {}, portal: '{}' }}",
             self.label,
-            self.inner.portal()
-        )
+            self.portal(*env)?
+        ))
     }
 }
 
+/// The core client for `auth` with the caller's options (the core checks every one of them).
 fn build(
     env: &Env,
-    builder: core::ClientBuilder,
+    auth: core::Auth,
     opts: ClientOptions,
-    label: String,
-) -> Result<Client> {
-    let node = env
-        .get_node_version()
-        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.patch))
-        .unwrap_or_else(|_| "unknown".to_owned());
-    let inner = convert::apply_options(builder, opts, &node)
-        .and_then(core::ClientBuilder::build)
-        .map_err(|e| to_napi(env, &e))?;
-    Ok(Client { inner, label })
+    token_store: Option<core::TokenStore>,
+) -> Result<core::Client> {
+    let node = core::Binding {
+        name: "node".to_owned(),
+        version: env
+            .get_node_version()
+            .map(|v| format!("{}.{}.{}", v.major, v.minor, v.patch))
+            .unwrap_or_else(|_| "unknown".to_owned()),
+    };
+    let options = opts.into_core(node, token_store);
+    guard(|| core::Client::with_options(auth, options)).map_err(|e| to_napi(env, e))
 }
 
 // ---------------------------------------------------------------- the async task
@@ -299,7 +307,7 @@ impl<T: IntoJs> Task for Call<T> {
 
     fn compute(&mut self) -> Result<Self::Output> {
         match self.work.take() {
-            Some(work) => Ok(errors::guard(work)),
+            Some(work) => Ok(guard(work)),
             None => Err(Error::new(Status::GenericFailure, "task ran twice")),
         }
     }
@@ -308,9 +316,10 @@ impl<T: IntoJs> Task for Call<T> {
         match output {
             Ok(value) => Ok(value.into_js()),
             Err(e) => {
-                let js = errors::callback_error(&env, &e)?;
+                let code = e.code();
+                let js = errors::callback_error(&env, e)?;
                 if let Some(hook) = &self.abort {
-                    hook.add_reason(&env, &js, &e)?;
+                    hook.add_reason(&env, &js, code)?;
                 }
                 Err(Error::from(js))
             }
@@ -386,8 +395,8 @@ impl AbortHook {
     }
 
     /// When the call gave up because of the signal, `err.cause` is `signal.reason`.
-    fn add_reason(&self, env: &Env, js_error: &Unknown, err: &core::Error) -> Result<()> {
-        if !self.token.is_cancelled() || err.code() != core::ErrorCode::RateLimited {
+    fn add_reason(&self, env: &Env, js_error: &Unknown, code: core::ErrorCode) -> Result<()> {
+        if !self.token.is_cancelled() || code != core::ErrorCode::RateLimited {
             return Ok(());
         }
         let signal = self.signal.get_value(env)?;

@@ -45,7 +45,7 @@ pub struct ClientOptions {
     /// Extra trusted root certificates (PEM text), e.g. a corporate proxy or the fake portal's CA.
     #[napi(ts_type = "string | string[]")]
     pub root_certificates: Option<Either<String, Vec<String>>>,
-    /// Appended to the User-Agent after `node/<version>`.
+    /// The application's own part of the User-Agent, after `(node/<version>)`.
     pub user_agent_suffix: Option<String>,
     /// Region (ISO 3166 alpha-2, e.g. `'GB'`) for numbers written without `+`.
     pub default_region: Option<String>,
@@ -135,141 +135,129 @@ pub fn parse<T: FromNapiValue>(env: &Env, value: &Unknown, what: &str) -> Result
         .map_err(|e| crate::errors::conversion_error(env, what, &e))
 }
 
-/// Violations found while converting options (before the core sees them).
-#[derive(Default)]
-pub struct Problems(Vec<core::Violation>);
-
-impl Problems {
-    fn push(&mut self, field: &str, code: &str, message: String) {
-        self.0.push(core::Violation {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            message,
-        });
-    }
-
-    pub fn millis(&mut self, field: &str, value: Option<f64>) -> Option<Duration> {
-        let v = value?;
-        if v.is_finite() && (0.0..=1e12).contains(&v) {
-            Some(Duration::from_secs_f64(v / 1000.0))
-        } else {
-            self.push(
-                field,
-                "out_of_range",
-                format!("{field} must be a finite number of milliseconds >= 0"),
-            );
-            None
-        }
-    }
-
-    pub fn finish(self) -> std::result::Result<(), core::Error> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(core::Error::invalid(self.0))
+impl ClientOptions {
+    /// The core's options, one line per option: the core checks them all (and names them in
+    /// camelCase, with the `Ms` suffix of the millisecond options).
+    pub fn into_core(
+        self,
+        binding: core::Binding,
+        token_store: Option<core::TokenStore>,
+    ) -> core::ClientOptions {
+        let ClientOptions {
+            connect_timeout_ms,
+            timeout_ms,
+            deadline_ms,
+            rate_limit,
+            root_certificates,
+            user_agent_suffix,
+            default_region,
+            allow_unknown_voice,
+            destination_policy,
+            dedupe_window_ms,
+        } = self;
+        core::ClientOptions {
+            connect_timeout: connect_timeout_ms.map(core::Span::Millis),
+            timeout: timeout_ms.map(core::Span::Millis),
+            deadline: deadline_ms.map(core::Span::Millis),
+            rate_limit: rate_limit.map(rate_limit_option),
+            root_certificates: pem_texts(root_certificates),
+            user_agent_suffix,
+            binding: Some(binding),
+            default_region,
+            allow_unknown_voice,
+            policy: destination_policy.map(Into::into).unwrap_or_default(),
+            dedupe_window: dedupe_window_ms.map(core::Span::Millis),
+            token_store,
+            names: core::OptionNames::Camel,
         }
     }
 }
 
-/// Applies every client option to the core builder.
-pub fn apply_options(
-    mut b: core::ClientBuilder,
-    o: ClientOptions,
-    node_version: &str,
-) -> std::result::Result<core::ClientBuilder, core::Error> {
-    let mut p = Problems::default();
-    if let Some(d) = p.millis("connectTimeoutMs", o.connect_timeout_ms) {
-        b = b.connect_timeout(d);
-    }
-    if let Some(d) = p.millis("timeoutMs", o.timeout_ms) {
-        b = b.timeout(d);
-    }
-    if let Some(d) = p.millis("deadlineMs", o.deadline_ms) {
-        b = b.deadline(d);
-    }
-    if let Some(d) = p.millis("dedupeWindowMs", o.dedupe_window_ms) {
-        b = b.dedupe_window(d);
-    }
-    match o.rate_limit {
-        None => {}
-        Some(Either::A(name)) => match core::RateLimit::from_name(&name) {
-            Some(preset) => b = b.rate_limit(preset),
-            None => p.push(
-                "rateLimit",
-                "unknown_preset",
-                "rateLimit must be 'standard', 'enterprise', 'off' or { burst, perSecond }".into(),
-            ),
-        },
-        Some(Either::B(c)) => {
-            // Read as a plain number: napi's own `u32` conversion wraps (`-1` would become
-            // 4294967295, an unlimited burst) and truncates (`1.5` -> 1) without a word.
-            if c.burst.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&c.burst) {
-                b = b.rate_limit(core::RateLimit::Custom {
-                    burst: c.burst as u32,
-                    per_second: c.per_second,
-                })
-            } else {
-                p.push(
-                    "rateLimit.burst",
-                    "out_of_range",
-                    "rateLimit.burst must be a whole number between 1 and 4294967295".into(),
-                )
-            }
+/// A preset's name or the bucket numbers as given (a plain number each: napi's own `u32`
+/// conversion would wrap `-1` into an unlimited burst); the core checks both.
+fn rate_limit_option(r: Either<String, CustomRateLimit>) -> core::RateLimitOption {
+    match r {
+        Either::A(name) => core::RateLimitOption::Named(name),
+        Either::B(CustomRateLimit { burst, per_second }) => {
+            core::RateLimitOption::Custom { burst, per_second }
         }
     }
-    match o.root_certificates {
-        None => {}
-        Some(Either::A(pem)) => b = b.add_root_certificate_pem(pem.into_bytes()),
-        Some(Either::B(pems)) => {
-            for pem in pems {
-                b = b.add_root_certificate_pem(pem.into_bytes());
-            }
-        }
-    }
-    let suffix = match o.user_agent_suffix {
-        Some(extra) if !extra.trim().is_empty() => format!("node/{node_version} {}", extra.trim()),
-        _ => format!("node/{node_version}"),
-    };
-    b = b.user_agent_suffix(suffix);
-    if let Some(r) = o.default_region {
-        b = b.default_region(r);
-    }
-    if let Some(a) = o.allow_unknown_voice {
-        b = b.allow_unknown_voice(a);
-    }
-    if let Some(dp) = o.destination_policy {
-        let mut policy = core::DestinationPolicy::default();
-        if let Some(r) = dp.allowed_regions {
-            policy.allowed_regions = r;
-        }
-        if let Some(c) = dp.block_costly_numbers {
-            policy.block_costly_numbers = c;
-        }
-        if let Some(d) = p.millis("destinationPolicy.numberCooldownMs", dp.number_cooldown_ms) {
-            policy.number_cooldown = d;
-        }
-        b = b.destination_policy(policy);
-    }
-    p.finish()?;
-    Ok(b)
 }
 
-pub fn request_builder(
-    mut b: core::CallbackRequestBuilder,
-    line: String,
-    to: String,
-    text: String,
-    voice: Option<String>,
-    idempotency_key: Option<String>,
-) -> core::CallbackRequestBuilder {
-    b = b.from_line(line).to_number(to).text(text);
-    if let Some(v) = voice {
-        b = b.voice(v);
+fn pem_texts(pems: Option<Either<String, Vec<String>>>) -> Vec<Vec<u8>> {
+    match pems {
+        None => Vec::new(),
+        Some(Either::A(pem)) => vec![pem.into_bytes()],
+        Some(Either::B(pems)) => pems.into_iter().map(String::into_bytes).collect(),
     }
-    if let Some(k) = idempotency_key {
-        b = b.idempotency_key(k);
+}
+
+impl From<DestinationPolicy> for core::PolicyOptions {
+    fn from(p: DestinationPolicy) -> Self {
+        let DestinationPolicy {
+            allowed_regions,
+            block_costly_numbers,
+            number_cooldown_ms,
+        } = p;
+        core::PolicyOptions {
+            allowed_regions,
+            block_costly_numbers,
+            number_cooldown: number_cooldown_ms.map(core::Span::Millis),
+        }
     }
-    b
+}
+
+impl StartCallbackOptions {
+    /// The request for the core (validated by `core::Client::validate`) and the signal.
+    pub fn into_input(self) -> (core::RequestInput, Option<Unknown<'static>>) {
+        let StartCallbackOptions {
+            line,
+            to,
+            text,
+            voice,
+            idempotency_key,
+            signal,
+        } = self;
+        let input = core::RequestInput {
+            line: Some(line),
+            to: Some(to),
+            text: Some(text),
+            voice,
+            idempotency_key,
+            violations: Vec::new(),
+        };
+        (input, signal)
+    }
+}
+
+impl RequestInput {
+    /// A core request builder holding this input and its client-level rules.
+    pub fn into_builder(self) -> core::CallbackRequestBuilder {
+        let RequestInput {
+            line,
+            to,
+            text,
+            voice,
+            idempotency_key,
+            default_region,
+            allow_unknown_voice,
+        } = self;
+        let mut b = core::CallbackRequest::builder();
+        if let Some(r) = default_region {
+            b = b.default_region(r);
+        }
+        if let Some(a) = allow_unknown_voice {
+            b = b.allow_unknown_voice(a);
+        }
+        b.input(core::RequestInput {
+            line: Some(line),
+            to: Some(to),
+            text: Some(text),
+            voice,
+            idempotency_key,
+            violations: Vec::new(),
+        })
+    }
 }
 
 // ---------------------------------------------------------------- outputs
@@ -550,22 +538,57 @@ pub fn bytes_arg(env: &Env, value: &Unknown, name: &str) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
+    fn options() -> ClientOptions {
+        ClientOptions {
+            connect_timeout_ms: None,
+            timeout_ms: None,
+            deadline_ms: None,
+            rate_limit: None,
+            root_certificates: None,
+            user_agent_suffix: None,
+            default_region: None,
+            allow_unknown_voice: None,
+            destination_policy: None,
+            dedupe_window_ms: None,
+        }
+    }
+
+    fn node() -> core::Binding {
+        core::Binding {
+            name: "node".into(),
+            version: "20.0.0".into(),
+        }
+    }
+
     #[test]
-    fn milliseconds_become_durations_and_bad_values_are_violations() {
-        let mut p = Problems::default();
+    fn options_reach_the_core_as_given_and_are_named_in_camel_case() {
+        let o = ClientOptions {
+            timeout_ms: Some(1500.0),
+            rate_limit: Some(Either::B(CustomRateLimit {
+                burst: -1.0,
+                per_second: 2.0,
+            })),
+            root_certificates: Some(Either::A("pem".into())),
+            destination_policy: Some(DestinationPolicy {
+                allowed_regions: None,
+                block_costly_numbers: Some(false),
+                number_cooldown_ms: Some(0.0),
+            }),
+            ..options()
+        }
+        .into_core(node(), None);
+        assert_eq!(o.timeout, Some(core::Span::Millis(1500.0)));
         assert_eq!(
-            p.millis("timeoutMs", Some(1500.0)),
-            Some(Duration::from_millis(1500))
+            o.rate_limit,
+            Some(core::RateLimitOption::Custom {
+                burst: -1.0,
+                per_second: 2.0
+            })
         );
-        assert_eq!(p.millis("timeoutMs", Some(0.0)), Some(Duration::ZERO));
-        assert_eq!(p.millis("timeoutMs", None), None);
-        assert!(p.0.is_empty());
-        assert_eq!(p.millis("deadlineMs", Some(-1.0)), None);
-        assert_eq!(p.millis("dedupeWindowMs", Some(f64::NAN)), None);
-        assert_eq!(p.millis("connectTimeoutMs", Some(f64::INFINITY)), None);
-        let err = p.finish().unwrap_err();
-        assert_eq!(err.code(), core::ErrorCode::InvalidRequest);
-        let fields: Vec<&str> = err.violations().iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(fields, ["deadlineMs", "dedupeWindowMs", "connectTimeoutMs"]);
+        assert_eq!(o.root_certificates, vec![b"pem".to_vec()]);
+        assert_eq!(o.policy.number_cooldown, Some(core::Span::Millis(0.0)));
+        assert_eq!(o.policy.block_costly_numbers, Some(false));
+        assert_eq!(o.binding, Some(node()));
+        assert_eq!(o.names, core::OptionNames::Camel);
     }
 }

@@ -1,12 +1,12 @@
-//! Errors at the JS boundary: the one exhaustive map of `callback_core::ErrorCode`, the
-//! construction of `CallbackError` objects, `TypeError`s for arguments of the wrong type, and the
-//! guard that keeps Rust panics out of JavaScript.
+//! Errors at the JS boundary: the one exhaustive map of `callback_core::ErrorCode`, the one map
+//! of the core's error parts, the `CallbackError` class and its objects, `TypeError`s for
+//! arguments of the wrong type, and the guard that keeps Rust panics out of JavaScript.
 
-use callback_core::{Error as CoreError, ErrorCode as CoreCode};
+use callback_core::{Error as CoreError, ErrorCode as CoreCode, ErrorParts};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::runtime;
+use crate::runtime::{self, ErrorClass};
 
 /// The stable error codes, as a string-literal union in `index.d.ts`.
 #[napi(string_enum = "snake_case")]
@@ -77,40 +77,88 @@ pub struct CallbackErrorDetails {
 }
 
 impl CallbackErrorDetails {
-    fn from_core(err: &CoreError) -> Self {
-        CallbackErrorDetails {
-            code: err.code().into(),
-            retry_safe: err.retry_safe(),
-            bitrix_code: err.bitrix_code().map(str::to_owned),
-            http_status: err.http_status().map(u32::from),
-            violations: Some(
-                err.violations()
-                    .iter()
-                    .map(|v| Violation {
-                        field: v.field.clone(),
-                        code: v.code.clone(),
-                        message: v.message.clone(),
-                    })
-                    .collect(),
-            ),
-            operating_reset_at: err.operating_reset_at(),
-            portal_moved_to: err.portal_moved_to().map(str::to_owned),
+    /// The message and the details of a core error. `ErrorParts` is taken apart without `..`:
+    /// a field the core adds fails to compile here until it is mapped, and then reaches
+    /// JavaScript (and `index.d.ts`) through `CallbackErrorDetails` alone.
+    fn from_core(err: CoreError) -> (String, CallbackErrorDetails) {
+        let ErrorParts {
+            code,
+            retry_safe,
+            description,
+            bitrix_code,
+            http_status,
+            violations,
+            operating_reset_at,
+            portal_moved_to,
+        } = err.into_parts();
+        let details = CallbackErrorDetails {
+            code: code.into(),
+            retry_safe,
+            bitrix_code,
+            http_status: http_status.map(u32::from),
+            violations: Some(violations.into_iter().map(Violation::from).collect()),
+            operating_reset_at,
+            portal_moved_to,
+        };
+        (description, details)
+    }
+}
+
+impl From<callback_core::Violation> for Violation {
+    fn from(v: callback_core::Violation) -> Self {
+        let callback_core::Violation {
+            field,
+            code,
+            message,
+        } = v;
+        Violation {
+            field,
+            code,
+            message,
         }
     }
 }
 
-/// Builds a JS `CallbackError` (the class defined per environment in `runtime`).
-pub fn callback_error<'env>(env: &'env Env, err: &CoreError) -> Result<Unknown<'env>> {
-    let class = runtime::error_class(env)?;
-    class.new_instance(FnArgs::from((
-        err.description().to_owned(),
-        CallbackErrorDetails::from_core(err),
-    )))
+/// Defines `CallbackError` in plain JavaScript so that it really `extends Error` (`instanceof`,
+/// `stack`, `util.inspect` all behave like any Node error). Its fields are the keys of
+/// `template` (a `CallbackErrorDetails` as JavaScript sees it), copied from the details it is
+/// constructed with: a value left out is `null`, `retrySafe` is a boolean and `violations` a
+/// frozen array.
+const ERROR_CLASS_JS: &str = r#"((template) => {
+  const fields = Object.keys(template);
+  class CallbackError extends Error {
+    constructor(message, details) {
+      super(message);
+      const d = details || {};
+      for (const key of fields) this[key] = d[key] == null ? null : d[key];
+      this.retrySafe = d.retrySafe === true;
+      this.violations = Object.freeze(Array.isArray(d.violations) ? d.violations.slice() : []);
+    }
+  }
+  Object.defineProperty(CallbackError.prototype, 'name', {
+    value: 'CallbackError', writable: true, enumerable: false, configurable: true,
+  });
+  return CallbackError;
+})"#;
+
+/// The `CallbackError` class of one environment (kept by `runtime`, exported by `init`).
+pub fn define_class(env: &Env) -> Result<ErrorClass<'_>> {
+    let factory: Function<CallbackErrorDetails, ErrorClass> = env.run_script(ERROR_CLASS_JS)?;
+    let (_, template) =
+        CallbackErrorDetails::from_core(CoreError::new(CoreCode::InvalidRequest, ""));
+    factory.call(template)
+}
+
+/// Builds a JS `CallbackError` (the class kept per environment by `runtime`).
+pub fn callback_error(env: &Env, err: CoreError) -> Result<Unknown<'_>> {
+    let (message, details) = CallbackErrorDetails::from_core(err);
+    let details = runtime::to_js(env, details)?;
+    runtime::error_class(env)?.new_instance(FnArgs::from((message, details)))
 }
 
 /// A `napi::Error` that carries the JS `CallbackError` object itself, so throwing it or
 /// rejecting a Promise with it hands JavaScript that very object.
-pub fn to_napi(env: &Env, err: &CoreError) -> Error {
+pub fn to_napi(env: &Env, err: CoreError) -> Error {
     match callback_error(env, err) {
         Ok(value) => Error::from(value),
         Err(e) => e,
@@ -192,6 +240,32 @@ mod tests {
         assert_eq!(
             describe_conversion_failure("input", "value `secret stuff` is odd"),
             "input has the wrong type"
+        );
+    }
+
+    #[test]
+    fn every_part_of_a_core_error_reaches_the_message_or_the_details() {
+        let body = br#"{"error":"SOME_ERROR","error_description":"nope"}"#;
+        let err = callback_core::classify_response(400, body).expect("an error envelope");
+        let text = err.description().to_owned();
+        let (message, d) = CallbackErrorDetails::from_core(err);
+        assert_eq!(message, text);
+        assert_eq!(d.code, ErrorCode::PortalError);
+        assert!(d.retry_safe);
+        assert_eq!(d.bitrix_code.as_deref(), Some("SOME_ERROR"));
+        assert_eq!(d.http_status, Some(400));
+        assert_eq!(d.violations.map(|v| v.len()), Some(0));
+
+        let refused = CoreError::invalid(vec![callback_core::Violation {
+            field: "timeoutMs".into(),
+            code: "out_of_range".into(),
+            message: "must be a finite, non-negative duration".into(),
+        }]);
+        let (_, d) = CallbackErrorDetails::from_core(refused);
+        let v = d.violations.expect("violations");
+        assert_eq!(
+            (v[0].field.as_str(), v[0].code.as_str()),
+            ("timeoutMs", "out_of_range")
         );
     }
 

@@ -17,6 +17,18 @@ use napi_derive::napi;
 pub use client::Client;
 pub use errors::ErrorCode;
 
+/// Module initialisation, once per environment (the main thread and each worker thread): the
+/// `CallbackError` class, the other per-environment pieces, and the phone metadata loaded on a
+/// background thread (once per process) so that the first validation on the JS thread does not
+/// pay for it.
+#[napi(module_exports)]
+pub fn init(mut exports: Object, env: Env) -> Result<()> {
+    core::warm_up_in_background();
+    let class = errors::define_class(&env)?;
+    runtime::install(&env, &class)?;
+    exports.set("CallbackError", class)
+}
+
 /// Longest `text` accepted, in characters.
 #[napi]
 pub const MAX_TEXT_CHARS: u32 = core::MAX_TEXT_CHARS as u32;
@@ -46,7 +58,7 @@ pub fn error_codes() -> Vec<ErrorCode> {
 #[napi(catch_unwind, ts_args_type = "phoneNumber: string")]
 pub fn mask_number(env: Env, phone_number: Unknown) -> Result<String> {
     let n = convert::string_arg(&env, &phone_number, "phoneNumber")?;
-    Ok(core::mask_number(&n))
+    errors::guard(|| Ok(core::mask_number(&n))).map_err(|e| errors::to_napi(&env, e))
 }
 
 /// Validates callback input exactly as `startCallback` does (without the destination policy,
@@ -59,21 +71,7 @@ pub fn mask_number(env: Env, phone_number: Unknown) -> Result<String> {
 )]
 pub fn validate_request<'env>(env: &'env Env, input: Unknown) -> Result<Unknown<'env>> {
     let i: convert::RequestInput = convert::parse(env, &input, "input")?;
-    let mut b = convert::request_builder(
-        core::CallbackRequest::builder(),
-        i.line,
-        i.to,
-        i.text,
-        i.voice,
-        i.idempotency_key,
-    );
-    if let Some(r) = i.default_region {
-        b = b.default_region(r);
-    }
-    if let Some(a) = i.allow_unknown_voice {
-        b = b.allow_unknown_voice(a);
-    }
-    let r = errors::guard(|| b.build()).map_err(|e| errors::to_napi(env, &e))?;
+    let r = errors::guard(|| i.into_builder().build()).map_err(|e| errors::to_napi(env, e))?;
     runtime::with_redacted_inspect(
         env,
         convert::ValidatedRequest::from(&r),
@@ -110,7 +108,7 @@ pub fn classify_response<'env>(
         Some(e) => Err(e),
     }) {
         Ok(()) => Ok(None),
-        Err(e) => Ok(Some(errors::callback_error(env, &e)?)),
+        Err(e) => Ok(Some(errors::callback_error(env, e)?)),
     }
 }
 
@@ -130,7 +128,7 @@ pub fn parse_event<'env>(
     let body = convert::bytes_arg(env, &body, "body")?;
     let token = convert::string_arg(env, &application_token, "applicationToken")?;
     let event =
-        errors::guard(|| core::parse_event(&body, &token)).map_err(|e| errors::to_napi(env, &e))?;
+        errors::guard(|| core::parse_event(&body, &token)).map_err(|e| errors::to_napi(env, e))?;
     runtime::with_redacted_inspect(
         env,
         convert::TelephonyEvent::from(event),

@@ -1,33 +1,11 @@
 //! Per-environment JavaScript pieces (the main thread and each worker thread get their own):
-//! the `CallbackError` class and the wrapper that adapts an `onTokens` hook.
-
-// napi-derive registers `init` only outside `cfg(test)`, so the test harness sees it unused.
-#![cfg_attr(test, allow(dead_code))]
+//! the `CallbackError` class (defined in `errors`, kept here), the wrapper that adapts an
+//! `onTokens` hook and the redacted `util.inspect` view of result objects.
+//!
+//! A leaf: it knows JavaScript values only, none of this crate's types, so the modules that use
+//! it (`errors`, `tokens`, ...) never have it import them back.
 
 use napi::bindgen_prelude::*;
-use napi_derive::napi;
-
-/// Defines `CallbackError` in plain JavaScript so that it really `extends Error` (`instanceof`,
-/// `stack`, `util.inspect` all behave like any Node error).
-const ERROR_CLASS_JS: &str = r#"(() => {
-  class CallbackError extends Error {
-    constructor(message, details) {
-      super(message);
-      const d = details || {};
-      this.code = d.code;
-      this.retrySafe = d.retrySafe === true;
-      this.bitrixCode = d.bitrixCode == null ? null : d.bitrixCode;
-      this.httpStatus = d.httpStatus == null ? null : d.httpStatus;
-      this.violations = Object.freeze(Array.isArray(d.violations) ? d.violations.slice() : []);
-      this.operatingResetAt = d.operatingResetAt == null ? null : d.operatingResetAt;
-      this.portalMovedTo = d.portalMovedTo == null ? null : d.portalMovedTo;
-    }
-  }
-  Object.defineProperty(CallbackError.prototype, 'name', {
-    value: 'CallbackError', writable: true, enumerable: false, configurable: true,
-  });
-  return CallbackError;
-})()"#;
 
 /// Adapts a user's `onTokens(pair)` (sync or async, may throw) into `(pair, id) => void` that
 /// always reports back through `report(id, whatFailedOrUndefined)`, exactly once. Only the kind
@@ -67,42 +45,29 @@ const REDACTED_INSPECT_JS: &str = r#"((obj, label, hidden) => {
   return obj;
 })"#;
 
-type ErrorArgs = FnArgs<(String, crate::errors::CallbackErrorDetails)>;
+/// The arguments of `new CallbackError(message, details)`: `details` is already a JS object
+/// (built by `errors`, which owns its shape).
+pub type ErrorArgs = FnArgs<(String, Unknown<'static>)>;
+/// The `CallbackError` class: `new` with [`ErrorArgs`] gives an error object.
+pub type ErrorClass<'env> = Function<'env, ErrorArgs, Unknown<'static>>;
 type WrapperArgs = FnArgs<(Function<'static>, Function<'static>)>;
 type RedactArgs = FnArgs<(Unknown<'static>, String, Vec<String>)>;
 
-pub struct Runtime {
+struct Runtime {
     error_class: FunctionRef<ErrorArgs, Unknown<'static>>,
     token_wrapper: FunctionRef<WrapperArgs, Function<'static>>,
     redacted_inspect: FunctionRef<RedactArgs, Unknown<'static>>,
 }
 
-/// The phone-number metadata is loaded lazily on first use (hundreds of milliseconds in a debug
-/// build): start the core's [`callback_core::warm_up`] once per process on a background thread,
-/// so that the first `startCallback`/`validateRequest` on the JS thread does not pay for it.
-fn warm_up_validation() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = std::thread::Builder::new()
-            .name("bitrix24-callback-warm-up".into())
-            .spawn(|| {
-                let _ = std::panic::catch_unwind(callback_core::warm_up);
-            });
-    });
-}
-
-#[napi(module_exports)]
-pub fn init(mut exports: Object, env: Env) -> Result<()> {
-    warm_up_validation();
-    let class: Function<ErrorArgs, Unknown> = env.run_script(ERROR_CLASS_JS)?;
+/// Keeps this environment's pieces: `error_class` as given, the others defined here.
+pub fn install(env: &Env, error_class: &ErrorClass) -> Result<()> {
     let wrapper: Function<WrapperArgs, Function> = env.run_script(TOKEN_WRAPPER_JS)?;
     let redact: Function<RedactArgs, Unknown> = env.run_script(REDACTED_INSPECT_JS)?;
     let runtime = Runtime {
-        error_class: class.create_ref()?,
+        error_class: error_class.create_ref()?,
         token_wrapper: wrapper.create_ref()?,
         redacted_inspect: redact.create_ref()?,
     };
-    exports.set("CallbackError", class)?;
     env.set_instance_data(runtime, (), |_| {})
 }
 
@@ -116,7 +81,7 @@ fn runtime(env: &Env) -> Result<&'static Runtime> {
     }
 }
 
-pub fn error_class<'env>(env: &'env Env) -> Result<Function<'env, ErrorArgs, Unknown<'static>>> {
+pub fn error_class(env: &Env) -> Result<ErrorClass<'_>> {
     runtime(env)?.error_class.borrow_back(env)
 }
 
@@ -124,6 +89,12 @@ pub fn token_wrapper<'env>(
     env: &'env Env,
 ) -> Result<Function<'env, WrapperArgs, Function<'static>>> {
     runtime(env)?.token_wrapper.borrow_back(env)
+}
+
+/// Converts `value` to a JS value that can be handed to the functions kept here.
+pub fn to_js<T: ToNapiValue>(env: &Env, value: T) -> Result<Unknown<'static>> {
+    let raw = unsafe { T::to_napi_value(env.raw(), value)? };
+    unsafe { Unknown::from_napi_value(env.raw(), raw) }
 }
 
 /// Converts `value` to JS and gives it a `util.inspect` view without the `hidden` fields (see
@@ -134,8 +105,7 @@ pub fn with_redacted_inspect<'env, T: ToNapiValue>(
     label: &str,
     hidden: &[&str],
 ) -> Result<Unknown<'env>> {
-    let raw = unsafe { T::to_napi_value(env.raw(), value)? };
-    let obj: Unknown<'static> = unsafe { Unknown::from_napi_value(env.raw(), raw)? };
+    let obj = to_js(env, value)?;
     runtime(env)?
         .redacted_inspect
         .borrow_back(env)?

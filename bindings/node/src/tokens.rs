@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use callback_core as core;
@@ -38,7 +38,24 @@ fn error_kind(reported: &str) -> String {
     }
 }
 
-pub fn token_store(env: &Env, on_tokens: &Unknown, wait: Duration) -> Result<core::TokenStore> {
+/// How long a refresh waits for `onTokens`: the client's deadline, which is known (checked by
+/// the core) only once the client that holds the store is built; [`Wait::set`] then.
+#[derive(Clone, Default)]
+pub struct Wait(Arc<OnceLock<Duration>>);
+
+impl Wait {
+    pub fn set(&self, wait: Duration) {
+        let _ = self.0.set(wait);
+    }
+
+    /// Zero before [`Wait::set`], which cannot happen: only the built client calls the store.
+    fn get(&self) -> Duration {
+        self.0.get().copied().unwrap_or_default()
+    }
+}
+
+/// The core's token store calling `on_tokens`, and the [`Wait`] to set once the client is built.
+pub fn token_store(env: &Env, on_tokens: &Unknown) -> Result<(core::TokenStore, Wait)> {
     if on_tokens.get_type()? != ValueType::Function {
         return Err(crate::errors::type_error(
             env,
@@ -74,8 +91,10 @@ pub fn token_store(env: &Env, on_tokens: &Unknown, wait: Duration) -> Result<cor
         .build()?;
     let tsfn = Arc::new(tsfn);
     let next_id = AtomicU32::new(1);
+    let wait = Wait::default();
+    let waited = wait.clone();
 
-    Ok(Arc::new(move |pair: &core::TokenPair| {
+    let store: core::TokenStore = Arc::new(move |pair: &core::TokenPair| {
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = sync_channel(1);
         if let Ok(mut m) = pending.lock() {
@@ -96,6 +115,7 @@ pub fn token_store(env: &Env, on_tokens: &Unknown, wait: Duration) -> Result<cor
                 "onTokens could not be called: the JavaScript thread is shutting down".into(),
             );
         }
+        let wait = waited.get();
         match rx.recv_timeout(wait) {
             Ok(outcome) => outcome,
             Err(_) => {
@@ -106,12 +126,23 @@ pub fn token_store(env: &Env, on_tokens: &Unknown, wait: Duration) -> Result<cor
                 ))
             }
         }
-    }))
+    });
+    Ok((store, wait))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::error_kind;
+    use super::*;
+
+    #[test]
+    fn the_wait_is_the_one_set_once_the_client_is_built() {
+        let wait = Wait::default();
+        let seen_by_store = wait.clone();
+        assert_eq!(seen_by_store.get(), Duration::ZERO);
+        wait.set(Duration::from_millis(1500));
+        wait.set(Duration::from_secs(99));
+        assert_eq!(seen_by_store.get(), Duration::from_millis(1500));
+    }
 
     #[test]
     fn only_an_identifier_like_kind_is_kept() {

@@ -5,17 +5,32 @@
 //! of after the call's deadline, and a cancellable call is cancelled (a request that is
 //! already on the wire still completes, its answer unseen, exactly like `outcome_unknown`).
 //! Other threads (worker pools, asyncio executors) cannot receive signals, so they run the call
-//! directly.
+//! directly. Every such call runs under the core's panic guard, [`catch_panic`].
+//!
+//! Also the warm-up of the phone-number metadata ([`warm_up`]), the other core work that may
+//! block for long enough to matter.
 
 use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::time::Duration;
 
-use callback_core::{CancelToken, Error, ErrorCode};
+use callback_core::{CancelToken, Error, ErrorCode, catch_panic};
 use pyo3::prelude::*;
 
-use crate::shield;
-
 const SLICE: Duration = Duration::from_millis(50);
+
+/// Makes sure the phone-number metadata is loaded ([`callback_core::warm_up`]) before a number
+/// is validated while holding the GIL: the first call waits for the load (hundreds of
+/// milliseconds in a debug build) with the GIL released, so other Python threads keep running;
+/// later calls cost one atomic load ([`callback_core::is_warmed_up`]). Called by
+/// `build_request` and `Client.start_callback` (`Client.from_*` warms up inside its GIL-free
+/// build). Deliberately not started at import on a background thread: a process that forks
+/// right after the import (`gunicorn --preload`, `multiprocessing`) could copy the half-done
+/// lazy load into the child, which would then wait for it forever.
+pub fn warm_up(py: Python<'_>) {
+    if !callback_core::is_warmed_up() {
+        py.detach(callback_core::warm_up);
+    }
+}
 
 fn on_main_thread(py: Python<'_>) -> bool {
     let check = || -> PyResult<bool> {
@@ -38,11 +53,11 @@ where
     T: Send + 'static,
 {
     if !on_main_thread(py) {
-        return Ok(py.detach(move || shield(ErrorCode::OutcomeUnknown, work)));
+        return Ok(py.detach(move || catch_panic(ErrorCode::OutcomeUnknown, work)));
     }
     let (tx, rx) = sync_channel(1);
     let job = move || {
-        let _ = tx.send(shield(ErrorCode::OutcomeUnknown, work));
+        let _ = tx.send(catch_panic(ErrorCode::OutcomeUnknown, work));
     };
     let spawned = std::thread::Builder::new()
         .name("bitrix24-callback".to_owned())

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use callback_core::{
-    Auth, CancelToken, Client, ClientBuilder, DestinationPolicy, ErrorCode, OAuthConfig, TokenPair,
+    Auth, CancelToken, Client, ErrorCode, OAuthConfig, Span, TokenPair, catch_panic,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -11,83 +11,9 @@ use pyo3::types::PyType;
 
 use crate::convert::{self, Flag, PemList, RateLimitArg, Seconds, StrList, Text};
 use crate::errors::{IntoPyResult, to_py_err};
-use crate::request::fill_builder;
-use crate::{blocking, logbridge, shield};
-
-/// Client options shared by `from_webhook` and `from_oauth` (all optional; `None` keeps the
-/// core's default).
-#[derive(Default)]
-struct Options {
-    connect_timeout: Option<Seconds>,
-    timeout: Option<Seconds>,
-    deadline: Option<Seconds>,
-    rate_limit: Option<RateLimitArg>,
-    root_certificates: Option<PemList>,
-    user_agent_suffix: Option<Text>,
-    default_region: Option<Text>,
-    allow_unknown_voice: Option<Flag>,
-    allowed_regions: Option<StrList>,
-    block_costly_numbers: Option<Flag>,
-    number_cooldown: Option<Seconds>,
-    dedupe_window: Option<Seconds>,
-}
-
-impl Options {
-    fn apply(self, py: Python<'_>, mut b: ClientBuilder) -> PyResult<ClientBuilder> {
-        if let Some(Seconds(d)) = self.connect_timeout {
-            b = b.connect_timeout(d);
-        }
-        if let Some(Seconds(d)) = self.timeout {
-            b = b.timeout(d);
-        }
-        if let Some(Seconds(d)) = self.deadline {
-            b = b.deadline(d);
-        }
-        if let Some(RateLimitArg(r)) = self.rate_limit {
-            b = b.rate_limit(r);
-        }
-        if let Some(PemList(pems)) = self.root_certificates {
-            for pem in pems {
-                b = b.add_root_certificate_pem(pem);
-            }
-        }
-        b = b.user_agent_suffix(user_agent(py, self.user_agent_suffix.map(|t| t.0)));
-        if let Some(Text(r)) = self.default_region {
-            b = b.default_region(r);
-        }
-        if let Some(Flag(a)) = self.allow_unknown_voice {
-            b = b.allow_unknown_voice(a);
-        }
-        let mut policy = DestinationPolicy::default();
-        if let Some(StrList(regions)) = self.allowed_regions {
-            policy.allowed_regions = regions;
-        }
-        if let Some(Flag(block)) = self.block_costly_numbers {
-            policy.block_costly_numbers = block;
-        }
-        if let Some(Seconds(d)) = self.number_cooldown {
-            policy.number_cooldown = d;
-        }
-        b = b.destination_policy(policy);
-        if let Some(Seconds(d)) = self.dedupe_window {
-            b = b.dedupe_window(d);
-        }
-        Ok(b)
-    }
-}
-
-/// `python/3.11.7` plus the caller's own suffix.
-fn user_agent(py: Python<'_>, extra: Option<String>) -> String {
-    let version = py
-        .import("platform")
-        .and_then(|p| p.call_method0("python_version"))
-        .and_then(|v| v.extract::<String>())
-        .unwrap_or_else(|_| "3".to_owned());
-    match extra {
-        Some(e) if !e.trim().is_empty() => format!("python/{version} {}", e.trim()),
-        _ => format!("python/{version}"),
-    }
-}
+use crate::options::PyOptions;
+use crate::request::request_input;
+use crate::{blocking, logbridge};
 
 /// Wraps the Python `on_tokens` callable as the core's token store.
 fn token_store(callback: Py<PyAny>) -> callback_core::TokenStore {
@@ -156,23 +82,23 @@ impl PyClient {
     fn build(
         py: Python<'_>,
         auth: Result<Auth, callback_core::Error>,
-        auth_kind: &'static str,
-        options: Options,
+        options: PyOptions,
         on_tokens: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         logbridge::refresh(py);
         let auth = auth.or_raise(py)?;
-        let mut builder = options.apply(py, Client::builder(auth))?;
-        if let Some(cb) = on_tokens {
-            builder = builder.token_store(token_store(cb));
-        }
-        crate::warm_up(py);
+        let options = options.into_core(py, on_tokens.map(token_store))?;
         let client = py
-            .detach(move || shield(ErrorCode::InvalidRequest, move || builder.build()))
+            .detach(move || {
+                callback_core::warm_up();
+                catch_panic(ErrorCode::InvalidRequest, move || {
+                    Client::with_options(auth, options)
+                })
+            })
             .or_raise(py)?;
         Ok(PyClient {
+            auth_kind: client.auth_kind(),
             inner: Mutex::new(Some(client)),
-            auth_kind,
         })
     }
 
@@ -200,7 +126,7 @@ impl PyClient {
         let client = self.client()?;
         match blocking::run(py, cancel, move || work(client))? {
             Ok(value) => convert(py, value),
-            Err(e) => Err(to_py_err(py, &e)),
+            Err(e) => Err(to_py_err(py, e)),
         }
     }
 }
@@ -250,7 +176,7 @@ impl PyClient {
         dedupe_window: Option<Seconds>,
     ) -> PyResult<Self> {
         let url = convert::str_arg("url", url)?;
-        let options = Options {
+        let options = PyOptions {
             connect_timeout,
             timeout,
             deadline,
@@ -264,8 +190,8 @@ impl PyClient {
             number_cooldown,
             dedupe_window,
         };
-        let auth = shield(ErrorCode::InvalidRequest, || Auth::webhook(&url));
-        Self::build(py, auth, "webhook", options, None)
+        let auth = catch_panic(ErrorCode::InvalidRequest, || Auth::webhook(&url));
+        Self::build(py, auth, options, None)
     }
 
     /// A client of an OAuth application. `on_tokens(pair)` is called with every rotated
@@ -317,7 +243,7 @@ impl PyClient {
             Some(cb) => Some(cb.clone().unbind()),
             None => None,
         };
-        let options = Options {
+        let options = PyOptions {
             connect_timeout,
             timeout,
             deadline,
@@ -331,8 +257,8 @@ impl PyClient {
             number_cooldown,
             dedupe_window,
         };
-        let auth = shield(ErrorCode::InvalidRequest, move || Auth::oauth(config));
-        Self::build(py, auth, "oauth", options, on_tokens)
+        let auth = catch_panic(ErrorCode::InvalidRequest, move || Auth::oauth(config));
+        Self::build(py, auth, options, on_tokens)
     }
 
     /// Validates the request, applies the destination policy and dedupe, waits for the rate
@@ -352,9 +278,10 @@ impl PyClient {
         cancel: Option<PyRef<'_, PyCancelToken>>,
     ) -> PyResult<Py<PyAny>> {
         let client = self.client()?;
-        let builder = fill_builder(py, client.request(), line, to, text, voice, idempotency_key)?;
-        crate::warm_up(py);
-        let request = shield(ErrorCode::InvalidRequest, move || builder.build()).or_raise(py)?;
+        let input = request_input(line, to, text, voice, idempotency_key)?;
+        blocking::warm_up(py);
+        let request =
+            catch_panic(ErrorCode::InvalidRequest, move || client.validate(input)).or_raise(py)?;
         // Always cancellable, so that Ctrl-C also stops a wait for the limiter.
         let token = cancel.map_or_else(CancelToken::new, |c| c.token.clone());
         self.call(
@@ -409,7 +336,7 @@ impl PyClient {
 
     /// Polls `call_record` until the record appears or `timeout` seconds pass (then `None`).
     #[pyo3(
-        signature = (call_id, *, timeout = Seconds(std::time::Duration::from_secs(120))),
+        signature = (call_id, *, timeout = Seconds(Span::Seconds(120.0))),
         text_signature = "(self, call_id, *, timeout=120.0)"
     )]
     fn wait_for_outcome(
@@ -420,6 +347,8 @@ impl PyClient {
     ) -> PyResult<Py<PyAny>> {
         let call_id = convert::str_arg("call_id", call_id)?;
         let Seconds(timeout) = timeout;
+        let timeout =
+            catch_panic(ErrorCode::InvalidRequest, || timeout.checked("timeout")).or_raise(py)?;
         self.call(
             py,
             None,
@@ -430,8 +359,9 @@ impl PyClient {
 
     /// The portal's base address in use (it changes after a 302 rename).
     #[getter]
-    fn portal(&self) -> PyResult<String> {
-        Ok(self.client()?.portal())
+    fn portal(&self, py: Python<'_>) -> PyResult<String> {
+        let client = self.client()?;
+        catch_panic(ErrorCode::InvalidRequest, || Ok(client.portal())).or_raise(py)
     }
 
     /// `"webhook"` or `"oauth"`.
@@ -472,11 +402,15 @@ impl PyClient {
         false
     }
 
-    fn __repr__(&self) -> String {
-        match self.client() {
-            Ok(c) => format!("<Client {} portal={:?}>", self.auth_kind, c.portal()),
-            Err(_) => format!("<Client {} closed>", self.auth_kind),
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        if self.closed() {
+            return Ok(format!("<Client {} closed>", self.auth_kind));
         }
+        Ok(format!(
+            "<Client {} portal={:?}>",
+            self.auth_kind,
+            self.portal(py)?
+        ))
     }
 }
 

@@ -1,14 +1,14 @@
 //! Conversions between Python values and core types: one function (or newtype) per type.
 //!
-//! Arguments: wrong types raise `TypeError`, out-of-range values `ValueError`; strings that are
-//! not valid Unicode (lone surrogates) never reach the core.
+//! Arguments: wrong types raise `TypeError`; values are the core's to check (durations, rate
+//! limits, regions, ...). Strings that are not valid Unicode (lone surrogates) never reach the
+//! core: a request field holding one becomes a violation (`request`), any other argument a
+//! `ValueError`.
 //! Results: plain data become the frozen dataclasses of `bitrix24_callback/_types.py`.
 
-use std::time::Duration;
-
 use callback_core::{
-    CallRecord, CallbackStarted, Line, PortalTime, RateLimit, TelephonyEvent, Timing, TokenPair,
-    Voice,
+    CallRecord, CallbackStarted, Line, PortalTime, RateLimitOption, Span, TelephonyEvent, Timing,
+    TokenPair, Voice,
 };
 use pyo3::BoundObject;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -75,8 +75,29 @@ pub fn body_arg(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     )))
 }
 
-/// A duration in seconds: `int`, `float` or `datetime.timedelta` (not `bool`), finite, >= 0.
-pub struct Seconds(pub Duration);
+/// A number given as `int` or `float` (not `bool`) as an `f64`. An `int` too large for a
+/// float becomes an infinity of its sign, which the core then refuses like any other value
+/// out of range.
+fn number(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
+    match obj.extract::<f64>() {
+        Ok(n) => Ok(n),
+        Err(_) if obj.is_instance_of::<PyInt>() => Ok(if obj.lt(0)? {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+fn is_int(obj: &Bound<'_, PyAny>) -> bool {
+    obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>()
+}
+
+/// A duration in seconds: `int`, `float` or `datetime.timedelta` (not `bool`). Only the type
+/// is checked here; the core checks the value (finite, not negative, not zero where needed).
+#[derive(Clone, Copy)]
+pub struct Seconds(pub Span);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for Seconds {
     type Error = PyErr;
@@ -84,31 +105,25 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Seconds {
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         let obj = obj.to_owned();
         let py = obj.py();
-        let secs: f64 = if obj.is_instance_of::<PyBool>() {
-            return Err(PyTypeError::new_err(
-                "expected seconds as int, float or datetime.timedelta, not bool",
-            ));
-        } else if obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyFloat>() {
-            obj.extract::<f64>()
-                .map_err(|_| PyValueError::new_err("duration is out of range"))?
-        } else if obj.is_instance(&py.import("datetime")?.getattr("timedelta")?)? {
-            obj.call_method0("total_seconds")?.extract::<f64>()?
+        if is_int(&obj) || obj.is_instance_of::<PyFloat>() {
+            Ok(Seconds(Span::Seconds(number(&obj)?)))
+        } else if !obj.is_instance_of::<PyBool>()
+            && obj.is_instance(&py.import("datetime")?.getattr("timedelta")?)?
+        {
+            let secs = obj.call_method0("total_seconds")?.extract::<f64>()?;
+            Ok(Seconds(Span::Seconds(secs)))
         } else {
-            return Err(PyTypeError::new_err(format!(
+            Err(PyTypeError::new_err(format!(
                 "expected seconds as int, float or datetime.timedelta, not {}",
                 type_name(&obj)
-            )));
-        };
-        Duration::try_from_secs_f64(secs).map(Seconds).map_err(|_| {
-            PyValueError::new_err(format!(
-                "duration must be a finite, non-negative number of seconds, got {secs}"
-            ))
-        })
+            )))
+        }
     }
 }
 
-/// `"standard"`, `"enterprise"`, `"off"` (any case) or `(burst, per_second)`.
-pub struct RateLimitArg(pub RateLimit);
+/// A preset's name (`str`) or `(burst: int, per_second: int | float)`. Only the shape is
+/// checked here; the core knows the presets and the valid numbers.
+pub struct RateLimitArg(pub RateLimitOption);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for RateLimitArg {
     type Error = PyErr;
@@ -116,34 +131,23 @@ impl<'a, 'py> FromPyObject<'a, 'py> for RateLimitArg {
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         let obj = obj.to_owned();
         if obj.is_instance_of::<PyString>() {
-            let s = str_arg("rate_limit", &obj)?;
-            return RateLimit::from_name(&s).map(RateLimitArg).ok_or_else(|| {
-                PyValueError::new_err(
-                    "rate_limit must be \"standard\", \"enterprise\", \"off\" or (burst, per_second)",
-                )
-            });
+            let name = str_arg("rate_limit", &obj)?;
+            return Ok(RateLimitArg(RateLimitOption::Named(name)));
         }
-        if let Ok(seq) = obj.cast::<pyo3::types::PyTuple>()
-            && seq.len() == 2
+        if let Ok(pair) = obj.cast::<pyo3::types::PyTuple>()
+            && pair.len() == 2
         {
-            let burst = seq.get_item(0)?;
-            let rate = seq.get_item(1)?;
-            let int =
-                |o: &Bound<'_, PyAny>| o.is_instance_of::<PyInt>() && !o.is_instance_of::<PyBool>();
-            if int(&burst) && (int(&rate) || rate.is_instance_of::<PyFloat>()) {
-                let burst: u32 = burst.extract().map_err(|_| {
-                    PyValueError::new_err("rate_limit burst must be between 1 and 2**32-1")
-                })?;
-                let per_second: f64 = rate
-                    .extract()
-                    .map_err(|_| PyValueError::new_err("rate_limit per_second is out of range"))?;
-                // A zero burst or a per_second that is not positive and finite is refused by the
-                // core's `ClientBuilder::build` (`InvalidRequestError`, also a `ValueError`).
-                return Ok(RateLimitArg(RateLimit::Custom { burst, per_second }));
+            let burst = pair.get_item(0)?;
+            let per_second = pair.get_item(1)?;
+            if is_int(&burst) && (is_int(&per_second) || per_second.is_instance_of::<PyFloat>()) {
+                return Ok(RateLimitArg(RateLimitOption::Custom {
+                    burst: number(&burst)?,
+                    per_second: number(&per_second)?,
+                }));
             }
         }
         Err(PyTypeError::new_err(format!(
-            "rate_limit must be \"standard\", \"enterprise\", \"off\" or a tuple (burst: int, per_second: float), not {}",
+            "rate_limit must be a preset name (str) or a tuple (burst: int, per_second: float), not {}",
             type_name(&obj)
         )))
     }

@@ -3,7 +3,7 @@
 //! The exception classes live in `bitrix24_callback/errors.py` (real attributes, docstrings,
 //! pickling) and are instantiated from here.
 
-use callback_core::{Error, ErrorCode, Violation};
+use callback_core::{Error, ErrorCode, ErrorParts, Violation};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -28,31 +28,47 @@ pub fn class_name(code: ErrorCode) -> &'static str {
     }
 }
 
-/// Builds the exception object (not raised) for a core error.
-pub fn exception_object<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<'py, PyAny>> {
-    let class = py.import(ERRORS_MODULE)?.getattr(class_name(err.code()))?;
+/// Builds the exception object (not raised) for a core error, from every part of it.
+pub fn exception_object(py: Python<'_>, err: Error) -> PyResult<Bound<'_, PyAny>> {
+    // No `..`: a part added to the core's error does not compile here until it is passed on.
+    let ErrorParts {
+        code,
+        retry_safe,
+        description,
+        bitrix_code,
+        http_status,
+        violations,
+        operating_reset_at,
+        portal_moved_to,
+    } = err.into_parts();
+    let class = py.import(ERRORS_MODULE)?.getattr(class_name(code))?;
     let kwargs = PyDict::new(py);
-    kwargs.set_item("code", err.code().as_str())?;
-    kwargs.set_item("retry_safe", err.retry_safe())?;
-    kwargs.set_item("bitrix_code", err.bitrix_code())?;
-    kwargs.set_item("http_status", err.http_status())?;
-    kwargs.set_item("violations", violations(py, err.violations())?)?;
-    kwargs.set_item("operating_reset_at", err.operating_reset_at())?;
-    kwargs.set_item("portal_moved_to", err.portal_moved_to())?;
-    class.call((err.description(),), Some(&kwargs))
+    kwargs.set_item("code", code.as_str())?;
+    kwargs.set_item("retry_safe", retry_safe)?;
+    kwargs.set_item("bitrix_code", bitrix_code)?;
+    kwargs.set_item("http_status", http_status)?;
+    kwargs.set_item("violations", violation_tuple(py, violations)?)?;
+    kwargs.set_item("operating_reset_at", operating_reset_at)?;
+    kwargs.set_item("portal_moved_to", portal_moved_to)?;
+    class.call((description,), Some(&kwargs))
 }
 
-fn violations<'py>(py: Python<'py>, list: &[Violation]) -> PyResult<Bound<'py, PyTuple>> {
+fn violation_tuple(py: Python<'_>, list: Vec<Violation>) -> PyResult<Bound<'_, PyTuple>> {
     let class = py.import(ERRORS_MODULE)?.getattr("Violation")?;
-    let items = list
-        .iter()
-        .map(|v| class.call1((&v.field, &v.code, &v.message)))
-        .collect::<PyResult<Vec<_>>>()?;
+    let mut items = Vec::with_capacity(list.len());
+    for Violation {
+        field,
+        code,
+        message,
+    } in list
+    {
+        items.push(class.call1((field, code, message))?);
+    }
     PyTuple::new(py, items)
 }
 
 /// Turns a core error into the `PyErr` to raise.
-pub fn to_py_err(py: Python<'_>, err: &Error) -> PyErr {
+pub fn to_py_err(py: Python<'_>, err: Error) -> PyErr {
     match exception_object(py, err) {
         Ok(obj) => PyErr::from_value(obj),
         Err(e) => e,
@@ -66,6 +82,6 @@ pub trait IntoPyResult<T> {
 
 impl<T> IntoPyResult<T> for Result<T, Error> {
     fn or_raise(self, py: Python<'_>) -> PyResult<T> {
-        self.map_err(|e| to_py_err(py, &e))
+        self.map_err(|e| to_py_err(py, e))
     }
 }

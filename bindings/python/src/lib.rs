@@ -1,48 +1,30 @@
 //! `bitrix24_callback._native`: the pyo3 binding of `callback-core`.
 //!
-//! Thin on purpose: it converts arguments (`convert`), calls the core with the GIL released for
-//! anything that may touch the network (`client`), maps core errors onto the exception classes of
+//! Thin on purpose: it converts Python values into the core's plain data (`convert`; the
+//! client's keyword arguments into `ClientOptions` in `options`, a request's into
+//! `RequestInput` in `request`), calls the core under its panic guard
+//! (`callback_core::catch_panic`) and with the GIL released for anything that may block
+//! (`blocking`, `client`), maps core errors onto the exception classes of
 //! `bitrix24_callback.errors` in one place (`errors`), and forwards log records to Python's
 //! `logging` (`logbridge`). The public Python API is curated by `bitrix24_callback/__init__.py`.
+//!
+//! Modules only use modules below them (this root uses them all; none uses the root):
+//! `client` → `options`, `request` → `blocking`, `convert`, `errors`, `logbridge`.
 
 mod blocking;
 mod client;
 mod convert;
 mod errors;
 mod logbridge;
+mod options;
 mod request;
 
-use std::panic::catch_unwind;
-
-use callback_core::{Error, ErrorCode};
+use callback_core::{Error, ErrorCode, catch_panic};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::errors::IntoPyResult;
-
-/// Runs core code so that a panic (a bug) becomes an ordinary error instead of crossing into
-/// Python (see [`callback_core::catch_panic`]).
-pub(crate) use callback_core::catch_panic as shield;
-
-/// Makes sure the phone-number metadata is loaded ([`callback_core::warm_up`]) before a number
-/// is validated while holding the GIL: the first call waits for the load (hundreds of
-/// milliseconds in a debug build) with the GIL released, so other Python threads keep running;
-/// later calls cost one atomic load. Called by `Client.from_*` (inside its GIL-free build),
-/// `build_request` and `Client.start_callback`. Deliberately not started at import on a
-/// background thread: a process that forks right after the import (`gunicorn --preload`,
-/// `multiprocessing`) could copy the half-done lazy load into the child, which would then wait
-/// for it forever.
-pub(crate) fn warm_up(py: Python<'_>) {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    static WARM: AtomicBool = AtomicBool::new(false);
-    if !WARM.load(Ordering::Acquire) {
-        py.detach(|| {
-            let _ = catch_unwind(callback_core::warm_up);
-        });
-        WARM.store(true, Ordering::Release);
-    }
-}
 
 /// Classifies a raw portal answer the way the client does: `None` for a success envelope,
 /// otherwise the `CallbackError` (not raised) it maps to.
@@ -64,13 +46,13 @@ fn classify_response(
             .map_err(|_| PyValueError::new_err("status must be between 0 and 65535"))?,
     };
     let body = convert::body_arg("body", body)?;
-    let outcome = shield(ErrorCode::OutcomeUnknown, || {
+    let outcome = catch_panic(ErrorCode::OutcomeUnknown, || {
         Ok(callback_core::classify_response(status, &body))
     })
     .unwrap_or_else(Some);
     match outcome {
         None => Ok(None),
-        Some(e) => errors::exception_object(py, &e).map(|o| Some(o.unbind())),
+        Some(e) => errors::exception_object(py, e).map(|o| Some(o.unbind())),
     }
 }
 
@@ -86,7 +68,7 @@ fn parse_event(
     logbridge::refresh(py);
     let body = convert::body_arg("body", body)?;
     let token = convert::str_arg("application_token", application_token)?;
-    let event = shield(ErrorCode::InvalidRequest, || {
+    let event = catch_panic(ErrorCode::InvalidRequest, || {
         callback_core::parse_event(&body, &token)
     })
     .or_raise(py)?;
@@ -95,10 +77,12 @@ fn parse_event(
 
 /// Masks a phone number for logs: `+44*******23`.
 #[pyfunction]
-fn mask_number(number: &Bound<'_, PyAny>) -> PyResult<String> {
+fn mask_number(py: Python<'_>, number: &Bound<'_, PyAny>) -> PyResult<String> {
     let number = convert::str_arg("number", number)?;
-    catch_unwind(|| callback_core::mask_number(&number))
-        .map_err(|_| PyValueError::new_err("could not mask this number"))
+    catch_panic(ErrorCode::InvalidRequest, || {
+        Ok(callback_core::mask_number(&number))
+    })
+    .or_raise(py)
 }
 
 /// Builds (does not raise) the exception a core error with this code becomes; for tests of
@@ -107,7 +91,7 @@ fn mask_number(number: &Bound<'_, PyAny>) -> PyResult<String> {
 fn _make_error(py: Python<'_>, code: &str, description: &str) -> PyResult<Py<PyAny>> {
     let code = ErrorCode::parse(code)
         .ok_or_else(|| PyValueError::new_err(format!("unknown error code {code:?}")))?;
-    errors::exception_object(py, &Error::new(code, description)).map(Bound::unbind)
+    errors::exception_object(py, Error::new(code, description)).map(Bound::unbind)
 }
 
 /// Cargo's version in PEP 440 spelling (`0.2.0-beta.1` → `0.2.0b1`).
@@ -172,11 +156,5 @@ mod tests {
         assert_eq!(pep440("0.2.0-beta.1"), "0.2.0b1");
         assert_eq!(pep440("1.0.0-alpha.3"), "1.0.0a3");
         assert_eq!(pep440("1.0.0-rc.2"), "1.0.0rc2");
-    }
-
-    #[test]
-    fn panics_become_errors() {
-        let r: Result<(), Error> = shield(ErrorCode::OutcomeUnknown, || panic!("boom"));
-        assert_eq!(r.unwrap_err().code(), ErrorCode::OutcomeUnknown);
     }
 }

@@ -1,20 +1,21 @@
 //! Building and validating a callback request: `build_request` and `CallbackRequest`.
 
-use callback_core::{CallbackRequest, CallbackRequestBuilder, Error, ErrorCode, Violation};
+use callback_core::{CallbackRequest, ErrorCode, RequestInput, Violation, catch_panic};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 use crate::convert::{self, Flag, TextIssue};
-use crate::errors::{IntoPyResult, to_py_err};
-use crate::{logbridge, shield};
+use crate::errors::IntoPyResult;
+use crate::{blocking, logbridge};
 
 /// Reads one untrusted request field. `None` leaves it unset (the core then reports a missing
-/// required field); a non-`str` is a `TypeError`; lone surrogates become a violation.
+/// required field); a non-`str` is a `TypeError`; lone surrogates become a violation under the
+/// field's wire name, which the core reports in its place among its own.
 fn field(
     arg: &str,
     wire: &str,
     obj: Option<&Bound<'_, PyAny>>,
-    bad: &mut Vec<Violation>,
+    refused: &mut Vec<Violation>,
 ) -> PyResult<Option<String>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
         return Ok(None);
@@ -25,7 +26,7 @@ fn field(
             Err(PyTypeError::new_err(format!("{arg} must be str, not {t}")))
         }
         Err(TextIssue::NotUnicode) => {
-            bad.push(Violation {
+            refused.push(Violation {
                 field: wire.to_owned(),
                 code: "invalid_unicode".to_owned(),
                 message: "contains a lone surrogate, which is not valid Unicode".to_owned(),
@@ -35,46 +36,28 @@ fn field(
     }
 }
 
-/// Copies the Python arguments into a core request builder.
-pub fn fill_builder(
-    py: Python<'_>,
-    mut b: CallbackRequestBuilder,
+/// The Python arguments of a request as the core's raw input.
+pub fn request_input(
     line: &Bound<'_, PyAny>,
     to: &Bound<'_, PyAny>,
     text: &Bound<'_, PyAny>,
     voice: Option<&Bound<'_, PyAny>>,
     idempotency_key: Option<&Bound<'_, PyAny>>,
-) -> PyResult<CallbackRequestBuilder> {
-    let mut bad = Vec::new();
-    let line = field("line", "FROM_LINE", Some(line), &mut bad)?;
-    let to = field("to", "TO_NUMBER", Some(to), &mut bad)?;
-    let text = field("text", "TEXT_TO_PRONOUNCE", Some(text), &mut bad)?;
-    let voice = field("voice", "VOICE", voice, &mut bad)?;
-    let key = field(
-        "idempotency_key",
-        "idempotency_key",
-        idempotency_key,
-        &mut bad,
-    )?;
-    if !bad.is_empty() {
-        return Err(to_py_err(py, &Error::invalid(bad)));
-    }
-    if let Some(v) = line {
-        b = b.from_line(v);
-    }
-    if let Some(v) = to {
-        b = b.to_number(v);
-    }
-    if let Some(v) = text {
-        b = b.text(v);
-    }
-    if let Some(v) = voice {
-        b = b.voice(v);
-    }
-    if let Some(v) = key {
-        b = b.idempotency_key(v);
-    }
-    Ok(b)
+) -> PyResult<RequestInput> {
+    let mut refused = Vec::new();
+    Ok(RequestInput {
+        line: field("line", "FROM_LINE", Some(line), &mut refused)?,
+        to: field("to", "TO_NUMBER", Some(to), &mut refused)?,
+        text: field("text", "TEXT_TO_PRONOUNCE", Some(text), &mut refused)?,
+        voice: field("voice", "VOICE", voice, &mut refused)?,
+        idempotency_key: field(
+            "idempotency_key",
+            "idempotency_key",
+            idempotency_key,
+            &mut refused,
+        )?,
+        violations: refused,
+    })
 }
 
 /// A validated callback request (what `voximplant.callback.start` would be sent).
@@ -121,23 +104,23 @@ impl PyCallbackRequest {
 
     /// The number with all but the country code and the last two digits hidden.
     #[getter]
-    fn masked_number(&self) -> String {
-        self.inner.masked_number()
+    fn masked_number(&self, py: Python<'_>) -> PyResult<String> {
+        catch_panic(ErrorCode::InvalidRequest, || Ok(self.inner.masked_number())).or_raise(py)
     }
 
     /// The exact JSON body sent to `voximplant.callback.start`.
     #[getter]
-    fn wire_body(&self) -> String {
-        self.inner.wire_body()
+    fn wire_body(&self, py: Python<'_>) -> PyResult<String> {
+        catch_panic(ErrorCode::InvalidRequest, || Ok(self.inner.wire_body())).or_raise(py)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
             "<CallbackRequest line={:?} to={:?} voice={:?}>",
             self.inner.from_line(),
-            self.inner.masked_number(),
+            self.masked_number(py)?,
             self.inner.voice()
-        )
+        ))
     }
 }
 
@@ -163,13 +146,21 @@ pub fn build_request(
     allow_unknown_voice: Flag,
 ) -> PyResult<PyCallbackRequest> {
     logbridge::refresh(py);
-    let mut b = CallbackRequest::builder();
-    if let Some(r) = default_region.filter(|r| !r.is_none()) {
-        b = b.default_region(convert::str_arg("default_region", r)?);
-    }
-    b = b.allow_unknown_voice(allow_unknown_voice.0);
-    let b = fill_builder(py, b, line, to, text, voice, idempotency_key)?;
-    crate::warm_up(py);
-    let inner = shield(ErrorCode::InvalidRequest, move || b.build()).or_raise(py)?;
+    let default_region = default_region
+        .filter(|r| !r.is_none())
+        .map(|r| convert::str_arg("default_region", r))
+        .transpose()?;
+    let input = request_input(line, to, text, voice, idempotency_key)?;
+    blocking::warm_up(py);
+    let inner = catch_panic(ErrorCode::InvalidRequest, move || {
+        let mut b = CallbackRequest::builder();
+        if let Some(r) = default_region {
+            b = b.default_region(r);
+        }
+        b.allow_unknown_voice(allow_unknown_voice.0)
+            .input(input)
+            .build()
+    })
+    .or_raise(py)?;
     Ok(PyCallbackRequest { inner })
 }

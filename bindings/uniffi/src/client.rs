@@ -5,14 +5,12 @@ use std::time::Duration;
 
 use callback_core as core;
 
+use crate::convert;
 use crate::error::{CallbackError, guarded};
 use crate::types::{
     CallRecord, CallbackRequest, CallbackStarted, ClientOptions, Line, OAuthCredentials, TokenPair,
     ValidatedRequest, Voice,
 };
-
-/// The `User-Agent` part naming this binding; the app's own suffix follows it.
-const BINDING_AGENT: &str = concat!("uniffi/", env!("CARGO_PKG_VERSION"));
 
 /// Why the app's [`TokenStore`] could not persist a rotated pair.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Error)]
@@ -107,46 +105,10 @@ fn build_client(
     options: Option<ClientOptions>,
     token_store: Option<Box<dyn TokenStore>>,
 ) -> Result<core::Client, CallbackError> {
-    let o = options.unwrap_or_default();
-    let mut b = core::Client::builder(auth);
-    if let Some(d) = o.connect_timeout {
-        b = b.connect_timeout(d);
-    }
-    if let Some(d) = o.timeout {
-        b = b.timeout(d);
-    }
-    if let Some(d) = o.deadline {
-        b = b.deadline(d);
-    }
-    if let Some(r) = o.rate_limit {
-        b = b.rate_limit(r.into());
-    }
-    for pem in o.root_certificates_pem {
-        b = b.add_root_certificate_pem(pem);
-    }
-    b = b.user_agent_suffix(match o.user_agent_suffix {
-        Some(s) if !s.trim().is_empty() => format!("{BINDING_AGENT} {}", s.trim()),
-        _ => BINDING_AGENT.to_owned(),
-    });
-    if let Some(r) = o.default_region {
-        b = b.default_region(r);
-    }
-    b = b.allow_unknown_voice(o.allow_unknown_voice);
-    if let Some(p) = o.destination_policy {
-        b = b.destination_policy(p.into());
-    }
-    if let Some(d) = o.dedupe_window {
-        b = b.dedupe_window(d);
-    }
-    if let Some(store) = token_store {
-        let store: Arc<dyn TokenStore> = Arc::from(store);
-        b = b.on_tokens(move |pair: &core::TokenPair| {
-            store.save(TokenPair::from(pair)).map_err(|e| match e {
-                TokenStoreError::Failed { reason } => reason,
-            })
-        });
-    }
-    Ok(b.build()?)
+    Ok(core::Client::with_options(
+        auth,
+        convert::client_options(options, token_store),
+    )?)
 }
 
 #[uniffi::export]
@@ -187,7 +149,7 @@ impl CallbackClient {
     /// sending anything.
     pub fn validate(&self, request: CallbackRequest) -> Result<ValidatedRequest, CallbackError> {
         guarded(|| {
-            let built = request.into_builder(self.inner.request()).build()?;
+            let built = self.inner.validate(request.into())?;
             Ok(ValidatedRequest::from(&built))
         })
     }
@@ -200,7 +162,7 @@ impl CallbackClient {
         request: CallbackRequest,
     ) -> Result<CallbackStarted, CallbackError> {
         guarded(|| {
-            let built = request.into_builder(self.inner.request()).build()?;
+            let built = self.inner.validate(request.into())?;
             Ok(self.inner.start_callback(&built)?.into())
         })
     }
@@ -213,7 +175,7 @@ impl CallbackClient {
         cancel: Arc<CancelToken>,
     ) -> Result<CallbackStarted, CallbackError> {
         guarded(|| {
-            let built = request.into_builder(self.inner.request()).build()?;
+            let built = self.inner.validate(request.into())?;
             Ok(self
                 .inner
                 .start_callback_cancellable(&built, &cancel.inner)?

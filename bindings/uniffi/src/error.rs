@@ -96,7 +96,8 @@ pub fn error_code_from_str(name: String) -> Option<ErrorCode> {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Violation {
     /// The input: `FROM_LINE`, `TO_NUMBER`, `TEXT_TO_PRONOUNCE`, `VOICE`, `idempotency_key`,
-    /// `webhook_url`, ...
+    /// `webhook_url`, or a client option in camelCase (`timeout`, `defaultRegion`,
+    /// `destinationPolicy.allowedRegions`, ...).
     pub field: String,
     /// Stable snake_case reason, e.g. `"required"`.
     pub code: String,
@@ -265,33 +266,51 @@ impl fmt::Display for CallbackError {
 
 impl std::error::Error for CallbackError {}
 
-/// The single conversion from the core's error.
-impl From<&core::Error> for ErrorDetails {
-    fn from(e: &core::Error) -> Self {
+/// The single conversion from the core's error. Its parts are taken apart without `..`, so a
+/// field the core adds is a compile error here until it is mapped.
+impl From<core::Error> for ErrorDetails {
+    fn from(e: core::Error) -> Self {
+        let core::ErrorParts {
+            code,
+            retry_safe,
+            description,
+            bitrix_code,
+            http_status,
+            violations,
+            operating_reset_at,
+            portal_moved_to,
+        } = e.into_parts();
         ErrorDetails {
-            code: e.code().into(),
-            retry_safe: e.retry_safe(),
-            description: e.description().to_owned(),
-            bitrix_code: e.bitrix_code().map(str::to_owned),
-            http_status: e.http_status(),
-            violations: e
-                .violations()
-                .iter()
-                .map(|v| Violation {
-                    field: v.field.clone(),
-                    code: v.code.clone(),
-                    description: v.message.clone(),
-                })
-                .collect(),
-            operating_reset_at: e.operating_reset_at(),
-            portal_moved_to: e.portal_moved_to().map(str::to_owned),
+            code: code.into(),
+            retry_safe,
+            description,
+            bitrix_code,
+            http_status,
+            violations: violations.into_iter().map(Violation::from).collect(),
+            operating_reset_at,
+            portal_moved_to,
+        }
+    }
+}
+
+impl From<core::Violation> for Violation {
+    fn from(v: core::Violation) -> Self {
+        let core::Violation {
+            field,
+            code,
+            message,
+        } = v;
+        Violation {
+            field,
+            code,
+            description: message,
         }
     }
 }
 
 impl From<core::Error> for CallbackError {
     fn from(e: core::Error) -> Self {
-        CallbackError::from(ErrorDetails::from(&e))
+        CallbackError::from(ErrorDetails::from(e))
     }
 }
 
@@ -322,7 +341,7 @@ mod tests {
     #[test]
     fn details_round_trip_through_the_variant() {
         for code in core::ErrorCode::ALL {
-            let mut d = ErrorDetails::from(&core::Error::new(code, "text"));
+            let mut d = ErrorDetails::from(core::Error::new(code, "text"));
             d.http_status = Some(503);
             d.bitrix_code = Some("X".into());
             let err = CallbackError::from(d.clone());

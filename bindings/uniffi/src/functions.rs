@@ -19,7 +19,7 @@ pub fn validate_request(
         if let Some(region) = default_region {
             builder = builder.default_region(region);
         }
-        let built = request.into_builder(builder).build()?;
+        let built = builder.input(request.into()).build()?;
         Ok(ValidatedRequest::from(&built))
     })
 }
@@ -30,11 +30,12 @@ pub fn validate_request(
 pub fn classify_response(http_status: u16, body: Vec<u8>) -> Option<ErrorDetails> {
     // Not a throwing function, so a panic would reach Swift as a trap (`try!`) and Kotlin as an
     // unchecked `InternalException`: report it like any other bug, as `OutcomeUnknown`.
-    let classified = guarded(|| match core::classify_response(http_status, &body) {
-        None => Ok(()),
-        Some(e) => Err(CallbackError::from(e)),
-    });
-    classified.err().map(|e| e.details())
+    match core::catch_panic(core::ErrorCode::OutcomeUnknown, || {
+        Ok(core::classify_response(http_status, &body))
+    }) {
+        Ok(classified) => classified.map(ErrorDetails::from),
+        Err(panicked) => Some(ErrorDetails::from(panicked)),
+    }
 }
 
 /// Parses a telephony event (form-urlencoded body) and checks its `auth[application_token]`
@@ -52,7 +53,7 @@ pub fn parse_event(
 #[uniffi::export]
 pub fn mask_number(number: String) -> String {
     // A panic must not trap a Swift app (this function does not throw): hide everything then.
-    std::panic::catch_unwind(|| core::mask_number(&number))
+    guarded(|| Ok(core::mask_number(&number)))
         .unwrap_or_else(|_| "*".repeat(number.chars().count().min(32)))
 }
 

@@ -1,4 +1,5 @@
-//! Records and enums crossing the boundary, and their conversions from the core's types.
+//! Records and enums crossing the boundary, and their conversions from the core's types (the
+//! conversions into the core's inputs are all in [`crate::convert`]).
 //!
 //! Records that hold a secret or a full phone number export a redacted `Debug`/`Display`, which
 //! uniffi turns into Kotlin's `toString()` and Swift's `description`/`debugDescription`, so
@@ -23,19 +24,6 @@ pub enum RateLimit {
     Off,
 }
 
-impl From<RateLimit> for core::RateLimit {
-    fn from(r: RateLimit) -> Self {
-        match r {
-            RateLimit::Standard => core::RateLimit::Standard,
-            RateLimit::Enterprise => core::RateLimit::Enterprise,
-            RateLimit::Custom { burst, per_second } => {
-                core::RateLimit::Custom { burst, per_second }
-            }
-            RateLimit::Off => core::RateLimit::Off,
-        }
-    }
-}
-
 /// Which destinations the client refuses before any network traffic (`DestinationBlocked`).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct DestinationPolicy {
@@ -50,19 +38,9 @@ pub struct DestinationPolicy {
     pub number_cooldown: Option<Duration>,
 }
 
-impl From<DestinationPolicy> for core::DestinationPolicy {
-    fn from(p: DestinationPolicy) -> Self {
-        let defaults = core::DestinationPolicy::default();
-        core::DestinationPolicy {
-            allowed_regions: p.allowed_regions,
-            block_costly_numbers: p.block_costly_numbers,
-            number_cooldown: p.number_cooldown.unwrap_or(defaults.number_cooldown),
-        }
-    }
-}
-
 /// Options of a [`crate::CallbackClient`]; every field has a safe default, `null`/`nil` means
-/// "the library's default".
+/// "the library's default". They are checked when the client is built: one `InvalidRequest`
+/// lists every bad option, named in camelCase (`timeout`, `destinationPolicy.allowedRegions`).
 #[derive(Debug, Clone, PartialEq, Default, uniffi::Record)]
 pub struct ClientOptions {
     /// TCP connect (and TLS handshake) bound. Default 10 s.
@@ -80,7 +58,8 @@ pub struct ClientOptions {
     /// Extra trusted root certificates (PEM), e.g. a corporate proxy or the fake portal's CA.
     #[uniffi(default = [])]
     pub root_certificates_pem: Vec<String>,
-    /// Appended to the `User-Agent` after `uniffi/<version>`, e.g. `"myapp/2.1 android"`.
+    /// The app's part of the `User-Agent`, e.g. `"myapp/2.1 android"`:
+    /// `bitrix24-callback/<version> (uniffi/<version>) myapp/2.1 android`.
     #[uniffi(default = None)]
     pub user_agent_suffix: Option<String>,
     /// Region (ISO 3166 alpha-2) for numbers written without `+`.
@@ -126,19 +105,6 @@ impl fmt::Debug for OAuthCredentials {
 impl fmt::Display for OAuthCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
-    }
-}
-
-impl From<OAuthCredentials> for core::OAuthConfig {
-    fn from(c: OAuthCredentials) -> Self {
-        core::OAuthConfig {
-            client_id: c.client_id,
-            client_secret: c.client_secret,
-            access_token: c.access_token,
-            refresh_token: c.refresh_token,
-            client_endpoint: c.client_endpoint,
-            server_endpoint: c.server_endpoint,
-        }
     }
 }
 
@@ -230,26 +196,6 @@ impl fmt::Debug for CallbackRequest {
 impl fmt::Display for CallbackRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
-    }
-}
-
-impl CallbackRequest {
-    /// Feeds the raw input into a core builder (which validates it on `build`).
-    pub(crate) fn into_builder(
-        self,
-        builder: core::CallbackRequestBuilder,
-    ) -> core::CallbackRequestBuilder {
-        let mut b = builder
-            .from_line(self.from_line)
-            .to_number(self.to_number)
-            .text(self.text);
-        if let Some(voice) = self.voice {
-            b = b.voice(voice);
-        }
-        if let Some(key) = self.idempotency_key {
-            b = b.idempotency_key(key);
-        }
-        b
     }
 }
 

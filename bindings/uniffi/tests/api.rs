@@ -8,8 +8,9 @@ use std::time::Duration;
 use callback_core as core;
 use callback_fake_portal::{FakePortal, FakePortalConfig};
 use callback_uniffi::{
-    CallbackClient, CallbackError, CallbackRequest, ClientOptions, ErrorCode, OAuthCredentials,
-    TokenPair, TokenStore, TokenStoreError, classify_response, validate_request,
+    CallbackClient, CallbackError, CallbackRequest, ClientOptions, DestinationPolicy, ErrorCode,
+    OAuthCredentials, RateLimit, TokenPair, TokenStore, TokenStoreError, classify_response,
+    mask_number, validate_request,
 };
 
 fn portal() -> FakePortal {
@@ -71,11 +72,56 @@ fn start_callback_and_lines_through_the_binding() {
         .find(|r| r.rest_method.as_deref() == Some("voximplant.callback.start"))
         .and_then(|r| r.user_agent)
         .unwrap_or_default();
-    assert!(
-        agent.contains(concat!("uniffi/", env!("CARGO_PKG_VERSION"))),
-        "{agent}"
+    let v = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        agent,
+        format!("bitrix24-callback/{v} (uniffi/{v}) rust-tests")
     );
-    assert!(agent.contains("rust-tests"), "{agent}");
+}
+
+#[test]
+fn every_bad_option_is_reported_at_once_in_camel_case() {
+    let bad = ClientOptions {
+        timeout: Some(Duration::ZERO),
+        deadline: Some(Duration::ZERO),
+        rate_limit: Some(RateLimit::Custom {
+            burst: 0,
+            per_second: 1.0,
+        }),
+        default_region: Some("XX".into()),
+        destination_policy: Some(DestinationPolicy {
+            allowed_regions: vec!["GB".into(), "ZZ".into()],
+            block_costly_numbers: true,
+            number_cooldown: None,
+        }),
+        ..ClientOptions::default()
+    };
+    let err = CallbackClient::webhook(
+        "https://portal.example/rest/1/abcdefgh12345678/".into(),
+        Some(bad),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, CallbackError::InvalidRequest { .. }),
+        "{err:?}"
+    );
+    let got: Vec<(String, String)> = err
+        .details()
+        .violations
+        .into_iter()
+        .map(|v| (v.field, v.code))
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("timeout", "zero"),
+        ("deadline", "zero"),
+        ("rateLimit", "invalid"),
+        ("defaultRegion", "unknown_region"),
+        ("destinationPolicy.allowedRegions", "unknown_region"),
+    ]
+    .iter()
+    .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
+    .collect();
+    assert_eq!(got, want);
 }
 
 #[test]
@@ -173,4 +219,9 @@ fn free_functions() {
     let d = classify_response(503, body.to_vec()).unwrap();
     assert_eq!(d.code, ErrorCode::RateLimited);
     assert_eq!(d.http_status, Some(503));
+    assert_eq!(d.bitrix_code.as_deref(), Some("QUERY_LIMIT_EXCEEDED"));
+    assert!(d.retry_safe);
+    assert!(classify_response(200, br#"{"result":true}"#.to_vec()).is_none());
+
+    assert_eq!(mask_number("+12015550123".into()), "+120******23");
 }

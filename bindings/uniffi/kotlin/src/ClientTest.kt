@@ -84,14 +84,13 @@ class ClientTest {
             assertEquals("reg1", placed.getString("line"))
             assertEquals(number, "+" + placed.getString("number").trimStart('+'))
 
-            // The binding names itself (and the app's suffix) in the User-Agent.
+            // The library, the binding and the app's suffix, in the User-Agent.
             val requests = Portal.requests()
             val agent = (0 until requests.length())
                 .map { requests.getJSONObject(it) }
                 .first { it.optString("rest_method") == "voximplant.callback.start" }
                 .optString("user_agent")
-            assertTrue(agent.contains("uniffi/${version()}"), "user agent: $agent")
-            assertTrue(agent.contains("kotlin-tests"), "user agent: $agent")
+            assertEquals("bitrix24-callback/${version()} (uniffi/${version()}) kotlin-tests", agent)
         }
     }
 

@@ -4,9 +4,11 @@ package bitrix24.callback.tests
 import bitrix24.callback.CallbackClient
 import bitrix24.callback.CallbackException
 import bitrix24.callback.CallbackRequest
+import bitrix24.callback.ClientOptions
 import bitrix24.callback.DestinationPolicy
 import bitrix24.callback.ErrorCode
 import bitrix24.callback.OAuthCredentials
+import bitrix24.callback.RateLimit
 import bitrix24.callback.TokenPair
 import bitrix24.callback.classifyResponse
 import bitrix24.callback.errorCodeFromStr
@@ -65,6 +67,33 @@ class ErrorTest {
         }
         assertTrue(e.violations.any { it.field == "webhook_url" }, "${e.violations}")
         assertFalse("${e.message} $e ${e.violations}".contains("s3cretvalue77"))
+    }
+
+    @Test
+    fun everyBadOptionIsReportedAtOnce() {
+        val bad = ClientOptions(
+            timeout = Duration.ZERO,
+            deadline = Duration.ZERO,
+            rateLimit = RateLimit.Custom(0u, 1.0),
+            defaultRegion = "XX",
+            destinationPolicy = DestinationPolicy(allowedRegions = listOf("GB", "ZZ")),
+        )
+        val e = expectError<CallbackException.InvalidRequest>(ErrorCode.INVALID_REQUEST) {
+            CallbackClient.webhook(Portal.webhookUrl, bad)
+        }
+        // One error, every option named as Kotlin spells it, in the order of the record.
+        assertEquals(
+            listOf(
+                "timeout" to "zero",
+                "deadline" to "zero",
+                "rateLimit" to "invalid",
+                "defaultRegion" to "unknown_region",
+                "destinationPolicy.allowedRegions" to "unknown_region",
+            ),
+            e.violations.map { it.field to it.code },
+        )
+        assertTrue(e.violations.all { it.description.isNotBlank() }, "${e.violations}")
+        assertEquals(e.violations, e.details().violations)
     }
 
     @Test

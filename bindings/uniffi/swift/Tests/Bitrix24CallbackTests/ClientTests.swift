@@ -46,8 +46,7 @@ final class ClientTests: PortalTestCase {
 
         let agent = try Portal.requests()
             .first { $0["rest_method"] as? String == "voximplant.callback.start" }?["user_agent"] as? String ?? ""
-        XCTAssertTrue(agent.contains("uniffi/\(version())"), "user agent: \(agent)")
-        XCTAssertTrue(agent.contains("swift-tests"), "user agent: \(agent)")
+        XCTAssertEqual(agent, "bitrix24-callback/\(version()) (uniffi/\(version())) swift-tests", "user agent")
     }
 
     func testIdempotencyKeyDeduplicates() throws {

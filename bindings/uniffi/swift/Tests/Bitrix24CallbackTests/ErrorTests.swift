@@ -49,6 +49,24 @@ final class ErrorTests: PortalTestCase {
         }
     }
 
+    func testEveryBadOptionIsReportedAtOnce() throws {
+        let bad = ClientOptions(timeout: 0, deadline: 0, rateLimit: .custom(burst: 0, perSecond: 1),
+                                defaultRegion: "XX",
+                                destinationPolicy: DestinationPolicy(allowedRegions: ["GB", "ZZ"]))
+        let d = try expectError(.invalidRequest) {
+            _ = try CallbackClient.webhook(url: Portal.webhookUrl, options: bad)
+        }
+        // One error, every option named as Swift spells it, in the order of the record.
+        XCTAssertEqual(d.violations.map { "\($0.field) \($0.code)" }, [
+            "timeout zero",
+            "deadline zero",
+            "rateLimit invalid",
+            "defaultRegion unknown_region",
+            "destinationPolicy.allowedRegions unknown_region",
+        ])
+        XCTAssertTrue(d.violations.allSatisfy { !$0.description.isEmpty }, "\(d.violations)")
+    }
+
     func testDestinationBlockedByRegion() throws {
         let client = try webhookClient(options(policy: DestinationPolicy(allowedRegions: ["DE"])))
         let d = try expectError(.destinationBlocked) { _ = try client.startCallback(request: request()) }

@@ -1,0 +1,85 @@
+//! The client options: the keyword arguments of `Client.from_webhook` / `Client.from_oauth`
+//! as the core's [`ClientOptions`].
+//!
+//! Only the Python types are checked here (`TypeError`); the values (ranges, presets, regions,
+//! certificates) are the core's to check, all at once, in `Client::with_options`. Both
+//! constructors list the keywords in their signatures (pyo3 signatures cannot share them) and
+//! hand them over in one [`PyOptions`]; [`PyOptions::into_core`] is the one conversion, one
+//! line per option. It destructures `PyOptions` and builds `ClientOptions` without `..`, so an
+//! option added on either side does not compile until it is mapped here.
+
+use callback_core::{Binding, ClientOptions, OptionNames, PolicyOptions, TokenStore};
+use pyo3::prelude::*;
+
+use crate::convert::{Flag, PemList, RateLimitArg, Seconds, StrList, Text};
+
+/// The option keywords as received (`None`: keep the core's default).
+pub struct PyOptions {
+    pub connect_timeout: Option<Seconds>,
+    pub timeout: Option<Seconds>,
+    pub deadline: Option<Seconds>,
+    pub rate_limit: Option<RateLimitArg>,
+    pub root_certificates: Option<PemList>,
+    pub user_agent_suffix: Option<Text>,
+    pub default_region: Option<Text>,
+    pub allow_unknown_voice: Option<Flag>,
+    pub allowed_regions: Option<StrList>,
+    pub block_costly_numbers: Option<Flag>,
+    pub number_cooldown: Option<Seconds>,
+    pub dedupe_window: Option<Seconds>,
+}
+
+impl PyOptions {
+    /// The core's options; `token_store` is `from_oauth`'s `on_tokens`, already wrapped.
+    pub fn into_core(
+        self,
+        py: Python<'_>,
+        token_store: Option<TokenStore>,
+    ) -> PyResult<ClientOptions> {
+        let PyOptions {
+            connect_timeout,
+            timeout,
+            deadline,
+            rate_limit,
+            root_certificates,
+            user_agent_suffix,
+            default_region,
+            allow_unknown_voice,
+            allowed_regions,
+            block_costly_numbers,
+            number_cooldown,
+            dedupe_window,
+        } = self;
+        Ok(ClientOptions {
+            connect_timeout: connect_timeout.map(|s| s.0),
+            timeout: timeout.map(|s| s.0),
+            deadline: deadline.map(|s| s.0),
+            rate_limit: rate_limit.map(|r| r.0),
+            root_certificates: root_certificates.map(|p| p.0).unwrap_or_default(),
+            user_agent_suffix: user_agent_suffix.map(|t| t.0),
+            binding: Some(binding(py)?),
+            default_region: default_region.map(|t| t.0),
+            allow_unknown_voice: allow_unknown_voice.map(|f| f.0),
+            policy: PolicyOptions {
+                allowed_regions: allowed_regions.map(|l| l.0),
+                block_costly_numbers: block_costly_numbers.map(|f| f.0),
+                number_cooldown: number_cooldown.map(|s| s.0),
+            },
+            dedupe_window: dedupe_window.map(|s| s.0),
+            token_store,
+            names: OptionNames::Snake,
+        })
+    }
+}
+
+/// This binding as the `User-Agent` names it: `python/<platform.python_version()>`.
+fn binding(py: Python<'_>) -> PyResult<Binding> {
+    let version = py
+        .import("platform")?
+        .call_method0("python_version")?
+        .extract::<String>()?;
+    Ok(Binding {
+        name: "python".to_owned(),
+        version,
+    })
+}
