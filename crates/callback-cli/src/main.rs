@@ -134,8 +134,16 @@ fn exit_code_for(err: &callback_core::Error) -> u8 {
     match err.code() {
         InvalidRequest | DestinationBlocked => exit::INVALID_INPUT,
         OutcomeUnknown => exit::OUTCOME_UNKNOWN,
-        RateLimited | OperationTimeLimit | AuthFailed | InsufficientScope | AccessDenied
-        | LineNotFound | NumberRejected | PortalError | Transport => exit::REFUSED,
+        RateLimited
+        | OperationTimeLimit
+        | AuthFailed
+        | InsufficientScope
+        | AccessDenied
+        | LineNotFound
+        | NumberRejected
+        | PortalError
+        | Transport
+        | SharedStateUnavailable => exit::REFUSED,
     }
 }
 

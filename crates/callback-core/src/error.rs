@@ -29,13 +29,16 @@ pub enum ErrorCode {
     PortalError,
     /// Could not connect, resolve or complete the TLS handshake: nothing was sent.
     Transport,
+    /// The shared state (Redis) could not be reached or answered wrongly: refused before
+    /// anything was sent.
+    SharedStateUnavailable,
     /// Sent, but no trustworthy answer came back: the portal may have started the call.
     OutcomeUnknown,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the contract table.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::InvalidRequest,
         ErrorCode::DestinationBlocked,
         ErrorCode::RateLimited,
@@ -47,6 +50,7 @@ impl ErrorCode {
         ErrorCode::NumberRejected,
         ErrorCode::PortalError,
         ErrorCode::Transport,
+        ErrorCode::SharedStateUnavailable,
         ErrorCode::OutcomeUnknown,
     ];
 
@@ -64,6 +68,7 @@ impl ErrorCode {
             ErrorCode::NumberRejected => "number_rejected",
             ErrorCode::PortalError => "portal_error",
             ErrorCode::Transport => "transport",
+            ErrorCode::SharedStateUnavailable => "shared_state_unavailable",
             ErrorCode::OutcomeUnknown => "outcome_unknown",
         }
     }

@@ -163,22 +163,25 @@ mod events;
 mod limiter;
 mod number;
 mod oauth;
+mod outcome;
 mod policy;
 mod records;
 mod redact;
 mod request;
 mod response;
+mod state;
 mod transport;
 
 pub use auth::{Auth, OAuthConfig, TokenPair, TokenStore, WebhookUrl};
 pub use client::{
-    Binding, CallbackStarted, Client, ClientBuilder, ClientOptions, Destination, OptionNames,
-    PolicyOptions, RateLimitOption, Span, Timing,
+    Binding, Client, ClientBuilder, ClientOptions, OptionNames, PolicyOptions, RateLimitOption,
+    Span,
 };
 pub use error::{Error, ErrorCode, ErrorParts, Violation, catch_panic};
 pub use events::{TelephonyEvent, parse_event};
 pub use limiter::{CancelToken, RateLimit};
 pub use number::{NumberType, WORKING_SET_CALLING_CODES};
+pub use outcome::{CallbackStarted, Destination, Timing};
 pub use policy::{
     DestinationPolicy, HIGH_RISK_REGIONS, INTERNATIONAL_NETWORKS, NON_GEOGRAPHIC_REGION,
     SAFE_NUMBER_TYPES,

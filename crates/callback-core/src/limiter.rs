@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorCode, Violation};
+use crate::state::Slot;
 
 /// Client-side pacing that mirrors the portal's leaky bucket.
 ///
@@ -117,81 +118,97 @@ const RATE_MARGIN: f64 = 0.98;
 
 #[derive(Debug)]
 pub(crate) struct Limiter {
-    /// Seconds between two requests once the burst is used.
-    interval: Duration,
-    /// How far ahead of "now" the schedule may run: the burst.
-    tolerance: Duration,
+    schedule: Schedule,
     /// The theoretical time at which the bucket would be empty again.
     tat: Mutex<Option<Instant>>,
 }
 
-impl Limiter {
-    fn new(burst: u32, per_second: f64) -> Limiter {
+/// The bucket's numbers as a schedule (virtual scheduling, the generic cell rate algorithm).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Schedule {
+    /// Time between two requests once the burst is used.
+    pub(crate) interval: Duration,
+    /// How far ahead of "now" the schedule may run: the burst.
+    pub(crate) tolerance: Duration,
+}
+
+impl Schedule {
+    /// The schedule of a rate limit (`None` when pacing is off).
+    pub(crate) fn of(rate: RateLimit) -> Option<Schedule> {
+        let (burst, per_second) = rate.bucket()?;
         let rate = (per_second * RATE_MARGIN).max(1e-6);
         let interval = Duration::from_secs_f64(1.0 / rate);
-        // One slot is kept free for the margin (and for the occasional other request).
-        let usable = burst.saturating_sub(1).max(1);
-        Limiter {
+        // A few slots are kept free (one per 25, at least one): requests do not reach the
+        // portal exactly when they were scheduled, and the occasional other request counts too.
+        let usable = burst.saturating_sub((burst / 25).max(1)).max(1);
+        Some(Schedule {
             interval,
             tolerance: interval.mul_f64(f64::from(usable - 1)),
-            tat: Mutex::new(None),
-        }
+        })
     }
+}
 
-    /// The bucket for `portal` with these numbers (`None` when pacing is off).
+impl Limiter {
+    /// The bucket for `portal` with these numbers (`None` when pacing is off), shared by every
+    /// client of the process.
     pub(crate) fn shared(portal: &str, rate: RateLimit) -> Option<Arc<Limiter>> {
-        let (burst, per_second) = rate.bucket()?;
+        let schedule = Schedule::of(rate)?;
         static BUCKETS: OnceLock<Mutex<HashMap<String, Arc<Limiter>>>> = OnceLock::new();
-        let key = format!("{portal}|{burst}|{per_second}");
+        let key = format!("{portal}|{schedule:?}");
         let mut map = BUCKETS
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         Some(
             map.entry(key)
-                .or_insert_with(|| Arc::new(Limiter::new(burst, per_second)))
+                .or_insert_with(|| {
+                    Arc::new(Limiter {
+                        schedule,
+                        tat: Mutex::new(None),
+                    })
+                })
                 .clone(),
         )
     }
 
-    /// Waits for a slot. Returns the time waited.
-    pub(crate) fn acquire(
-        &self,
-        deadline: Instant,
-        cancel: Option<&CancelToken>,
-    ) -> Result<Duration, Error> {
+    /// Reserves the earliest slot if it comes within `max_wait`.
+    pub(crate) fn reserve(&self, max_wait: Duration) -> Slot {
         let now = Instant::now();
-        let admit_at = {
-            let mut tat = self.tat.lock().unwrap_or_else(|p| p.into_inner());
-            let base = tat.map_or(now, |t| t.max(now));
-            let admit_at = base.checked_sub(self.tolerance).unwrap_or(now).max(now);
-            if admit_at > deadline {
-                let wait = admit_at - now;
-                return Err(Error::new(
-                    ErrorCode::RateLimited,
-                    format!(
-                        "the local rate limiter could not admit the call before the deadline \
-                         (next slot in {} ms); nothing was sent",
-                        wait.as_millis()
-                    ),
-                ));
-            }
-            *tat = Some(base + self.interval);
-            admit_at
-        };
-        sleep_until(admit_at, cancel)?;
-        Ok(admit_at.saturating_duration_since(now))
+        let mut tat = self.tat.lock().unwrap_or_else(|p| p.into_inner());
+        let base = tat.map_or(now, |t| t.max(now));
+        let admit_at = base
+            .checked_sub(self.schedule.tolerance)
+            .unwrap_or(now)
+            .max(now);
+        let wait = admit_at - now;
+        if wait > max_wait {
+            return Slot::TooFar(wait);
+        }
+        *tat = Some(base + self.schedule.interval);
+        Slot::After(wait)
     }
 
     /// The portal said `QUERY_LIMIT_EXCEEDED`: its bucket is full, whatever ours thought.
     pub(crate) fn note_portal_full(&self) {
         let now = Instant::now();
         let mut tat = self.tat.lock().unwrap_or_else(|p| p.into_inner());
-        let full = instant_after(now, self.tolerance + self.interval);
+        let full = instant_after(now, self.schedule.tolerance + self.schedule.interval);
         if tat.is_none_or(|t| t < full) {
             *tat = Some(full);
         }
     }
+}
+
+/// The refusal of a slot the caller cannot wait for: nothing was sent.
+pub(crate) fn too_far(next_slot: Duration) -> Error {
+    Error::new(
+        ErrorCode::RateLimited,
+        format!(
+            "the rate limiter could not admit the call before the deadline (next slot in {} ms); \
+             nothing was sent",
+            next_slot.as_millis()
+        ),
+    )
 }
 
 /// `from + d`, saturating: a `Duration::MAX` deadline or cooldown from the caller, or an absurd
@@ -232,31 +249,40 @@ mod tests {
 
     #[test]
     fn burst_then_paced() {
-        let l = Limiter::new(5, 50.0);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let start = Instant::now();
+        let l = Limiter::shared(
+            "test://burst_then_paced",
+            RateLimit::Custom {
+                burst: 5,
+                per_second: 50.0,
+            },
+        )
+        .unwrap();
+        let long = Duration::from_secs(5);
         for i in 0..4 {
             // The burst is admitted without any wait (asserted exactly, not by the wall clock,
             // which a loaded machine may stall at any moment).
-            assert_eq!(
-                l.acquire(deadline, None).unwrap(),
-                Duration::ZERO,
-                "call {i}"
-            );
+            assert_eq!(l.reserve(long), Slot::After(Duration::ZERO), "call {i}");
         }
+        // Then one slot per interval: the waits grow by about 1/49 s each.
+        let mut last = Duration::ZERO;
         for _ in 0..5 {
-            l.acquire(deadline, None).unwrap();
+            let Slot::After(wait) = l.reserve(long) else {
+                panic!("a slot within 5 s")
+            };
+            assert!(wait > last, "{wait:?} after {last:?}");
+            last = wait;
         }
-        let e = start.elapsed().as_secs_f64();
-        assert!((0.09..0.2).contains(&e), "{e}");
-        let short = Instant::now() + Duration::from_millis(1);
-        for _ in 0..3 {
-            let _ = l.acquire(short, None);
-        }
-        assert_eq!(
-            l.acquire(short, None).unwrap_err().code(),
-            ErrorCode::RateLimited
+        assert!(
+            last > Duration::from_millis(80) && last < Duration::from_millis(110),
+            "{last:?}"
         );
+        // A slot further away than the caller can wait is refused and not reserved.
+        let Slot::TooFar(next) = l.reserve(Duration::from_millis(1)) else {
+            panic!("refused")
+        };
+        assert!(next > last);
+        // ... and the refusal reserved nothing: the next slot is no further away.
+        assert!(matches!(l.reserve(Duration::from_millis(1)), Slot::TooFar(n) if n <= next));
     }
 
     #[test]

@@ -5,16 +5,23 @@
 //! `expired_token` takes the refresh lock, and only refreshes if the state is still at `g`.
 //! Everybody else who queued behind it finds a newer generation (or `g`'s recorded failure)
 //! and reuses that result.
+//!
+//! With shared state (Redis) the pair also lives there, so that exactly one process refreshes
+//! per expiry: the process that saw its token refused first looks for a newer pair published by
+//! another process, then takes the shared refresh lock, looks once more, and only then asks the
+//! token server; the others wait for the pair it publishes.
 
 use std::fmt;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
 use crate::auth::{TokenPair, TokenStore};
 use crate::error::{Error, ErrorCode};
 use crate::response::{envelope_of, number_of};
+use crate::state::{SharedPair, TokenShare};
 use crate::transport::{Body, Failure, FailureKind, HttpTransport};
 
 #[derive(Clone)]
@@ -32,7 +39,18 @@ pub(crate) struct OAuthState {
     /// Held for the whole refresh exchange: the single flight.
     refresh_lock: Mutex<Option<(u64, Error)>>,
     store: Option<TokenStore>,
+    /// Where the pair is shared with other processes (shared state), if anywhere.
+    share: Option<Box<dyn TokenShare>>,
+    /// Whether this process's pair was reconciled with the shared one yet.
+    synced: AtomicBool,
+    /// A rotated pair that could not be published yet.
+    unpublished: Mutex<Option<SharedPair>>,
 }
+
+/// How long one process may hold the shared refresh lock.
+const SHARED_LOCK_TTL: Duration = Duration::from_secs(60);
+/// How often a process waiting for another's refresh looks for the new pair.
+const SHARED_POLL: Duration = Duration::from_millis(50);
 
 impl fmt::Debug for OAuthState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -51,6 +69,7 @@ impl OAuthState {
         refresh: String,
         token_url: String,
         store: Option<TokenStore>,
+        share: Option<Box<dyn TokenShare>>,
     ) -> OAuthState {
         OAuthState {
             client_id,
@@ -63,7 +82,56 @@ impl OAuthState {
             }),
             refresh_lock: Mutex::new(None),
             store,
+            synced: AtomicBool::new(share.is_none()),
+            share,
+            unpublished: Mutex::new(None),
         }
+    }
+
+    /// Before a request: reconciles this process's pair with the shared one (once), and
+    /// publishes a rotated pair that could not be published before. Fails (nothing sent) when
+    /// the shared state cannot be reached.
+    pub(crate) fn prepare(&self) -> Result<(), Error> {
+        let Some(share) = &self.share else {
+            return Ok(());
+        };
+        let pending = self
+            .unpublished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(pair) = pending {
+            share.publish(&pair)?;
+            *self.unpublished.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        if !self.synced.load(Ordering::Acquire) {
+            let mine = self.pair();
+            let in_force = share.seed(&mine)?;
+            if in_force != mine {
+                self.adopt(&in_force);
+            }
+            self.synced.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn pair(&self) -> SharedPair {
+        let t = self.current();
+        SharedPair {
+            access: t.access,
+            refresh: t.refresh,
+        }
+    }
+
+    /// Takes a pair another process published; returns it as the current tokens.
+    fn adopt(&self, pair: &SharedPair) -> Tokens {
+        let mut t = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if t.access != pair.access {
+            t.access = pair.access.clone();
+            t.refresh = pair.refresh.clone();
+            t.generation += 1;
+        }
+        t.clone()
     }
 
     /// `error` without the client secret or the current tokens in its texts.
@@ -97,7 +165,84 @@ impl OAuthState {
         {
             return Err(err.clone());
         }
-        match self.exchange(&now.refresh, http, remaining) {
+        let result = match &self.share {
+            Some(share) => self.refresh_shared(&**share, &now, http, remaining),
+            None => self.rotate(&now.refresh, http, remaining),
+        };
+        if let Err(err) = &result {
+            log::warn!("oauth: refresh failed: {}", err.code());
+            // Only a definite answer is remembered; a transport hiccup may be retried by a
+            // later call with the same (unused) refresh token.
+            if err.code() == ErrorCode::AuthFailed {
+                *failure = Some((seen_generation, err.clone()));
+            }
+        }
+        result
+    }
+
+    /// The refresh of a pair shared with other processes: at most one of them asks the token
+    /// server per expiry; the others take the pair it publishes.
+    fn refresh_shared(
+        &self,
+        share: &dyn TokenShare,
+        seen: &Tokens,
+        http: &HttpTransport,
+        remaining: Duration,
+    ) -> Result<Tokens, Error> {
+        let deadline = crate::limiter::instant_after(Instant::now(), remaining);
+        loop {
+            if let Some(pair) = share.load()?
+                && pair.access != seen.access
+            {
+                return Ok(self.adopt(&pair));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Some(lock) = share.lock(left.min(SHARED_LOCK_TTL))? {
+                // Somebody may have refreshed between our look and the lock.
+                let result = match share.load() {
+                    Ok(Some(pair)) if pair.access != seen.access => Ok(self.adopt(&pair)),
+                    Ok(shared) => {
+                        let refresh = shared.map_or_else(|| seen.refresh.clone(), |p| p.refresh);
+                        self.rotate(&refresh, http, left).inspect(|fresh| {
+                            let pair = SharedPair {
+                                access: fresh.access.clone(),
+                                refresh: fresh.refresh.clone(),
+                            };
+                            if share.publish(&pair).is_err() {
+                                log::warn!(
+                                    "oauth: the rotated pair could not be published to the shared \
+                                     state yet; it will be before the next request"
+                                );
+                                *self.unpublished.lock().unwrap_or_else(|p| p.into_inner()) =
+                                    Some(pair);
+                            }
+                        })
+                    }
+                    Err(e) => Err(e),
+                };
+                share.unlock(&lock);
+                return result;
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorCode::AuthFailed,
+                    "another process is refreshing the OAuth tokens and did not publish the new \
+                     pair in time; the call was not sent",
+                ));
+            }
+            std::thread::sleep(SHARED_POLL.min(deadline - Instant::now()));
+        }
+    }
+
+    /// Asks the token server for a new pair with `refresh_token`, hands it to the token store,
+    /// and makes it current.
+    fn rotate(
+        &self,
+        refresh_token: &str,
+        http: &HttpTransport,
+        remaining: Duration,
+    ) -> Result<Tokens, Error> {
+        match self.exchange(refresh_token, http, remaining) {
             Ok(pair) => {
                 // The application persists the rotated pair before anybody uses it.
                 let stored = match &self.store {
@@ -128,15 +273,7 @@ impl OAuthState {
                     )),
                 }
             }
-            Err(err) => {
-                log::warn!("oauth: refresh failed: {}", err.code());
-                // Only a definite answer is remembered; a transport hiccup may be retried by a
-                // later call with the same (unused) refresh token.
-                if err.code() == ErrorCode::AuthFailed {
-                    *failure = Some((seen_generation, err.clone()));
-                }
-                Err(err)
-            }
+            Err(err) => Err(err),
         }
     }
 

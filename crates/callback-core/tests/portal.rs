@@ -538,30 +538,31 @@ fn client_is_send_sync_and_debug_is_safe() {
     assert!(!dbg.contains("fakewebhooksecret0001"), "{dbg}");
 }
 
-/// 200 calls at once against a portal whose bucket has the client's numbers (burst 50, drain
-/// scaled up to keep the test short): all paced, none refused by the portal.
+/// 120 calls at once against a portal whose bucket has the client's numbers (burst 50, drain
+/// scaled up to keep the test short, but slow enough that a loaded machine's scheduling jitter
+/// stays below the slots the limiter keeps free): all paced, none refused by the portal.
 #[test]
-fn two_hundred_concurrent_calls_see_no_query_limit() {
+fn a_hundred_and_twenty_concurrent_calls_see_no_query_limit() {
     let p = portal_with(|c| {
         c.burst = 50;
-        c.drain_per_second = 100.0;
+        c.drain_per_second = 30.0;
     });
     let c = webhook_builder(&p)
         .rate_limit(RateLimit::Custom {
             burst: 50,
-            per_second: 100.0,
+            per_second: 30.0,
         })
         .deadline(Duration::from_secs(20))
         .build()
         .unwrap();
-    let requests: Vec<_> = (0..200).map(|i| request(&number(500 + i))).collect();
+    let requests: Vec<_> = (0..120).map(|i| request(&number(500 + i))).collect();
     let (results, _) = start_all_at_once(&c, requests);
     for r in results {
         let s = r.expect("admitted");
         assert_eq!(s.timing.attempts, 1);
     }
     assert_eq!(p.stats().rate_limited, 0);
-    assert_eq!(p.ledger().len(), 200);
+    assert_eq!(p.ledger().len(), 120);
 }
 
 /// `Duration::MAX` means "no bound" for the deadline, the cooldown and the wait for an outcome;

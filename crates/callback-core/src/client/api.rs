@@ -8,11 +8,14 @@ use crate::auth::Auth;
 use crate::client::exchange::{Call, Exchange};
 use crate::client::guard::{Guard, Reservation};
 use crate::client::options::{ClientOptions, Settings};
-use crate::client::outcome::{CallbackStarted, Destination, started_from};
 use crate::error::{Error, ErrorCode, Violation};
 use crate::limiter::{CancelToken, instant_after};
+use crate::outcome::{CallbackStarted, Destination, started_from};
 use crate::records::{CallRecord, Line, Voice};
 use crate::request::{CallbackRequest, CallbackRequestBuilder, RequestInput};
+use crate::state::memory::MemoryStore;
+use crate::state::redis::RedisStore;
+use crate::state::{Claim, Store};
 use crate::transport::HttpTransport;
 
 struct Inner {
@@ -65,12 +68,23 @@ impl Client {
             policy,
             dedupe_window,
             token_store,
+            shared_state,
         } = settings;
         let http = HttpTransport::new(connect_timeout, timeout, extra_roots, user_agent);
+        let portal = auth.portal_base();
+        let store: Arc<dyn Store> = match shared_state {
+            None => Arc::new(MemoryStore::new(&portal, rate_limit)),
+            Some((url, prefix)) => {
+                let prefix = prefix.unwrap_or_else(|| crate::state::redis::default_prefix(&portal));
+                // Redis answers in microseconds: a slow answer means trouble, not load.
+                let bound = connect_timeout.min(Duration::from_secs(3));
+                Arc::new(RedisStore::open(&url, prefix, rate_limit, bound)?)
+            }
+        };
         Ok(Client {
             inner: Arc::new(Inner {
-                exchange: Exchange::new(&auth, token_store, rate_limit, http)?,
-                guard: Guard::new(policy, dedupe_window),
+                exchange: Exchange::new(&auth, token_store, store.clone(), http)?,
+                guard: Guard::new(policy, dedupe_window, deadline, store),
                 deadline,
                 default_region,
                 allow_unknown_voice,
@@ -229,14 +243,15 @@ impl Client {
         let masked = request.masked_number();
         let guard = &self.inner.guard;
         let key = request.idempotency_key();
+        let claim = Claim::new(request.fingerprint());
         if let Some(k) = key
-            && let Some(first) = guard.begin_key(k, &request.fingerprint(), deadline)?
+            && let Some(first) = guard.begin_key(k, &claim, deadline)?
         {
             log::info!("voximplant.callback.start to {masked}: deduplicated by idempotency key");
             return Ok(first.replayed(started_at));
         }
         // From here on the key (if any) is reserved and must be settled, even if this unwinds.
-        let mut reservation = Reservation::new(guard, key);
+        let mut reservation = Reservation::new(guard, &claim, key);
         let result = reservation.take_number(request).and_then(|()| {
             let body = request.wire_body();
             let call = Call {

@@ -100,6 +100,18 @@ impl ClientBuilder {
     ) -> Self {
         self.token_store(Arc::new(f))
     }
+    /// Keeps the limiter, idempotency keys, number cooldowns and OAuth pair in Redis
+    /// (`redis://[:password@]host[:port][/db]` or `rediss://...`), shared by every process and
+    /// machine that uses the same URL for this portal. See [`ClientOptions::shared_state`].
+    pub fn shared_state(mut self, url: impl Into<String>) -> Self {
+        self.options.shared_state = Some(url.into());
+        self
+    }
+    /// The prefix of every Redis key (default `bitrix24-callback:<portal host>:`).
+    pub fn shared_state_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.options.shared_state_prefix = Some(prefix.into());
+        self
+    }
     /// Replaces every option at once with plain-data `options`.
     pub fn options(mut self, options: ClientOptions) -> Self {
         self.options = options;

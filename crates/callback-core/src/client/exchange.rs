@@ -13,9 +13,11 @@ use url::Url;
 
 use crate::auth::{Auth, TokenStore, checked_base};
 use crate::error::{Error, ErrorCode};
-use crate::limiter::{CancelToken, Limiter, RateLimit, instant_after, sleep_until};
+use crate::limiter::{CancelToken, instant_after, sleep_until, too_far};
 use crate::oauth::OAuthState;
+use crate::outcome::CallMeta;
 use crate::response::{Success, classify, unfollowed_redirect};
+use crate::state::{Slot, Store};
 use crate::transport::{Body, Failure, FailureKind, HttpTransport, RawResponse};
 
 /// Requests sent for one logical call, at most (retries, refresh resends, rename re-POSTs).
@@ -35,14 +37,6 @@ enum AuthKind {
         state: Box<OAuthState>,
         rest_path: String,
     },
-}
-
-/// What one logical call cost.
-#[derive(Default)]
-pub(crate) struct CallMeta {
-    pub(crate) attempts: u32,
-    pub(crate) limiter_wait: Duration,
-    pub(crate) moved_to: Option<String>,
 }
 
 /// One logical call: which method, with what, until when.
@@ -97,7 +91,7 @@ pub(crate) struct Exchange {
     http: HttpTransport,
     auth: AuthKind,
     portal: RwLock<String>,
-    limiter: Option<Arc<Limiter>>,
+    store: Arc<dyn Store>,
     /// The last `time.operating_reset_at` seen in a successful answer (0 = none yet).
     last_reset_at: AtomicI64,
 }
@@ -150,7 +144,11 @@ fn moved_base(location: &str, current: &str) -> Result<String, &'static str> {
 }
 
 impl AuthKind {
-    fn new(auth: &Auth, token_store: Option<TokenStore>) -> Result<AuthKind, Error> {
+    fn new(
+        auth: &Auth,
+        token_store: Option<TokenStore>,
+        store: &dyn Store,
+    ) -> Result<AuthKind, Error> {
         let o = match auth {
             Auth::Webhook(w) => {
                 return Ok(AuthKind::Webhook {
@@ -180,6 +178,7 @@ impl AuthKind {
                 o.refresh_token.clone(),
                 format!("{server_base}/oauth/token/"),
                 token_store,
+                store.tokens(&o.client_id),
             )),
             rest_path,
         })
@@ -190,15 +189,14 @@ impl Exchange {
     pub(crate) fn new(
         auth: &Auth,
         token_store: Option<TokenStore>,
-        rate_limit: RateLimit,
+        store: Arc<dyn Store>,
         http: HttpTransport,
     ) -> Result<Exchange, Error> {
-        let portal = auth.portal_base();
         Ok(Exchange {
             http,
-            auth: AuthKind::new(auth, token_store)?,
-            limiter: Limiter::shared(&portal, rate_limit),
-            portal: RwLock::new(portal),
+            auth: AuthKind::new(auth, token_store, &*store)?,
+            portal: RwLock::new(auth.portal_base()),
+            store,
             last_reset_at: AtomicI64::new(0),
         })
     }
@@ -277,13 +275,26 @@ impl Exchange {
 
     /// Waits for the limiter; refuses (nothing sent) when cancelled or out of time.
     fn admit(&self, call: &Call<'_>, meta: &mut CallMeta) -> Result<(), Error> {
-        if let Some(l) = &self.limiter {
-            meta.limiter_wait += l.acquire(call.deadline, call.cancel)?;
-        } else if call.cancel.is_some_and(CancelToken::is_cancelled) {
+        if call.cancel.is_some_and(CancelToken::is_cancelled) {
             return Err(Error::new(
                 ErrorCode::RateLimited,
                 "cancelled before sending; nothing was sent",
             ));
+        }
+        if let AuthKind::OAuth { state, .. } = &self.auth {
+            state.prepare()?;
+        }
+        let now = Instant::now();
+        match self
+            .store
+            .reserve_slot(call.deadline.saturating_duration_since(now))?
+        {
+            Slot::After(wait) if wait.is_zero() => {}
+            Slot::After(wait) => {
+                sleep_until(now + wait, call.cancel)?;
+                meta.limiter_wait += wait;
+            }
+            Slot::TooFar(next) => return Err(too_far(next)),
         }
         if Instant::now() >= call.deadline {
             return Err(Error::new(
@@ -408,9 +419,7 @@ impl Exchange {
     fn after_refusal(&self, error: Error, generation: u64, budget: &mut Budget) -> Decision {
         match error.code() {
             ErrorCode::RateLimited => {
-                if let Some(l) = &self.limiter {
-                    l.note_portal_full();
-                }
+                self.store.portal_full();
                 budget.limit_retries += 1;
                 let pause = Duration::from_millis(500 * (1 << budget.limit_retries.min(4)))
                     .min(Duration::from_secs(8))

@@ -4,7 +4,6 @@
 //! * `builder`: [`ClientBuilder`], the typed front of those options;
 //! * `guard`: the destination policy, the per-number cooldown and the idempotency keys;
 //! * `exchange`: one logical call (limiter, request, answer, the retry decision);
-//! * `outcome`: what a start returns;
 //! * `api`: [`Client`] and the calls users make.
 
 mod api;
@@ -12,9 +11,7 @@ mod builder;
 mod exchange;
 mod guard;
 pub(crate) mod options;
-mod outcome;
 
 pub use api::Client;
 pub use builder::ClientBuilder;
 pub use options::{Binding, ClientOptions, OptionNames, PolicyOptions, RateLimitOption, Span};
-pub use outcome::{CallbackStarted, Destination, Timing};

@@ -192,6 +192,12 @@ pub struct ClientOptions {
     pub dedupe_window: Option<Span>,
     /// Called with each rotated OAuth pair before it is used.
     pub token_store: Option<TokenStore>,
+    /// `redis://` or `rediss://` URL (password, database and TLS in the URL): the limiter,
+    /// idempotency keys, number cooldowns and caps and the OAuth pair live in Redis, shared by
+    /// every process and machine. `None`: in this process's memory.
+    pub shared_state: Option<String>,
+    /// The prefix of every Redis key; default `bitrix24-callback:<portal host>:`.
+    pub shared_state_prefix: Option<String>,
     /// How violations name the options.
     pub names: OptionNames,
 }
@@ -211,6 +217,8 @@ impl fmt::Debug for ClientOptions {
             .field("policy", &self.policy)
             .field("dedupe_window", &self.dedupe_window)
             .field("token_store", &self.token_store.as_ref().map(|_| "[set]"))
+            .field("shared_state", &self.shared_state.as_ref().map(|_| "[set]"))
+            .field("shared_state_prefix", &self.shared_state_prefix)
             .field("names", &self.names)
             .finish()
     }
@@ -229,6 +237,8 @@ pub(crate) struct Settings {
     pub(crate) policy: DestinationPolicy,
     pub(crate) dedupe_window: Duration,
     pub(crate) token_store: Option<TokenStore>,
+    /// The Redis URL and key prefix (`None` for the prefix: derived from the portal).
+    pub(crate) shared_state: Option<(String, Option<String>)>,
 }
 
 /// Where an option sits: its snake_case key and, for nested options, its group.
@@ -494,6 +504,23 @@ impl Check {
         out
     }
 
+    fn shared_state(
+        &mut self,
+        url: Option<String>,
+        prefix: Option<String>,
+    ) -> Option<(String, Option<String>)> {
+        let prefix = prefix.filter(|p| self.header_text(key("shared_state_prefix"), p));
+        let url = url?.trim().to_owned();
+        match crate::state::redis::check_url(&url) {
+            Ok(()) => Some((url, prefix)),
+            Err(why) => {
+                // The URL itself is never repeated: it may hold a password.
+                self.refuse(key("shared_state"), false, "invalid_url", why);
+                None
+            }
+        }
+    }
+
     fn policy(&mut self, p: PolicyOptions) -> DestinationPolicy {
         let d = DestinationPolicy::default();
         let PolicyOptions {
@@ -554,6 +581,8 @@ impl ClientOptions {
             policy,
             dedupe_window,
             token_store,
+            shared_state,
+            shared_state_prefix,
             names,
         } = self;
         let mut c = Check {
@@ -585,6 +614,7 @@ impl ClientOptions {
                 true,
             ),
             token_store,
+            shared_state: c.shared_state(shared_state, shared_state_prefix),
         };
         if c.violations.is_empty() {
             Ok(settings)

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a fake portal tuned for speed and clients for it.
 #![allow(dead_code)]
 
+pub mod redis;
+
 use std::time::Duration;
 
 use callback_core::{

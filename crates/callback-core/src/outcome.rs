@@ -4,7 +4,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::client::exchange::CallMeta;
 use crate::error::{Error, ErrorCode};
 use crate::number::NumberType;
 use crate::request::CallbackRequest;
@@ -44,6 +43,14 @@ impl std::fmt::Debug for Destination {
             .field("number_type", &self.number_type)
             .finish()
     }
+}
+
+/// What one logical call cost (filled by the exchange).
+#[derive(Debug, Default)]
+pub(crate) struct CallMeta {
+    pub(crate) attempts: u32,
+    pub(crate) limiter_wait: Duration,
+    pub(crate) moved_to: Option<String>,
 }
 
 /// Time spent, as measured by the client and as reported by the portal.
