@@ -50,6 +50,14 @@ pub struct PortalArgs {
     /// Bound of the whole command's portal call (limiter waits and retries included), in seconds.
     #[arg(long, env = "BITRIX24_DEADLINE", default_value_t = 60.0)]
     deadline: f64,
+    /// Keep the limiter, idempotency keys and number cooldowns in Redis, shared with every
+    /// other process using the same URL: redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://...
+    /// Needed for --idempotency-key to hold across runs.
+    #[arg(long, env = "BITRIX24_SHARED_STATE", hide_env_values = true)]
+    shared_state: Option<String>,
+    /// The prefix of every Redis key (default: bitrix24-callback:<portal host>:).
+    #[arg(long, env = "BITRIX24_SHARED_STATE_PREFIX")]
+    shared_state_prefix: Option<String>,
 }
 
 /// The destination policy (see the README's "Safe by default"). Lists are comma-separated.
@@ -171,6 +179,8 @@ impl PortalArgs {
             default_region,
             policy: policy.options(),
             token_store,
+            shared_state: self.shared_state.clone(),
+            shared_state_prefix: self.shared_state_prefix.clone(),
             names: OptionNames::Flags,
             ..ClientOptions::default()
         };

@@ -22,6 +22,8 @@ fn cli() -> Command {
         "BITRIX24_HIGH_RISK_REGIONS",
         "BITRIX24_NUMBER_COOLDOWN",
         "BITRIX24_NUMBER_HOURLY_CAP",
+        "BITRIX24_SHARED_STATE",
+        "BITRIX24_SHARED_STATE_PREFIX",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
@@ -444,4 +446,64 @@ fn policy_flags_and_their_environment_variables() {
         .map(|v| v["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["--allowed-regions", "--blocked-prefixes"], "{e}");
+}
+
+#[test]
+fn runs_sharing_redis_share_an_idempotency_key() {
+    use callback_fake_portal::redis_server::RedisServer;
+    use callback_fake_portal::{FakePortal, FakePortalConfig};
+
+    let redis = RedisServer::start();
+    let portal = FakePortal::start(FakePortalConfig::default()).unwrap();
+    let runs: Vec<_> = (0..5)
+        .map(|_| {
+            cli()
+                .args(["start", "--json", "--no-follow", "--line", "reg1"])
+                .args(["--to", "+12015550140", "--text", "Hello"])
+                .args(["--idempotency-key", "job-77", "--webhook-url"])
+                .arg(portal.webhook_url())
+                .env("BITRIX24_SHARED_STATE", redis.url())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut fresh = 0;
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+        let started = json_lines(&out)
+            .into_iter()
+            .find(|e| e["event"] == "started")
+            .expect("started");
+        if started["deduplicated"] == false {
+            fresh += 1;
+        }
+    }
+    assert_eq!(
+        fresh, 1,
+        "one run started the call, the others got its answer"
+    );
+    assert_eq!(portal.ledger().len(), 1);
+    // Without Redis the same key would start again: the state really was shared.
+    let out = cli()
+        .args(["start", "--json", "--no-follow", "--line", "reg1"])
+        .args([
+            "--to",
+            "+12015550141",
+            "--text",
+            "Hello",
+            "--idempotency-key",
+            "job-78",
+        ])
+        .args(["--webhook-url", &portal.webhook_url()])
+        .args(["--shared-state", "redis://127.0.0.1:1/0"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "refused, nothing sent");
+    let e = json_lines(&out).pop().unwrap();
+    assert_eq!(e["code"], "shared_state_unavailable");
+    assert_eq!(portal.ledger().len(), 1);
 }

@@ -250,6 +250,7 @@ mod admin;
 mod config;
 mod events;
 mod oauth;
+pub mod redis_server;
 mod reply;
 mod rest;
 mod server;

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: a fake portal tuned for speed and clients for it.
 #![allow(dead_code)]
 
-pub mod redis;
+pub use callback_fake_portal::redis_server as redis;
 
 use std::time::Duration;
 

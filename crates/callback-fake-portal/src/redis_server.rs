@@ -1,12 +1,16 @@
-//! A real `redis-server` on a free loopback port, for the shared-state tests. Stopped (killed)
-//! when dropped; restartable on the same port with its data (append-only file) kept.
+//! A real `redis-server` on a free loopback port, for tests of clients that keep shared state
+//! in Redis beside the fake portal. Stopped (killed) when dropped; [`RedisServer::stop`] and
+//! [`RedisServer::resume`] simulate an outage on the same port with the data (an append-only
+//! file) kept. Needs `redis-server` on the `PATH` (or in `$REDIS_SERVER`).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A running `redis-server` (see the module docs).
 pub struct RedisServer {
+    /// Its port on 127.0.0.1.
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
@@ -38,6 +42,7 @@ impl RedisServer {
         server
     }
 
+    /// `redis://127.0.0.1:PORT/0`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
