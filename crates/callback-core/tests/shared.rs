@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use callback_core::{
     Auth, CallbackRequest, Client, ClientBuilder, DestinationPolicy, ErrorCode, RateLimit,
 };
+use callback_fake_portal::redis_server::RedisServer;
 use callback_fake_portal::{FakePortal, Fault, FaultKind};
-use common::redis::RedisServer;
 use common::*;
 
 fn shared(p: &FakePortal, redis: &RedisServer) -> ClientBuilder {

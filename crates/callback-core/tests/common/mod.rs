@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: a fake portal tuned for speed and clients for it.
 #![allow(dead_code)]
 
-pub use callback_fake_portal::redis_server as redis;
-
 use std::time::Duration;
 
 use callback_core::{
