@@ -91,8 +91,7 @@ fn every_bad_option_is_reported_at_once_in_camel_case() {
         default_region: Some("XX".into()),
         destination_policy: Some(DestinationPolicy {
             allowed_regions: vec!["GB".into(), "ZZ".into()],
-            block_costly_numbers: true,
-            number_cooldown: None,
+            ..DestinationPolicy::default()
         }),
         ..ClientOptions::default()
     };
@@ -151,7 +150,7 @@ fn https_portal_with_an_extra_root_certificate() {
     let err = without.lines().unwrap_err();
     assert_eq!(err.code(), ErrorCode::Transport, "{err:?}");
     let opts = ClientOptions {
-        root_certificates_pem: vec![ca],
+        root_certificates: vec![ca],
         ..options().unwrap()
     };
     let with = CallbackClient::webhook(portal.webhook_url(), Some(opts)).unwrap();
