@@ -46,7 +46,10 @@ pub(crate) fn client_options(
         timeout: timeout.map(core::Span::Exact),
         deadline: deadline.map(core::Span::Exact),
         rate_limit: rate_limit.map(|r| core::RateLimit::from(r).into()),
-        root_certificates: root_certificates.into_iter().map(String::into_bytes).collect(),
+        root_certificates: root_certificates
+            .into_iter()
+            .map(String::into_bytes)
+            .collect(),
         user_agent_suffix,
         binding: Some(binding()),
         default_region,

@@ -61,7 +61,10 @@ pub fn mask_number(number: String) -> String {
 /// `highRiskRegions` is `null`/`nil` (toll-fraud destinations), ISO 3166 alpha-2.
 #[uniffi::export]
 pub fn default_high_risk_regions() -> Vec<String> {
-    core::HIGH_RISK_REGIONS.iter().map(|r| (*r).to_owned()).collect()
+    core::HIGH_RISK_REGIONS
+        .iter()
+        .map(|r| (*r).to_owned())
+        .collect()
 }
 
 /// Parses a snake_case number type name (`"premium_rate"`); `null`/`nil` when unknown.
