@@ -8,8 +8,8 @@ use callback_core as core;
 use crate::convert;
 use crate::error::{CallbackError, guarded};
 use crate::types::{
-    CallRecord, CallbackRequest, CallbackStarted, ClientOptions, Line, OAuthCredentials, TokenPair,
-    ValidatedRequest, Voice,
+    CallRecord, CallbackRequest, CallbackStarted, ClientOptions, Destination, Line,
+    OAuthCredentials, TokenPair, ValidatedRequest, Voice,
 };
 
 /// Why the app's [`TokenStore`] could not persist a rotated pair.
@@ -151,6 +151,18 @@ impl CallbackClient {
         guarded(|| {
             let built = self.inner.validate(request.into())?;
             Ok(ValidatedRequest::from(&built))
+        })
+    }
+
+    /// What `startCallback` would decide, without any network traffic and without reserving
+    /// anything (the cooldown, the hourly cap and the idempotency key stay as they are): the
+    /// destination, or the `CallbackError` `startCallback` would throw before sending
+    /// (`InvalidRequest`, `DestinationBlocked`). A key already used for this very request is
+    /// accepted (`startCallback` would return the remembered answer).
+    pub fn check_callback(&self, request: CallbackRequest) -> Result<Destination, CallbackError> {
+        guarded(|| {
+            let built = self.inner.validate(request.into())?;
+            Ok(self.inner.check(&built)?.into())
         })
     }
 

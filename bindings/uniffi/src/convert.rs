@@ -12,7 +12,8 @@ use callback_core as core;
 
 use crate::client::{TokenStore, TokenStoreError};
 use crate::types::{
-    CallbackRequest, ClientOptions, DestinationPolicy, OAuthCredentials, RateLimit, TokenPair,
+    CallbackRequest, ClientOptions, DestinationPolicy, NumberType, OAuthCredentials, RateLimit,
+    TokenPair,
 };
 
 /// The binding as the `User-Agent` names it: `bitrix24-callback/<v> (uniffi/<v>) <app suffix>`.
@@ -33,7 +34,7 @@ pub(crate) fn client_options(
         timeout,
         deadline,
         rate_limit,
-        root_certificates_pem,
+        root_certificates,
         user_agent_suffix,
         default_region,
         allow_unknown_voice,
@@ -45,7 +46,7 @@ pub(crate) fn client_options(
         timeout: timeout.map(core::Span::Exact),
         deadline: deadline.map(core::Span::Exact),
         rate_limit: rate_limit.map(|r| core::RateLimit::from(r).into()),
-        root_certificates: root_certificates_pem
+        root_certificates: root_certificates
             .into_iter()
             .map(String::into_bytes)
             .collect(),
@@ -87,15 +88,33 @@ impl From<DestinationPolicy> for core::PolicyOptions {
     fn from(p: DestinationPolicy) -> Self {
         let DestinationPolicy {
             allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
             block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
             number_cooldown,
+            number_hourly_cap,
         } = p;
         core::PolicyOptions {
             allowed_regions: Some(allowed_regions),
+            blocked_regions: Some(blocked_regions),
+            allowed_prefixes: Some(allowed_prefixes),
+            blocked_prefixes: Some(blocked_prefixes),
             block_costly_numbers: Some(block_costly_numbers),
+            allowed_number_types: allowed_number_types.map(type_names),
+            high_risk_regions,
             number_cooldown: number_cooldown.map(core::Span::Exact),
+            number_hourly_cap,
         }
     }
+}
+
+/// Number types by the core's names (the core parses them back and reports unknown ones).
+fn type_names(types: Vec<NumberType>) -> Vec<String> {
+    let name = |t| core::NumberType::from(t).as_str().to_owned();
+    types.into_iter().map(name).collect()
 }
 
 impl From<OAuthCredentials> for core::OAuthConfig {

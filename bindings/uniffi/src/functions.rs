@@ -4,7 +4,7 @@
 use callback_core as core;
 
 use crate::error::{CallbackError, ErrorDetails, guarded};
-use crate::types::{CallbackRequest, TelephonyEvent, ValidatedRequest};
+use crate::types::{CallbackRequest, NumberType, TelephonyEvent, ValidatedRequest};
 
 /// Validates a request without a client: the wire body on success, `InvalidRequest` with every
 /// violation otherwise.
@@ -55,6 +55,22 @@ pub fn mask_number(number: String) -> String {
     // A panic must not trap a Swift app (this function does not throw): hide everything then.
     guarded(|| Ok(core::mask_number(&number)))
         .unwrap_or_else(|_| "*".repeat(number.chars().count().min(32)))
+}
+
+/// The regions a `DestinationPolicy` refuses unless allowed explicitly when its
+/// `highRiskRegions` is `null`/`nil` (toll-fraud destinations), ISO 3166 alpha-2.
+#[uniffi::export]
+pub fn default_high_risk_regions() -> Vec<String> {
+    core::HIGH_RISK_REGIONS
+        .iter()
+        .map(|r| (*r).to_owned())
+        .collect()
+}
+
+/// Parses a snake_case number type name (`"premium_rate"`); `null`/`nil` when unknown.
+#[uniffi::export]
+pub fn number_type_from_str(name: String) -> Option<NumberType> {
+    core::NumberType::parse(&name).map(NumberType::from)
 }
 
 /// The library version (the same for every binding).

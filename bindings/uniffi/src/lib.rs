@@ -23,11 +23,11 @@ mod types;
 pub use client::{CallbackClient, CancelToken, TokenStore, TokenStoreError};
 pub use error::{CallbackError, ErrorCode, ErrorDetails, Violation};
 pub use functions::{
-    classify_response, known_voices, mask_number, max_text_chars, parse_event, validate_request,
-    version,
+    classify_response, default_high_risk_regions, known_voices, mask_number, max_text_chars,
+    number_type_from_str, parse_event, validate_request, version,
 };
 pub use types::{
-    CallOutcome, CallRecord, CallbackRequest, CallbackStarted, ClientOptions, DestinationPolicy,
-    Line, OAuthCredentials, PortalTime, RateLimit, TelephonyEvent, Timing, TokenPair,
-    ValidatedRequest, Voice,
+    CallOutcome, CallRecord, CallbackRequest, CallbackStarted, ClientOptions, Destination,
+    DestinationPolicy, Line, NumberType, OAuthCredentials, PortalTime, RateLimit, TelephonyEvent,
+    Timing, TokenPair, ValidatedRequest, Voice,
 };

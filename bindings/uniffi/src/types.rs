@@ -24,18 +24,130 @@ pub enum RateLimit {
     Off,
 }
 
-/// Which destinations the client refuses before any network traffic (`DestinationBlocked`).
+/// What a valid number is, as Google's libphonenumber classifies it (snake_case names via
+/// [`NumberType::as_str`], the names the shared vectors and every binding use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum NumberType {
+    FixedLine,
+    Mobile,
+    /// Regions (the NANP, say) whose landlines and mobiles cannot be told apart.
+    FixedLineOrMobile,
+    TollFree,
+    PremiumRate,
+    SharedCost,
+    Voip,
+    PersonalNumber,
+    Pager,
+    /// Universal access numbers: one number a company routes to its offices.
+    Uan,
+    Voicemail,
+    /// Only for numbers libphonenumber calls invalid.
+    Unknown,
+}
+
+/// The exhaustive mapping of the core's types (a new core type is a compile error here).
+impl From<core::NumberType> for NumberType {
+    fn from(t: core::NumberType) -> Self {
+        match t {
+            core::NumberType::FixedLine => NumberType::FixedLine,
+            core::NumberType::Mobile => NumberType::Mobile,
+            core::NumberType::FixedLineOrMobile => NumberType::FixedLineOrMobile,
+            core::NumberType::TollFree => NumberType::TollFree,
+            core::NumberType::PremiumRate => NumberType::PremiumRate,
+            core::NumberType::SharedCost => NumberType::SharedCost,
+            core::NumberType::Voip => NumberType::Voip,
+            core::NumberType::PersonalNumber => NumberType::PersonalNumber,
+            core::NumberType::Pager => NumberType::Pager,
+            core::NumberType::Uan => NumberType::Uan,
+            core::NumberType::Voicemail => NumberType::Voicemail,
+            core::NumberType::Unknown => NumberType::Unknown,
+        }
+    }
+}
+
+impl From<NumberType> for core::NumberType {
+    fn from(t: NumberType) -> Self {
+        match t {
+            NumberType::FixedLine => core::NumberType::FixedLine,
+            NumberType::Mobile => core::NumberType::Mobile,
+            NumberType::FixedLineOrMobile => core::NumberType::FixedLineOrMobile,
+            NumberType::TollFree => core::NumberType::TollFree,
+            NumberType::PremiumRate => core::NumberType::PremiumRate,
+            NumberType::SharedCost => core::NumberType::SharedCost,
+            NumberType::Voip => core::NumberType::Voip,
+            NumberType::PersonalNumber => core::NumberType::PersonalNumber,
+            NumberType::Pager => core::NumberType::Pager,
+            NumberType::Uan => core::NumberType::Uan,
+            NumberType::Voicemail => core::NumberType::Voicemail,
+            NumberType::Unknown => core::NumberType::Unknown,
+        }
+    }
+}
+
+#[uniffi::export]
+impl NumberType {
+    /// Stable snake_case name, e.g. `"premium_rate"` (also the code of the violation when the
+    /// policy refuses this type).
+    pub fn as_str(&self) -> String {
+        core::NumberType::from(*self).as_str().to_owned()
+    }
+}
+
+/// Which destinations the client refuses before any network traffic (`DestinationBlocked`,
+/// whose one violation, field `TO_NUMBER`, names the rule in its code). Every field left out
+/// keeps the library's default; `DestinationPolicy()` is the default policy.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct DestinationPolicy {
-    /// ISO 3166 alpha-2 regions the business serves (`["GB", "DE"]`); empty = any region.
+    /// ISO 3166 alpha-2 regions the business serves (`["GB", "DE"]`; `"001"` = the
+    /// international networks); empty = any region. Naming a region also lifts the
+    /// high-risk and international-network rules for it.
     #[uniffi(default = [])]
     pub allowed_regions: Vec<String>,
-    /// Refuse premium-rate, shared-cost and personal numbers (toll fraud). Default true.
+    /// Regions never called.
+    #[uniffi(default = [])]
+    pub blocked_regions: Vec<String>,
+    /// E.164 prefixes allowed (`["+44", "+1 201"]`); empty = any. A number matching one is
+    /// accepted when either allow-list matches, and lifts the high-risk and
+    /// international-network rules.
+    #[uniffi(default = [])]
+    pub allowed_prefixes: Vec<String>,
+    /// E.164 prefixes never called; wins over every allow-list.
+    #[uniffi(default = [])]
+    pub blocked_prefixes: Vec<String>,
+    /// Refuse every number type outside `allowedNumberTypes` (toll fraud). Default true.
     #[uniffi(default = true)]
     pub block_costly_numbers: bool,
+    /// The types called while `blockCostlyNumbers` is on; `null`/`nil` = landlines, mobiles
+    /// and toll-free numbers.
+    #[uniffi(default = None)]
+    pub allowed_number_types: Option<Vec<NumberType>>,
+    /// Regions refused unless allowed explicitly; `null`/`nil` = the built-in list
+    /// (`defaultHighRiskRegions()`), an empty list = none.
+    #[uniffi(default = None)]
+    pub high_risk_regions: Option<Vec<String>>,
     /// A number that was called is refused for this long; `null`/`nil` = 60 s, zero = off.
     #[uniffi(default = None)]
     pub number_cooldown: Option<Duration>,
+    /// Calls to one number per rolling hour, at most; `null`/`nil` = 5, zero = off.
+    #[uniffi(default = None)]
+    pub number_hourly_cap: Option<u32>,
+}
+
+/// The record's defaults, as Kotlin's and Swift's `DestinationPolicy()` fill them in.
+impl Default for DestinationPolicy {
+    fn default() -> Self {
+        DestinationPolicy {
+            allowed_regions: Vec::new(),
+            blocked_regions: Vec::new(),
+            allowed_prefixes: Vec::new(),
+            blocked_prefixes: Vec::new(),
+            block_costly_numbers: true,
+            allowed_number_types: None,
+            high_risk_regions: None,
+            number_cooldown: None,
+            number_hourly_cap: None,
+        }
+    }
 }
 
 /// Options of a [`crate::CallbackClient`]; every field has a safe default, `null`/`nil` means
@@ -55,9 +167,10 @@ pub struct ClientOptions {
     /// Default `Standard`.
     #[uniffi(default = None)]
     pub rate_limit: Option<RateLimit>,
-    /// Extra trusted root certificates (PEM), e.g. a corporate proxy or the fake portal's CA.
+    /// Extra trusted root certificates, each a PEM text, e.g. a corporate proxy's or the fake
+    /// portal's CA.
     #[uniffi(default = [])]
-    pub root_certificates_pem: Vec<String>,
+    pub root_certificates: Vec<String>,
     /// The app's part of the `User-Agent`, e.g. `"myapp/2.1 android"`:
     /// `bitrix24-callback/<version> (uniffi/<version>) myapp/2.1 android`.
     #[uniffi(default = None)]
@@ -68,7 +181,8 @@ pub struct ClientOptions {
     /// Accept voice ids outside the known list.
     #[uniffi(default = false)]
     pub allow_unknown_voice: bool,
-    /// Default: any region, costly numbers blocked, 60 s cooldown per number.
+    /// Default: landlines, mobiles and toll-free numbers of any region but the high-risk ones
+    /// and the international networks; 60 s cooldown and 5 calls an hour per number.
     #[uniffi(default = None)]
     pub destination_policy: Option<DestinationPolicy>,
     /// How long an idempotency key is remembered. Default 10 minutes.
@@ -210,8 +324,11 @@ pub struct ValidatedRequest {
     pub text: String,
     pub voice: Option<String>,
     pub idempotency_key: Option<String>,
-    /// ISO 3166 region of the destination (`"GB"`), when known.
+    /// ISO 3166 region of the destination (`"GB"`; `"001"` for the international networks),
+    /// when known.
     pub destination_region: Option<String>,
+    /// What the number is (mobile, premium rate, ...).
+    pub number_type: NumberType,
     /// The number with the middle digits starred, for logs.
     pub masked_number: String,
     /// The exact JSON body sent to `voximplant.callback.start`.
@@ -223,12 +340,13 @@ impl fmt::Debug for ValidatedRequest {
         write!(
             f,
             "ValidatedRequest(fromLine={:?}, toNumber={}, text=<{} chars>, voice={:?}, \
-             destinationRegion={:?})",
+             destinationRegion={:?}, numberType={})",
             self.from_line,
             self.masked_number,
             self.text.chars().count(),
             self.voice,
             self.destination_region,
+            core::NumberType::from(self.number_type).as_str(),
         )
     }
 }
@@ -248,8 +366,58 @@ impl From<&core::CallbackRequest> for ValidatedRequest {
             voice: r.voice().map(str::to_owned),
             idempotency_key: r.idempotency_key().map(str::to_owned),
             destination_region: r.destination_region().map(str::to_owned),
+            number_type: r.number_type().into(),
             masked_number: r.masked_number(),
             wire_body: r.wire_body(),
+        }
+    }
+}
+
+/// Where a checked request would ring (`CallbackClient.checkCallback`). Printing it shows only
+/// the masked number.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
+pub struct Destination {
+    /// E.164, e.g. `+12015550123`. Do not log it: use `maskedNumber`.
+    pub number: String,
+    /// The number with the middle digits starred, for logs.
+    pub masked_number: String,
+    /// ISO 3166 alpha-2 (`"001"` for the international networks), when the metadata names one.
+    pub region: Option<String>,
+    pub number_type: NumberType,
+}
+
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Destination(number={}, region={:?}, numberType={})",
+            self.masked_number,
+            self.region,
+            core::NumberType::from(self.number_type).as_str(),
+        )
+    }
+}
+
+impl fmt::Display for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl From<core::Destination> for Destination {
+    fn from(d: core::Destination) -> Self {
+        let masked_number = d.masked_number();
+        let core::Destination {
+            number,
+            region,
+            number_type,
+        } = d;
+        Destination {
+            number,
+            masked_number,
+            region,
+            number_type: number_type.into(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! plain `cargo test -p callback-uniffi` against the in-process fake portal: no foreign
 //! toolchain needed. The Kotlin and Swift suites cover the same ground through the FFI.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,9 +10,11 @@ use callback_core as core;
 use callback_fake_portal::{FakePortal, FakePortalConfig};
 use callback_uniffi::{
     CallbackClient, CallbackError, CallbackRequest, ClientOptions, DestinationPolicy, ErrorCode,
-    OAuthCredentials, RateLimit, TokenPair, TokenStore, TokenStoreError, classify_response,
-    mask_number, validate_request,
+    NumberType, OAuthCredentials, RateLimit, TokenPair, TokenStore, TokenStoreError,
+    classify_response, default_high_risk_regions, mask_number, number_type_from_str,
+    validate_request,
 };
+use serde_json::Value;
 
 fn portal() -> FakePortal {
     FakePortal::start(FakePortalConfig {
@@ -28,6 +31,71 @@ fn options() -> Option<ClientOptions> {
         user_agent_suffix: Some("rust-tests".into()),
         ..ClientOptions::default()
     })
+}
+
+fn policy_options(policy: DestinationPolicy) -> Option<ClientOptions> {
+    Some(ClientOptions {
+        destination_policy: Some(policy),
+        ..options().unwrap()
+    })
+}
+
+/// `(field, code)` of every violation of `err`.
+fn violations(err: &CallbackError) -> Vec<(String, String)> {
+    err.details()
+        .violations
+        .into_iter()
+        .map(|v| (v.field, v.code))
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
+        .collect()
+}
+
+/// A shared vector file of `tests/vectors/` (owned by the core).
+fn vectors(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/vectors")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn strings(v: &Value) -> Option<Vec<String>> {
+    v.as_array().map(|list| {
+        list.iter()
+            .map(|s| s.as_str().expect("a string").to_owned())
+            .collect()
+    })
+}
+
+/// The `policy` of a policy vector (snake_case names of the core's options; absent = default)
+/// as the binding's record. An option this function does not know fails the test.
+fn policy_of(p: &Value) -> DestinationPolicy {
+    let mut policy = DestinationPolicy::default();
+    for (name, value) in p.as_object().expect("policy object") {
+        let list = || strings(value).unwrap_or_else(|| panic!("{name}: not a list"));
+        match name.as_str() {
+            "allowed_regions" => policy.allowed_regions = list(),
+            "blocked_regions" => policy.blocked_regions = list(),
+            "allowed_prefixes" => policy.allowed_prefixes = list(),
+            "blocked_prefixes" => policy.blocked_prefixes = list(),
+            "block_costly_numbers" => policy.block_costly_numbers = value.as_bool().unwrap(),
+            "allowed_number_types" => {
+                let parse = |n: String| number_type_from_str(n.clone()).expect(&n);
+                policy.allowed_number_types = Some(list().into_iter().map(parse).collect());
+            }
+            "high_risk_regions" => policy.high_risk_regions = Some(list()),
+            "number_hourly_cap" => {
+                policy.number_hourly_cap = Some(value.as_u64().unwrap().try_into().unwrap());
+            }
+            other => panic!("a policy option the test does not map: {other}"),
+        }
+    }
+    policy
 }
 
 fn request(number: &str, line: &str) -> CallbackRequest {
@@ -91,8 +159,7 @@ fn every_bad_option_is_reported_at_once_in_camel_case() {
         default_region: Some("XX".into()),
         destination_policy: Some(DestinationPolicy {
             allowed_regions: vec!["GB".into(), "ZZ".into()],
-            block_costly_numbers: true,
-            number_cooldown: None,
+            ..DestinationPolicy::default()
         }),
         ..ClientOptions::default()
     };
@@ -151,7 +218,7 @@ fn https_portal_with_an_extra_root_certificate() {
     let err = without.lines().unwrap_err();
     assert_eq!(err.code(), ErrorCode::Transport, "{err:?}");
     let opts = ClientOptions {
-        root_certificates_pem: vec![ca],
+        root_certificates: vec![ca],
         ..options().unwrap()
     };
     let with = CallbackClient::webhook(portal.webhook_url(), Some(opts)).unwrap();
@@ -224,4 +291,248 @@ fn free_functions() {
     assert!(classify_response(200, br#"{"result":true}"#.to_vec()).is_none());
 
     assert_eq!(mask_number("+12015550123".into()), "+120******23");
+}
+
+#[test]
+fn policy_vectors_through_check_callback() {
+    let portal = portal();
+    let v = vectors("policy.json");
+    let cases = v["cases"].as_array().unwrap();
+    assert!(cases.len() >= 30, "{}", cases.len());
+    let mut failures = Vec::new();
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let options = policy_options(policy_of(&case["policy"]));
+        let client = CallbackClient::webhook(portal.webhook_url(), options).expect(name);
+        let number = case["number"].as_str().unwrap();
+        let expect = &case["expect"];
+        match (
+            client.check_callback(request(number, "reg1")),
+            expect["code"].as_str(),
+        ) {
+            (Ok(d), None) => {
+                let got = (d.region.as_deref(), d.number_type.as_str());
+                let want = (expect["region"].as_str(), expect["type"].as_str().unwrap());
+                if got != (want.0, want.1.to_owned()) {
+                    failures.push(format!("{name}: {got:?}, expected {want:?}"));
+                }
+            }
+            (Ok(d), Some(code)) => failures.push(format!("{name}: allowed ({d}), expected {code}")),
+            (Err(e), want) => {
+                let want = want.map(|c| vec![("TO_NUMBER".to_owned(), c.to_owned())]);
+                if e.code() != ErrorCode::DestinationBlocked || Some(violations(&e)) != want {
+                    failures.push(format!("{name}: {e}"));
+                }
+                assert!(e.details().retry_safe, "{name}");
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(portal.requests().is_empty(), "checkCallback sent something");
+}
+
+#[test]
+fn number_examples_through_validate_request() {
+    let v = vectors("numbers.json");
+    let cases = v["examples"].as_array().unwrap();
+    assert!(cases.len() > 1000, "{}", cases.len());
+    let mut failures = Vec::new();
+    for case in cases {
+        let input = case["input"].as_str().unwrap();
+        let region_given = case["region_given"].as_str().map(str::to_owned);
+        let got = validate_request(request(input, "reg1"), region_given, false);
+        match (got, case["valid"].as_bool().unwrap()) {
+            (Ok(r), true) => {
+                let got = (
+                    r.to_number.as_str(),
+                    r.destination_region.as_deref(),
+                    r.number_type.as_str(),
+                );
+                let want = (
+                    case["e164"].as_str().unwrap(),
+                    case["region"].as_str(),
+                    case["type"].as_str().unwrap().to_owned(),
+                );
+                if got != (want.0, want.1, want.2.clone()) {
+                    failures.push(format!("{input}: {got:?}, expected {want:?}"));
+                }
+            }
+            (Ok(r), false) => failures.push(format!("{input}: accepted as {}", r.to_number)),
+            (Err(e), true) => failures.push(format!("{input}: {e}")),
+            (Err(e), false) => {
+                if e.code() != ErrorCode::InvalidRequest {
+                    failures.push(format!("{input}: {e}"));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} examples disagree:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn check_callback_decides_without_traffic_or_reservation() {
+    let portal = portal();
+    let client = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
+
+    let d = client
+        .check_callback(request("+44 20 7946 0000", "reg1"))
+        .unwrap();
+    assert_eq!(d.number, "+442079460000");
+    assert_eq!(d.masked_number, mask_number(d.number.clone()));
+    assert_eq!(d.region.as_deref(), Some("GB"));
+    assert_eq!(d.number_type, NumberType::FixedLine);
+    let printed = format!("{d:?} {d}");
+    assert!(printed.contains(&d.masked_number), "{printed}");
+    assert!(!printed.contains("2079460000"), "{printed}");
+
+    let err = client
+        .check_callback(request("+39 0878 123 45", "reg1"))
+        .unwrap_err();
+    assert!(
+        matches!(err, CallbackError::DestinationBlocked { .. }),
+        "{err:?}"
+    );
+    assert_eq!(violations(&err), pairs(&[("TO_NUMBER", "premium_rate")]));
+    assert!(err.details().retry_safe);
+
+    // Checking reserves nothing: many checks, then the call itself still goes through.
+    for _ in 0..10 {
+        client
+            .check_callback(request("+12015550123", "reg1"))
+            .unwrap();
+    }
+    assert!(portal.requests().is_empty(), "checkCallback sent something");
+    client
+        .start_callback(request("+12015550123", "reg1"))
+        .unwrap();
+    assert_eq!(portal.ledger().len(), 1);
+    // Now start would refuse the number (cooldown), and so does the check.
+    let err = client
+        .check_callback(request("+12015550123", "reg1"))
+        .unwrap_err();
+    assert_eq!(violations(&err), pairs(&[("TO_NUMBER", "cooldown")]));
+    let requests = portal.requests().len();
+    let again = client
+        .start_callback(request("+12015550123", "reg1"))
+        .unwrap_err();
+    assert_eq!(again.details(), err.details());
+    assert_eq!(portal.requests().len(), requests);
+}
+
+#[test]
+fn an_idempotency_key_reused_for_another_number_is_refused() {
+    let portal = portal();
+    let client = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
+    let keyed = |number: &str| CallbackRequest {
+        idempotency_key: Some("form-7".into()),
+        ..request(number, "reg1")
+    };
+    client.start_callback(keyed("+12025550111")).unwrap();
+    // The same request: start would answer from memory, so the check accepts it.
+    let d = client.check_callback(keyed("+12025550111")).unwrap();
+    assert_eq!(d.number, "+12025550111");
+    for err in [
+        client.check_callback(keyed("+12025550112")).unwrap_err(),
+        client.start_callback(keyed("+12025550112")).unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, CallbackError::InvalidRequest { .. }),
+            "{err:?}"
+        );
+        assert_eq!(violations(&err), pairs(&[("idempotency_key", "reused")]));
+        assert!(!err.to_string().contains("5550112"), "{err}");
+    }
+    assert_eq!(portal.ledger().len(), 1);
+}
+
+#[test]
+fn bad_policy_values_are_reported_together() {
+    let bad = DestinationPolicy {
+        blocked_regions: vec!["XX".into()],
+        allowed_prefixes: vec!["44".into()],
+        ..DestinationPolicy::default()
+    };
+    let err = CallbackClient::webhook(
+        "https://portal.example/rest/1/abcdefgh12345678/".into(),
+        policy_options(bad),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, CallbackError::InvalidRequest { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        violations(&err),
+        pairs(&[
+            ("destinationPolicy.blockedRegions", "unknown_region"),
+            ("destinationPolicy.allowedPrefixes", "invalid_prefix"),
+        ])
+    );
+}
+
+#[test]
+fn the_hourly_cap_and_the_high_risk_list_are_options() {
+    let portal = portal();
+    let capped = DestinationPolicy {
+        number_cooldown: Some(Duration::ZERO),
+        number_hourly_cap: Some(2),
+        ..DestinationPolicy::default()
+    };
+    let client = CallbackClient::webhook(portal.webhook_url(), policy_options(capped)).unwrap();
+    for _ in 0..2 {
+        client
+            .start_callback(request("+12025550120", "reg1"))
+            .unwrap();
+    }
+    for err in [
+        client
+            .check_callback(request("+12025550120", "reg1"))
+            .unwrap_err(),
+        client
+            .start_callback(request("+12025550120", "reg1"))
+            .unwrap_err(),
+    ] {
+        assert_eq!(err.code(), ErrorCode::DestinationBlocked, "{err:?}");
+        assert_eq!(violations(&err), pairs(&[("TO_NUMBER", "hourly_cap")]));
+    }
+    assert_eq!(portal.ledger().len(), 2);
+
+    // The default list holds Jamaica; a list of one's own replaces it.
+    let jamaica = "+1 876 555 0123";
+    assert!(default_high_risk_regions().contains(&"JM".to_owned()));
+    let default = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
+    let err = default
+        .check_callback(request(jamaica, "reg1"))
+        .unwrap_err();
+    assert_eq!(
+        violations(&err),
+        pairs(&[("TO_NUMBER", "high_risk_region")])
+    );
+    let own = DestinationPolicy {
+        high_risk_regions: Some(vec!["CU".into()]),
+        ..DestinationPolicy::default()
+    };
+    let client = CallbackClient::webhook(portal.webhook_url(), policy_options(own)).unwrap();
+    let d = client.check_callback(request(jamaica, "reg1")).unwrap();
+    assert_eq!(
+        (d.region.as_deref(), d.number_type),
+        (Some("JM"), NumberType::Mobile)
+    );
+}
+
+#[test]
+fn number_types_by_name() {
+    for t in core::NumberType::ALL {
+        let name = t.as_str();
+        let ours = number_type_from_str(name.to_owned()).unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(ours.as_str(), t.as_str());
+        assert_eq!(core::NumberType::from(ours), t);
+    }
+    assert_eq!(number_type_from_str("nonsense".into()), None);
 }

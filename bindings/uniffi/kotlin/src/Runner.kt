@@ -35,6 +35,7 @@ fun main() {
     val result = core.run(
         VectorsTest::class.java,
         ClientTest::class.java,
+        CheckTest::class.java,
         ErrorTest::class.java,
         OAuthTest::class.java,
         EventsTest::class.java,

@@ -1,17 +1,47 @@
-// The shared vectors in tests/vectors/ (owned by the core), run through the free functions.
+// The shared vectors in tests/vectors/ (owned by the core), run through the free functions and,
+// for the destination policy, through CallbackClient.checkCallback.
 package bitrix24.callback.tests
 
+import bitrix24.callback.CallbackClient
 import bitrix24.callback.CallbackException
 import bitrix24.callback.CallbackRequest
+import bitrix24.callback.DestinationPolicy
 import bitrix24.callback.classifyResponse
+import bitrix24.callback.numberTypeFromStr
 import bitrix24.callback.parseEvent
 import bitrix24.callback.validateRequest
 import org.json.JSONArray
 import org.json.JSONObject
 import java.io.File
 import kotlin.test.Test
+import kotlin.test.assertEquals
 import kotlin.test.assertTrue
 import kotlin.test.fail
+
+/**
+ * The `policy` of a policy vector (the core's snake_case option names; absent = default) as the
+ * binding's record. An option this function does not know fails the test.
+ */
+fun policyOf(p: JSONObject): DestinationPolicy {
+    var policy = DestinationPolicy()
+    for (key in p.keys()) {
+        val list = { p.getJSONArray(key).let { a -> (0 until a.length()).map { a.getString(it) } } }
+        policy = when (key) {
+            "allowed_regions" -> policy.copy(allowedRegions = list())
+            "blocked_regions" -> policy.copy(blockedRegions = list())
+            "allowed_prefixes" -> policy.copy(allowedPrefixes = list())
+            "blocked_prefixes" -> policy.copy(blockedPrefixes = list())
+            "block_costly_numbers" -> policy.copy(blockCostlyNumbers = p.getBoolean(key))
+            "allowed_number_types" -> policy.copy(
+                allowedNumberTypes = list().map { numberTypeFromStr(it) ?: error("unknown number type $it") },
+            )
+            "high_risk_regions" -> policy.copy(highRiskRegions = list())
+            "number_hourly_cap" -> policy.copy(numberHourlyCap = p.getInt(key).toUInt())
+            else -> error("a policy option the test does not map: $key")
+        }
+    }
+    return policy
+}
 
 class VectorsTest {
     private fun load(name: String): JSONObject {
@@ -21,8 +51,8 @@ class VectorsTest {
 
     private fun JSONObject.optStr(key: String): String? = if (isNull(key)) null else optString(key)
 
-    private fun check(name: String, body: (JSONObject, MutableList<String>) -> Unit) {
-        val cases = load(name).getJSONArray("cases")
+    private fun check(name: String, section: String = "cases", body: (JSONObject, MutableList<String>) -> Unit) {
+        val cases = load(name).getJSONArray(section)
         assertTrue(cases.length() > 0, "$name has no cases")
         val problems = ArrayList<String>()
         for (i in 0 until cases.length()) {
@@ -33,10 +63,11 @@ class VectorsTest {
             } catch (e: Exception) {
                 problems += "unexpected ${e::class.simpleName}: ${e.message}"
             }
-            for (j in before until problems.size) problems[j] = "${case.getString("name")}: ${problems[j]}"
+            val label = case.optString("name", case.optString("input"))
+            for (j in before until problems.size) problems[j] = "$label: ${problems[j]}"
         }
         if (problems.isNotEmpty()) fail("$name: ${problems.size} of ${cases.length()} cases failed:\n" + problems.joinToString("\n"))
-        println("     $name: ${cases.length()} cases")
+        println("     $name ($section): ${cases.length()} cases")
     }
 
     private fun pairs(violations: JSONArray): List<Pair<String, String>> =
@@ -106,6 +137,51 @@ class VectorsTest {
                 if (!expect.has("code")) problems += "refused with $code: ${e.details().description}"
                 else if (code != expect.getString("code")) problems += "code $code, expected ${expect.getString("code")}"
             }
+        }
+    }
+
+    @Test
+    fun policy() {
+        Portal.reset()
+        check("policy.json") { case, problems ->
+            val expect = case.getJSONObject("expect")
+            val request = CallbackRequest(fromLine = "reg1", toNumber = case.getString("number"), text = "policy vector")
+            CallbackClient.webhook(Portal.webhookUrl, options(policy = policyOf(case.getJSONObject("policy")))).use { client ->
+                try {
+                    val d = client.checkCallback(request)
+                    if (expect.has("code")) {
+                        problems += "allowed ($d), expected ${expect.getString("code")}"
+                    } else {
+                        val got = d.region to d.numberType.asStr()
+                        val want = expect.optStr("region") to expect.getString("type")
+                        if (got != want) problems += "$got, expected $want"
+                    }
+                } catch (e: CallbackException) {
+                    val d = e.details()
+                    val got = d.code.asStr() to d.violations.map { it.field to it.code }
+                    val want = "destination_blocked" to listOf("TO_NUMBER" to expect.optString("code"))
+                    if (!expect.has("code") || got != want) problems += "refused with $got"
+                    if (!d.retrySafe) problems += "not retry-safe"
+                }
+            }
+        }
+        assertEquals(0, Portal.requests().length(), "checkCallback sent something")
+    }
+
+    @Test
+    fun numberExamples() = check("numbers.json", "examples") { case, problems ->
+        val request = CallbackRequest(fromLine = "reg1", toNumber = case.getString("input"), text = "number example")
+        try {
+            val v = validateRequest(request, case.optStr("region_given"))
+            if (!case.getBoolean("valid")) {
+                problems += "accepted as ${v.maskedNumber}"
+            } else {
+                val got = listOf(v.toNumber, v.destinationRegion, v.numberType.asStr())
+                val want = listOf(case.getString("e164"), case.optStr("region"), case.getString("type"))
+                if (got != want) problems += "$got, expected $want"
+            }
+        } catch (e: CallbackException.InvalidRequest) {
+            if (case.getBoolean("valid")) problems += "refused with ${e.violations.map { it.field to it.code }}"
         }
     }
 }

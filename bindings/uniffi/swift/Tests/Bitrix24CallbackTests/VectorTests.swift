@@ -1,7 +1,37 @@
-// The shared vectors in tests/vectors/ (owned by the core), run through the free functions.
+// The shared vectors in tests/vectors/ (owned by the core), run through the free functions and,
+// for the destination policy, through CallbackClient.checkCallback.
 import Bitrix24Callback
 import Foundation
 import XCTest
+
+/// The `policy` of a policy vector (the core's snake_case option names; absent = default) as the
+/// binding's record; what the vector leaves out keeps the record's default. An option this
+/// function does not know fails the test.
+func policyOf(_ p: [String: Any]) throws -> DestinationPolicy {
+    let known: Set = ["allowed_regions", "blocked_regions", "allowed_prefixes", "blocked_prefixes",
+                      "block_costly_numbers", "allowed_number_types", "high_risk_regions",
+                      "number_hourly_cap"]
+    if let other = p.keys.first(where: { !known.contains($0) }) {
+        throw TestFailure(description: "a policy option the test does not map: \(other)")
+    }
+    func list(_ key: String) -> [String]? { p[key] as? [String] }
+    let types = try list("allowed_number_types")?.map { name -> NumberType in
+        guard let t = numberTypeFromStr(name: name) else { throw TestFailure(description: "unknown number type \(name)") }
+        return t
+    }
+    let d = DestinationPolicy()
+    return DestinationPolicy(
+        allowedRegions: list("allowed_regions") ?? d.allowedRegions,
+        blockedRegions: list("blocked_regions") ?? d.blockedRegions,
+        allowedPrefixes: list("allowed_prefixes") ?? d.allowedPrefixes,
+        blockedPrefixes: list("blocked_prefixes") ?? d.blockedPrefixes,
+        blockCostlyNumbers: p["block_costly_numbers"] as? Bool ?? d.blockCostlyNumbers,
+        allowedNumberTypes: types ?? d.allowedNumberTypes,
+        highRiskRegions: list("high_risk_regions") ?? d.highRiskRegions,
+        numberCooldown: d.numberCooldown,
+        numberHourlyCap: (p["number_hourly_cap"] as? Int).map { UInt32($0) } ?? d.numberHourlyCap
+    )
+}
 
 final class VectorTests: XCTestCase {
     func load(_ name: String) throws -> [String: Any] {
@@ -13,19 +43,21 @@ final class VectorTests: XCTestCase {
     /// JSON null and a missing key both become nil.
     func str(_ object: [String: Any], _ key: String) -> String? { object[key] as? String }
 
-    func run(_ name: String, _ body: ([String: Any], inout [String]) throws -> Void) throws {
-        let cases = try load(name)["cases"] as? [[String: Any]] ?? []
+    func run(_ name: String, section: String = "cases",
+             _ body: ([String: Any], inout [String]) throws -> Void) throws {
+        let cases = try load(name)[section] as? [[String: Any]] ?? []
         XCTAssertFalse(cases.isEmpty, "\(name) has no cases")
         var problems: [String] = []
         for c in cases {
             var mine: [String] = []
             do { try body(c, &mine) } catch { mine.append("unexpected \(error)") }
-            problems += mine.map { "\(str(c, "name") ?? "?"): \($0)" }
+            let label = str(c, "name") ?? str(c, "input") ?? "?"
+            problems += mine.map { "\(label): \($0)" }
         }
         if !problems.isEmpty {
             XCTFail("\(name): \(problems.count) problems in \(cases.count) cases:\n" + problems.joined(separator: "\n"))
         }
-        print("     \(name): \(cases.count) cases")
+        print("     \(name) (\(section)): \(cases.count) cases")
     }
 
     func pairs(_ list: Any?) -> [String] {
@@ -97,6 +129,52 @@ final class VectorTests: XCTestCase {
                 } else {
                     problems.append("refused with \(code): \(error.details().description)")
                 }
+            }
+        }
+    }
+
+    func testPolicy() throws {
+        try Portal.reset()
+        try run("policy.json") { c, problems in
+            let expect = c["expect"] as? [String: Any] ?? [:]
+            let policy = try policyOf(c["policy"] as? [String: Any] ?? [:])
+            let client = try CallbackClient.webhook(url: Portal.webhookUrl, options: options(policy: policy))
+            let req = CallbackRequest(fromLine: "reg1", toNumber: str(c, "number") ?? "", text: "policy vector")
+            do {
+                let d = try client.checkCallback(request: req)
+                if let code = str(expect, "code") {
+                    problems.append("allowed (\(d)), expected \(code)")
+                } else {
+                    let got = "\(d.region ?? "nil") \(d.numberType.asStr())"
+                    let want = "\(str(expect, "region") ?? "nil") \(str(expect, "type") ?? "?")"
+                    if got != want { problems.append("\(got), expected \(want)") }
+                }
+            } catch let error as CallbackError {
+                let d = error.details()
+                let got = "\(d.code.asStr()) \(d.violations.map { "\($0.field)/\($0.code)" })"
+                let want = "destination_blocked \(["TO_NUMBER/\(str(expect, "code") ?? "")"])"
+                if str(expect, "code") == nil || got != want { problems.append("refused with \(got)") }
+                if !d.retrySafe { problems.append("not retry-safe") }
+            }
+        }
+        XCTAssertEqual(try Portal.requests().count, 0, "checkCallback sent something")
+    }
+
+    func testNumberExamples() throws {
+        try run("numbers.json", section: "examples") { c, problems in
+            let req = CallbackRequest(fromLine: "reg1", toNumber: str(c, "input") ?? "", text: "number example")
+            let valid = c["valid"] as? Bool ?? false
+            do {
+                let v = try validateRequest(request: req, defaultRegion: str(c, "region_given"))
+                if !valid {
+                    problems.append("accepted as \(v.maskedNumber)")
+                } else {
+                    let got = [v.toNumber, v.destinationRegion ?? "nil", v.numberType.asStr()]
+                    let want = [str(c, "e164") ?? "?", str(c, "region") ?? "nil", str(c, "type") ?? "?"]
+                    if got != want { problems.append("\(got), expected \(want)") }
+                }
+            } catch let error as CallbackError {
+                if valid { problems.append("refused with \(error.details().violations.map { "\($0.field)/\($0.code)" })") }
             }
         }
     }
