@@ -194,6 +194,29 @@ pub use request::{
 };
 pub use response::PortalTime;
 
+/// The parsers that read what a server or a caller sends, for the fuzz targets (`fuzz/`). Not
+/// part of the stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::{Error, TokenPair};
+
+    /// Where a redirect from `current_base` (`https://host[:port]`) to `location` would move
+    /// the portal, or why it is refused.
+    pub fn redirect_target(location: &str, current_base: &str) -> Result<String, &'static str> {
+        crate::client::exchange::moved_base(location, current_base)
+    }
+
+    /// The token server's answer to a refresh.
+    pub fn token_answer(http_status: u16, body: &[u8]) -> Result<TokenPair, Error> {
+        crate::oauth::read_token_answer(http_status, body)
+    }
+
+    /// Text from outside made safe for errors and logs.
+    pub fn sanitize(text: &str) -> String {
+        crate::redact::sanitize_text(text)
+    }
+}
+
 /// The crate version (also the version of every binding).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

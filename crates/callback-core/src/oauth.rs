@@ -304,56 +304,61 @@ impl OAuthState {
                     error
                 }
             })?;
-        let value: Option<Value> = serde_json::from_slice(&raw.body).ok();
-        if let Some(env) = value.as_ref().and_then(envelope_of) {
-            let mut err = crate::response::classify_envelope(raw.status, &env);
-            if err.code() != ErrorCode::RateLimited {
-                err = Error::new(
-                    ErrorCode::AuthFailed,
-                    format!("token refresh refused: {}", err.description()),
-                )
-                .with_bitrix_code(Some(env.code.clone()))
-                .with_http_status(Some(raw.status));
-            }
-            return Err(err);
-        }
-        let Some(v) = value.filter(|_| (200..300).contains(&raw.status)) else {
-            return Err(Error::new(
-                ErrorCode::AuthFailed,
-                format!(
-                    "the token server's answer (HTTP {}) is not a token pair",
-                    raw.status
-                ),
-            )
-            .with_http_status(Some(raw.status)));
-        };
-        let text = |k: &str| {
-            v.get(k)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let (Some(access_token), Some(refresh_token)) =
-            (text("access_token"), text("refresh_token"))
-        else {
-            return Err(Error::new(
-                ErrorCode::AuthFailed,
-                "the token server's answer has no access_token/refresh_token",
-            )
-            .with_http_status(Some(raw.status)));
-        };
-        let expires_in = number_of(v.get("expires_in")).map(|f| f as u64);
-        let expires_at = number_of(v.get("expires")).map(|f| f as i64).or_else(|| {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
-            expires_in.map(|e| now.saturating_add(i64::try_from(e).unwrap_or(i64::MAX)))
-        });
-        Ok(TokenPair {
-            access_token,
-            refresh_token,
-            expires_in,
-            expires_at,
-            client_endpoint: text("client_endpoint"),
-            server_endpoint: text("server_endpoint"),
-        })
+        read_token_answer(raw.status, &raw.body)
     }
+}
+
+/// Reads the token server's answer: a rotated pair, or why not (`auth_failed`, or
+/// `rate_limited` for the server's own limit).
+pub(crate) fn read_token_answer(status: u16, body: &[u8]) -> Result<TokenPair, Error> {
+    let value: Option<Value> = serde_json::from_slice(body).ok();
+    if let Some(env) = value.as_ref().and_then(envelope_of) {
+        let mut err = crate::response::classify_envelope(status, &env);
+        if err.code() != ErrorCode::RateLimited {
+            err = Error::new(
+                ErrorCode::AuthFailed,
+                format!("token refresh refused: {}", err.description()),
+            )
+            .with_bitrix_code(Some(env.code.clone()))
+            .with_http_status(Some(status));
+        }
+        return Err(err);
+    }
+    let Some(v) = value.filter(|_| (200..300).contains(&status)) else {
+        return Err(Error::new(
+            ErrorCode::AuthFailed,
+            format!(
+                "the token server's answer (HTTP {}) is not a token pair",
+                status
+            ),
+        )
+        .with_http_status(Some(status)));
+    };
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let (Some(access_token), Some(refresh_token)) = (text("access_token"), text("refresh_token"))
+    else {
+        return Err(Error::new(
+            ErrorCode::AuthFailed,
+            "the token server's answer has no access_token/refresh_token",
+        )
+        .with_http_status(Some(status)));
+    };
+    let expires_in = number_of(v.get("expires_in")).map(|f| f as u64);
+    let expires_at = number_of(v.get("expires")).map(|f| f as i64).or_else(|| {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+        expires_in.map(|e| now.saturating_add(i64::try_from(e).unwrap_or(i64::MAX)))
+    });
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        expires_in,
+        expires_at,
+        client_endpoint: text("client_endpoint"),
+        server_endpoint: text("server_endpoint"),
+    })
 }

@@ -122,7 +122,7 @@ fn with_auth(payload: &str, token: &str) -> String {
 /// Where a rename points: the new portal base, or why the target is refused. A rename keeps
 /// the REST path, so anything else (another scheme downwards, a page that is not the REST API,
 /// credentials in the URL) is not a renamed portal.
-fn moved_base(location: &str, current: &str) -> Result<String, &'static str> {
+pub(crate) fn moved_base(location: &str, current: &str) -> Result<String, &'static str> {
     let base = Url::parse(current).map_err(|_| "from an address that is not a URL")?;
     let target = base
         .join(location)

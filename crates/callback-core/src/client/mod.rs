@@ -8,7 +8,7 @@
 
 mod api;
 mod builder;
-mod exchange;
+pub(crate) mod exchange;
 mod guard;
 pub(crate) mod options;
 
