@@ -151,8 +151,14 @@ def test_every_core_option_is_reachable() -> None:
         default_region="GB",
         allow_unknown_voice=True,
         allowed_regions=["GB", "DE"],
+        blocked_regions=("FR",),
+        allowed_prefixes=["+44", "+49 30"],
+        blocked_prefixes=["+4470"],
         block_costly_numbers=False,
+        allowed_number_types=["mobile", "voip"],
+        high_risk_regions=[],
         number_cooldown=0,
+        number_hourly_cap=10,
         dedupe_window=600.0,
     )
     assert client.auth_kind == "webhook"

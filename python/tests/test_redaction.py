@@ -78,6 +78,10 @@ def test_logs_hold_no_secret_and_no_full_number(portal: FakePortal, caplog: Any)
             portal.fault("close_after_execute")
             with pytest.raises(b.OutcomeUnknownError):
                 client.start_callback(line="reg1", to=NUMBER, text=TEXT)
+            client.check_callback(line="reg1", to=NUMBER, text=TEXT)
+            client.check_callback(line="reg1", to=NUMBER, text=TEXT, idempotency_key="k1")
+            with pytest.raises(b.InvalidRequestError):
+                client.check_callback(line="reg1", to="+12025550123", text=TEXT, idempotency_key="k1")
             portal.fault("rename", method=None, times=0)
             client.start_callback(line="reg1", to=NUMBER, text=TEXT)
             portal.admin("DELETE", "faults")
@@ -125,6 +129,23 @@ def test_reprs_messages_and_tracebacks_hold_no_secret(portal: FakePortal) -> Non
             texts += [str(e), repr(e), "".join(traceback.format_exception(type(e), e, e.__traceback__))]
             texts += [repr(v) for v in e.violations]
     texts.append(repr(b.build_request(line="reg1", to=NUMBER, text=TEXT)))
+    # Policy refusals of a check and of a start, and the destination a check returns.
+    with b.Client.from_webhook(portal.webhook_url, number_hourly_cap=1, blocked_prefixes=["+1201555012"]) as strict:
+        for call in (strict.check_callback, strict.start_callback):
+            with pytest.raises(b.DestinationBlockedError) as blocked:
+                call(line="reg1", to=NUMBER, text=TEXT)
+            e = blocked.value
+            texts += [str(e), repr(e), "".join(traceback.format_exception(type(e), e, e.__traceback__))]
+    with b.Client.from_webhook(portal.webhook_url, number_hourly_cap=1) as capped:
+        destination = capped.check_callback(line="reg1", to=NUMBER, text=TEXT)
+        assert destination.number == NUMBER
+        texts.append(repr(destination))
+        capped.start_callback(line="reg1", to=NUMBER, text=TEXT)
+        for call in (capped.check_callback, capped.start_callback):
+            with pytest.raises(b.DestinationBlockedError) as blocked:
+                call(line="reg1", to=NUMBER, text=TEXT)
+            e = blocked.value
+            texts += [str(e), repr(e), "".join(traceback.format_exception(type(e), e, e.__traceback__))]
     for url in (portal.webhook_url + "extra/parts/", portal.webhook_url.replace("http://", "gopher://")):
         with pytest.raises(b.InvalidRequestError) as raised:
             b.Client.from_webhook(url).close()

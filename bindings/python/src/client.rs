@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
-use crate::convert::{self, Flag, PemList, RateLimitArg, Seconds, StrList, Text};
+use crate::convert::{self, Count, Flag, PemList, RateLimitArg, Seconds, StrList, Text};
 use crate::errors::{IntoPyResult, to_py_err};
 use crate::options::PyOptions;
 use crate::request::request_input;
@@ -154,8 +154,10 @@ impl PyClient {
     #[pyo3(signature = (
         url, *, connect_timeout=None, timeout=None, deadline=None, rate_limit=None,
         root_certificates=None, user_agent_suffix=None, default_region=None,
-        allow_unknown_voice=None, allowed_regions=None, block_costly_numbers=None,
-        number_cooldown=None, dedupe_window=None
+        allow_unknown_voice=None, allowed_regions=None, blocked_regions=None,
+        allowed_prefixes=None, blocked_prefixes=None, block_costly_numbers=None,
+        allowed_number_types=None, high_risk_regions=None, number_cooldown=None,
+        number_hourly_cap=None, dedupe_window=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn from_webhook(
@@ -171,8 +173,14 @@ impl PyClient {
         default_region: Option<Text>,
         allow_unknown_voice: Option<Flag>,
         allowed_regions: Option<StrList>,
+        blocked_regions: Option<StrList>,
+        allowed_prefixes: Option<StrList>,
+        blocked_prefixes: Option<StrList>,
         block_costly_numbers: Option<Flag>,
+        allowed_number_types: Option<StrList>,
+        high_risk_regions: Option<StrList>,
         number_cooldown: Option<Seconds>,
+        number_hourly_cap: Option<Count>,
         dedupe_window: Option<Seconds>,
     ) -> PyResult<Self> {
         let url = convert::str_arg("url", url)?;
@@ -186,8 +194,14 @@ impl PyClient {
             default_region,
             allow_unknown_voice,
             allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
             block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
             number_cooldown,
+            number_hourly_cap,
             dedupe_window,
         };
         let auth = catch_panic(ErrorCode::InvalidRequest, || Auth::webhook(&url));
@@ -201,8 +215,10 @@ impl PyClient {
         *, client_id, client_secret, access_token, refresh_token, client_endpoint,
         server_endpoint, on_tokens=None, connect_timeout=None, timeout=None, deadline=None,
         rate_limit=None, root_certificates=None, user_agent_suffix=None, default_region=None,
-        allow_unknown_voice=None, allowed_regions=None, block_costly_numbers=None,
-        number_cooldown=None, dedupe_window=None
+        allow_unknown_voice=None, allowed_regions=None, blocked_regions=None,
+        allowed_prefixes=None, blocked_prefixes=None, block_costly_numbers=None,
+        allowed_number_types=None, high_risk_regions=None, number_cooldown=None,
+        number_hourly_cap=None, dedupe_window=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn from_oauth(
@@ -224,8 +240,14 @@ impl PyClient {
         default_region: Option<Text>,
         allow_unknown_voice: Option<Flag>,
         allowed_regions: Option<StrList>,
+        blocked_regions: Option<StrList>,
+        allowed_prefixes: Option<StrList>,
+        blocked_prefixes: Option<StrList>,
         block_costly_numbers: Option<Flag>,
+        allowed_number_types: Option<StrList>,
+        high_risk_regions: Option<StrList>,
         number_cooldown: Option<Seconds>,
+        number_hourly_cap: Option<Count>,
         dedupe_window: Option<Seconds>,
     ) -> PyResult<Self> {
         let config = OAuthConfig {
@@ -253,8 +275,14 @@ impl PyClient {
             default_region,
             allow_unknown_voice,
             allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
             block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
             number_cooldown,
+            number_hourly_cap,
             dedupe_window,
         };
         let auth = catch_panic(ErrorCode::InvalidRequest, move || Auth::oauth(config));
@@ -290,6 +318,38 @@ impl PyClient {
             move |client| client.start_callback_cancellable(&request, &token),
             |py, started| convert::callback_started(py, &started).map(Bound::unbind),
         )
+    }
+
+    /// Answers what `start_callback` would decide before any network traffic: validation
+    /// with this client's rules, the destination policy, the idempotency key, the number's
+    /// cooldown and hourly cap. Sends nothing and reserves nothing (the start checks again).
+    ///
+    /// Returns the `Destination`; raises the exception `start_callback` would.
+    #[pyo3(signature = (*, line, to, text, voice=None, idempotency_key=None))]
+    fn check_callback(
+        &self,
+        py: Python<'_>,
+        line: &Bound<'_, PyAny>,
+        to: &Bound<'_, PyAny>,
+        text: &Bound<'_, PyAny>,
+        voice: Option<&Bound<'_, PyAny>>,
+        idempotency_key: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        logbridge::refresh(py);
+        let client = self.client()?;
+        let input = request_input(line, to, text, voice, idempotency_key)?;
+        blocking::warm_up(py);
+        // No network, but the dedupe and cooldown memory is shared with calls running on
+        // other threads: wait for it without the GIL.
+        let destination = py
+            .detach(move || {
+                catch_panic(ErrorCode::InvalidRequest, move || {
+                    let request = client.validate(input)?;
+                    client.check(&request)
+                })
+            })
+            .or_raise(py)?;
+        convert::destination(py, &destination).map(Bound::unbind)
     }
 
     /// The lines usable as `line=` (`voximplant.line.get`), sorted by id.

@@ -7,8 +7,8 @@
 //! Results: plain data become the frozen dataclasses of `bitrix24_callback/_types.py`.
 
 use callback_core::{
-    CallRecord, CallbackStarted, Line, PortalTime, RateLimitOption, Span, TelephonyEvent, Timing,
-    TokenPair, Voice,
+    CallRecord, CallbackStarted, Destination, Line, PortalTime, RateLimitOption, Span,
+    TelephonyEvent, Timing, TokenPair, Voice,
 };
 use pyo3::BoundObject;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -190,6 +190,27 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StrList {
     }
 }
 
+/// A count (`int`, not `bool`) that fits the core's `u32`, e.g. `number_hourly_cap=5`. Only
+/// the representable range is checked here (`ValueError`); what the count means is the core's.
+pub struct Count(pub u32);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Count {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let obj = obj.to_owned();
+        if !is_int(&obj) {
+            return Err(PyTypeError::new_err(format!(
+                "expected int, not {}",
+                type_name(&obj)
+            )));
+        }
+        obj.extract::<u32>().map(Count).map_err(|_| {
+            PyValueError::new_err(format!("expected a whole number from 0 to {}", u32::MAX))
+        })
+    }
+}
+
 /// One PEM text (`str` or `bytes`, may hold several certificates) or a list of them.
 pub struct PemList(pub Vec<Vec<u8>>);
 
@@ -328,6 +349,25 @@ pub fn callback_started<'py>(py: Python<'py>, s: &CallbackStarted) -> PyResult<B
             ("deduplicated", v(py, s.deduplicated)?),
             ("timing", timing(py, &s.timing)?),
             ("portal_moved_to", v(py, s.portal_moved_to.as_deref())?),
+        ],
+    )
+}
+
+/// No `..`: a field added to the core's `Destination` does not compile here until it is passed on.
+pub fn destination<'py>(py: Python<'py>, d: &Destination) -> PyResult<Bound<'py, PyAny>> {
+    let Destination {
+        number,
+        region,
+        number_type,
+    } = d;
+    make(
+        py,
+        "Destination",
+        &[
+            ("number", v(py, number)?),
+            ("masked_number", v(py, d.masked_number())?),
+            ("region", v(py, region.as_deref())?),
+            ("number_type", v(py, number_type.as_str())?),
         ],
     )
 }

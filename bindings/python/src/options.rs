@@ -11,7 +11,7 @@
 use callback_core::{Binding, ClientOptions, OptionNames, PolicyOptions, TokenStore};
 use pyo3::prelude::*;
 
-use crate::convert::{Flag, PemList, RateLimitArg, Seconds, StrList, Text};
+use crate::convert::{Count, Flag, PemList, RateLimitArg, Seconds, StrList, Text};
 
 /// The option keywords as received (`None`: keep the core's default).
 pub struct PyOptions {
@@ -24,8 +24,14 @@ pub struct PyOptions {
     pub default_region: Option<Text>,
     pub allow_unknown_voice: Option<Flag>,
     pub allowed_regions: Option<StrList>,
+    pub blocked_regions: Option<StrList>,
+    pub allowed_prefixes: Option<StrList>,
+    pub blocked_prefixes: Option<StrList>,
     pub block_costly_numbers: Option<Flag>,
+    pub allowed_number_types: Option<StrList>,
+    pub high_risk_regions: Option<StrList>,
     pub number_cooldown: Option<Seconds>,
+    pub number_hourly_cap: Option<Count>,
     pub dedupe_window: Option<Seconds>,
 }
 
@@ -46,8 +52,14 @@ impl PyOptions {
             default_region,
             allow_unknown_voice,
             allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
             block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
             number_cooldown,
+            number_hourly_cap,
             dedupe_window,
         } = self;
         Ok(ClientOptions {
@@ -62,8 +74,14 @@ impl PyOptions {
             allow_unknown_voice: allow_unknown_voice.map(|f| f.0),
             policy: PolicyOptions {
                 allowed_regions: allowed_regions.map(|l| l.0),
+                blocked_regions: blocked_regions.map(|l| l.0),
+                allowed_prefixes: allowed_prefixes.map(|l| l.0),
+                blocked_prefixes: blocked_prefixes.map(|l| l.0),
                 block_costly_numbers: block_costly_numbers.map(|f| f.0),
+                allowed_number_types: allowed_number_types.map(|l| l.0),
+                high_risk_regions: high_risk_regions.map(|l| l.0),
                 number_cooldown: number_cooldown.map(|s| s.0),
+                number_hourly_cap: number_hourly_cap.map(|c| c.0),
             },
             dedupe_window: dedupe_window.map(|s| s.0),
             token_store,

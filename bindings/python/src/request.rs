@@ -102,6 +102,19 @@ impl PyCallbackRequest {
         self.inner.destination_region()
     }
 
+    /// What the destination is, per libphonenumber: `"mobile"`, `"fixed_line"`,
+    /// `"premium_rate"`, ...
+    #[getter]
+    fn number_type(&self) -> &'static str {
+        self.inner.number_type().as_str()
+    }
+
+    /// The destination's calling code (`44` for `+44...`).
+    #[getter]
+    fn calling_code(&self) -> u16 {
+        self.inner.calling_code()
+    }
+
     /// The number with all but the country code and the last two digits hidden.
     #[getter]
     fn masked_number(&self, py: Python<'_>) -> PyResult<String> {

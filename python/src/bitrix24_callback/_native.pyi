@@ -4,7 +4,16 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Callable, List, Optional, Sequence, Tuple, Type, Union, final
 
-from ._types import CallbackStarted, CallRecord, Line, TelephonyEvent, TokenPair, Voice
+from ._types import (
+    CallbackStarted,
+    CallRecord,
+    Destination,
+    Line,
+    NumberType,
+    TelephonyEvent,
+    TokenPair,
+    Voice,
+)
 from .errors import CallbackError
 
 __all__ = [
@@ -60,6 +69,10 @@ class CallbackRequest:
     @property
     def destination_region(self) -> Optional[str]: ...
     @property
+    def number_type(self) -> NumberType: ...
+    @property
+    def calling_code(self) -> int: ...
+    @property
     def masked_number(self) -> str: ...
     @property
     def wire_body(self) -> str: ...
@@ -80,8 +93,14 @@ class Client:
         default_region: Optional[str] = None,
         allow_unknown_voice: Optional[bool] = None,
         allowed_regions: Optional[Sequence[str]] = None,
+        blocked_regions: Optional[Sequence[str]] = None,
+        allowed_prefixes: Optional[Sequence[str]] = None,
+        blocked_prefixes: Optional[Sequence[str]] = None,
         block_costly_numbers: Optional[bool] = None,
+        allowed_number_types: Optional[Sequence[NumberType]] = None,
+        high_risk_regions: Optional[Sequence[str]] = None,
         number_cooldown: Optional[_Seconds] = None,
+        number_hourly_cap: Optional[int] = None,
         dedupe_window: Optional[_Seconds] = None,
     ) -> Client: ...
     @classmethod
@@ -104,8 +123,14 @@ class Client:
         default_region: Optional[str] = None,
         allow_unknown_voice: Optional[bool] = None,
         allowed_regions: Optional[Sequence[str]] = None,
+        blocked_regions: Optional[Sequence[str]] = None,
+        allowed_prefixes: Optional[Sequence[str]] = None,
+        blocked_prefixes: Optional[Sequence[str]] = None,
         block_costly_numbers: Optional[bool] = None,
+        allowed_number_types: Optional[Sequence[NumberType]] = None,
+        high_risk_regions: Optional[Sequence[str]] = None,
         number_cooldown: Optional[_Seconds] = None,
+        number_hourly_cap: Optional[int] = None,
         dedupe_window: Optional[_Seconds] = None,
     ) -> Client: ...
     def start_callback(
@@ -118,6 +143,15 @@ class Client:
         idempotency_key: Optional[str] = None,
         cancel: Optional[CancelToken] = None,
     ) -> CallbackStarted: ...
+    def check_callback(
+        self,
+        *,
+        line: str,
+        to: str,
+        text: str,
+        voice: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Destination: ...
     def lines(self) -> List[Line]: ...
     def voices(self) -> List[Voice]: ...
     def call_record(self, call_id: str) -> Optional[CallRecord]: ...

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict, Literal, Optional
 
 __all__ = [
+    "NumberType",
+    "Destination",
     "CallOutcome",
     "PortalTime",
     "Timing",
@@ -21,6 +23,40 @@ __all__ = [
     "TelephonyEvent",
     "TokenPair",
 ]
+
+
+#: What a number is, per libphonenumber (``CallbackRequest.number_type``,
+#: ``Destination.number_type``; the names ``allowed_number_types`` takes).
+NumberType = Literal[
+    "fixed_line",
+    "mobile",
+    "fixed_line_or_mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "unknown",
+]
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a checked request would ring (``Client.check_callback``).
+
+    ``number`` is the full E.164 number, left out of ``repr``: log ``masked_number``.
+    """
+
+    #: E.164, e.g. ``+12015550123``.
+    number: str = field(repr=False)
+    #: The number with all but the country code and the last two digits hidden.
+    masked_number: str
+    #: ISO 3166 alpha-2 region (``"001"`` for the international networks), when known.
+    region: Optional[str]
+    number_type: NumberType
 
 
 class CallOutcome(str, enum.Enum):

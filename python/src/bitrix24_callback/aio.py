@@ -12,14 +12,42 @@ import asyncio
 import functools
 from concurrent.futures import Executor
 from types import TracebackType
-from typing import Any, Callable, List, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Type, TypedDict, TypeVar
 
 from ._native import CancelToken, Client
-from ._types import CallbackStarted, CallRecord, Line, TokenPair, Voice
+from ._types import CallbackStarted, CallRecord, Destination, Line, NumberType, TokenPair, Voice
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._native import _Pem, _RateLimit, _Seconds
 
 __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
+
+
+class _ClientOptions(TypedDict, total=False):
+    """The option keywords of ``Client.from_webhook`` / ``Client.from_oauth`` (for typing)."""
+
+    connect_timeout: Optional[_Seconds]
+    timeout: Optional[_Seconds]
+    deadline: Optional[_Seconds]
+    rate_limit: Optional[_RateLimit]
+    root_certificates: Optional[_Pem]
+    user_agent_suffix: Optional[str]
+    default_region: Optional[str]
+    allow_unknown_voice: Optional[bool]
+    allowed_regions: Optional[Sequence[str]]
+    blocked_regions: Optional[Sequence[str]]
+    allowed_prefixes: Optional[Sequence[str]]
+    blocked_prefixes: Optional[Sequence[str]]
+    block_costly_numbers: Optional[bool]
+    allowed_number_types: Optional[Sequence[NumberType]]
+    high_risk_regions: Optional[Sequence[str]]
+    number_cooldown: Optional[_Seconds]
+    number_hourly_cap: Optional[int]
+    dedupe_window: Optional[_Seconds]
 
 
 class AsyncClient:
@@ -41,7 +69,7 @@ class AsyncClient:
 
     @classmethod
     def from_webhook(
-        cls, url: str, *, executor: Optional[Executor] = None, **options: Any
+        cls, url: str, *, executor: Optional[Executor] = None, **options: Unpack[_ClientOptions]
     ) -> AsyncClient:
         """Like :meth:`Client.from_webhook`; building the client does no network I/O."""
         return cls(Client.from_webhook(url, **options), executor=executor)
@@ -58,7 +86,7 @@ class AsyncClient:
         server_endpoint: str,
         on_tokens: Optional[Callable[[TokenPair], object]] = None,
         executor: Optional[Executor] = None,
-        **options: Any,
+        **options: Unpack[_ClientOptions],
     ) -> AsyncClient:
         """Like :meth:`Client.from_oauth`. ``on_tokens`` is called in a worker thread."""
         client = Client.from_oauth(
@@ -115,6 +143,26 @@ class AsyncClient:
             # Stop waiting for the limiter; a request already sent cannot be recalled.
             token.cancel()
             raise
+
+    async def check_callback(
+        self,
+        *,
+        line: str,
+        to: str,
+        text: str,
+        voice: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Destination:
+        """See :meth:`Client.check_callback` (no network traffic; run in a worker thread like
+        the other calls, since it shares the client's memory with calls in flight)."""
+        return await self._run(
+            self._client.check_callback,
+            line=line,
+            to=to,
+            text=text,
+            voice=voice,
+            idempotency_key=idempotency_key,
+        )
 
     async def lines(self) -> List[Line]:
         return await self._run(self._client.lines)
