@@ -1,6 +1,8 @@
 //! The `Client` class. Every method that may touch the network returns a Promise settled by an
 //! `AsyncTask`: the blocking core call runs on the libuv thread pool, never on the JS thread.
 //! Arguments are converted and validated synchronously first, so bad input throws at once.
+//! `checkCallback` touches no network: it does its work at once too, but settles a Promise
+//! with the result, so that every failure is a rejection.
 
 use std::time::Duration;
 
@@ -239,7 +241,7 @@ impl Client {
 }
 
 impl Client {
-    /// The work of `checkCallback`, on the JS thread: it is quick (no I/O, one short lock).
+    /// The work of `checkCallback`, on the JS thread: it is quick (no I/O, two short locks).
     fn check<'env>(&self, env: &'env Env, options: &Unknown) -> Result<Unknown<'env>> {
         let o: CheckCallbackOptions = convert::parse(env, options, "options")?;
         let destination = guard(|| {
