@@ -59,6 +59,15 @@ export declare class Client {
    * `voximplant.callback.start` and retries only what is safe.
    */
   startCallback(options: StartCallbackOptions): Promise<CallbackStarted>
+  /**
+   * Answers what `startCallback` would decide before any network traffic: validation with
+   * this client's rules, the destination policy, the idempotency key, the number's cooldown
+   * and hourly cap. Sends nothing and reserves nothing (`startCallback` checks it all again).
+   * Resolves the `Destination`; every failure, a wrong argument type included, is a
+   * rejection (never a throw): `CallbackError` `invalid_request` or `destination_blocked`
+   * exactly as `startCallback` would raise it, or a `TypeError`.
+   */
+  checkCallback(options: CheckCallbackOptions): Promise<Destination>
   /** `voximplant.line.get`: the lines usable as `line`, sorted by id. */
   lines(): Promise<Array<Line>>
   /** `voximplant.tts.voices.get`: the text-to-speech voices, sorted by id. */
@@ -122,6 +131,18 @@ export interface CallRecord {
 }
 
 /**
+ * `client.checkCallback({ line, to, text, voice, idempotencyKey })`: what `startCallback`
+ * would be given.
+ */
+export interface CheckCallbackOptions {
+  line: string
+  to: string
+  text: string
+  voice?: string
+  idempotencyKey?: string
+}
+
+/**
  * Classifies a raw portal answer the way the client does: `null` for a success envelope,
  * otherwise the `CallbackError` it maps to (returned, not thrown).
  */
@@ -161,14 +182,58 @@ export interface CustomRateLimit {
   perSecond: number
 }
 
-/** Which destinations are refused before any network traffic (`destination_blocked`). */
+/**
+ * What `checkCallback` found: the destination `startCallback` would call. `util.inspect`
+ * shows `number` as `[hidden]`.
+ */
+export interface Destination {
+  /** The full number in E.164 (`+12015550123`): what would be dialled. Do not log it. */
+  number: string
+  /** The number with all but the country code and the last two digits hidden. */
+  maskedNumber: string
+  /** ISO 3166 alpha-2 (`'001'` for the international networks), when the metadata names one. */
+  region: string | null
+  numberType: NumberType
+}
+
+/**
+ * Which destinations are refused before any network traffic (`destination_blocked`, with one
+ * violation whose code names the rule). Every list is optional; absent keeps the default.
+ */
 export interface DestinationPolicy {
-  /** ISO 3166 alpha-2 regions the business serves (`['GB', 'DE']`); empty or absent = any. */
+  /**
+   * ISO 3166 alpha-2 regions the business serves (`['GB', 'DE']`; `'001'`: the international
+   * networks); empty or absent = any. Naming a high-risk region here allows it.
+   */
   allowedRegions?: Array<string>
-  /** Refuse premium-rate, shared-cost and personal numbers. Default `true`. */
+  /** Regions never called. */
+  blockedRegions?: Array<string>
+  /**
+   * E.164 prefixes allowed (`['+44', '+1 201']`); empty or absent = any. A matching prefix
+   * also lifts the international-network and high-risk rules for that number.
+   */
+  allowedPrefixes?: Array<string>
+  /** E.164 prefixes never called (`['+4470']`). */
+  blockedPrefixes?: Array<string>
+  /** Refuse number types outside `allowedNumberTypes`. Default `true`. */
   blockCostlyNumbers?: boolean
+  /**
+   * The types called while `blockCostlyNumbers` is on. Default `fixed_line`, `mobile`,
+   * `fixed_line_or_mobile`, `toll_free`.
+   */
+  allowedNumberTypes?: Array<NumberType>
+  /**
+   * Regions refused unless allowed explicitly; replaces the built-in high-risk list (`[]`:
+   * none).
+   */
+  highRiskRegions?: Array<string>
   /** A number that was called is refused for this long. Default 60000; 0 turns it off. */
   numberCooldownMs?: number
+  /**
+   * Calls to one number per rolling hour, at most (a whole number). Default 5; 0 turns it
+   * off.
+   */
+  numberHourlyCap?: number
 }
 
 /** The stable error codes, as a string-literal union in `index.d.ts`. */
@@ -191,6 +256,12 @@ export declare function maskNumber(phoneNumber: string): string
 
 /** Longest `text` accepted, in characters. */
 export declare const MAX_TEXT_CHARS: number
+
+/**
+ * What a valid number is, per libphonenumber's metadata (`unknown` only for numbers it calls
+ * invalid, which validation refuses).
+ */
+export type NumberType = 'fixed_line' | 'mobile' | 'fixed_line_or_mobile' | 'toll_free' | 'premium_rate' | 'shared_cost' | 'voip' | 'personal_number' | 'pager' | 'uan' | 'voicemail' | 'unknown'
 
 /** `Client.fromOAuth({ clientId, ..., onTokens, ...options })`. */
 export interface OAuthConfig {
@@ -305,8 +376,10 @@ export interface ValidatedRequest {
   text: string
   voice: string | null
   idempotencyKey: string | null
-  /** ISO 3166 region of the destination, when known. */
+  /** ISO 3166 region of the destination (`'001'` for the international networks), when known. */
   destinationRegion: string | null
+  /** What the number is, per libphonenumber's metadata. */
+  numberType: NumberType
   /** The exact JSON body sent to `voximplant.callback.start` (contains the full number). */
   wireBody: string
 }

@@ -843,6 +843,7 @@ module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.knownVoices = nativeBinding.knownVoices
 module.exports.maskNumber = nativeBinding.maskNumber
 module.exports.MAX_TEXT_CHARS = nativeBinding.MAX_TEXT_CHARS
+module.exports.NumberType = nativeBinding.NumberType
 module.exports.parseEvent = nativeBinding.parseEvent
 module.exports.validateRequest = nativeBinding.validateRequest
 module.exports.version = nativeBinding.version

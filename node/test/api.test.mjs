@@ -8,6 +8,7 @@ const { CallbackError, Client } = pkg
 const WEBHOOK = 'http://127.0.0.1:9/rest/1/apisecret00000001/'
 
 test('exports and version', () => {
+  assert.equal(typeof pkg.Client.prototype.checkCallback, 'function')
   for (const name of ['Client', 'CallbackError', 'validateRequest', 'classifyResponse', 'parseEvent', 'maskNumber', 'errorCodes', 'knownVoices', 'version']) {
     assert.equal(typeof pkg[name], 'function', name)
   }
@@ -28,6 +29,15 @@ test('index.d.ts declares exactly the codes errorCodes() returns', async () => {
   const line = dts.split('\n').find((l) => l.startsWith('export type ErrorCode ='))
   const declared = [...line.matchAll(/'([a-z_]+)'/g)].map((m) => m[1])
   assert.deepEqual(declared, pkg.errorCodes())
+})
+
+test('index.d.ts declares exactly the number types the binding returns', async () => {
+  const { readFileSync } = await import('node:fs')
+  const dts = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8')
+  const line = dts.split('\n').find((l) => l.startsWith('export type NumberType ='))
+  const declared = [...line.matchAll(/'([a-z_]+)'/g)].map((m) => m[1])
+  assert.deepEqual(declared, Object.values(pkg.NumberType))
+  assert.ok(declared.includes('premium_rate') && declared.includes('fixed_line_or_mobile'))
 })
 
 test('CallbackError is a real Error subclass that users can construct', () => {
@@ -175,6 +185,47 @@ test('several bad options at once are one invalid_request listing them all, in c
   assert.deepEqual(oauth.violations.map((v) => [v.field, v.code]), [['deadlineMs', 'out_of_range']])
 })
 
+test('bad destination-policy values are one invalid_request listing them all', () => {
+  const e = throwsWith(() => new Client({
+    webhookUrl: WEBHOOK,
+    destinationPolicy: { allowedRegions: ['XX'], blockedPrefixes: ['44'], allowedNumberTypes: ['landline'], numberHourlyCap: 1.5 },
+  }), 'invalid_request')
+  assert.deepEqual(e.violations.map((v) => [v.field, v.code]), [
+    ['destinationPolicy.allowedRegions', 'unknown_region'],
+    ['destinationPolicy.blockedPrefixes', 'invalid_prefix'],
+    ['destinationPolicy.allowedNumberTypes', 'unknown_number_type'],
+    ['destinationPolicy.numberHourlyCap', 'invalid'],
+  ])
+  for (const v of e.violations) assert.match(e.message, new RegExp(`${v.field.replace('.', '\\.')}: `))
+  // The cap is never wrapped or truncated (napi's own u32 would make -1 a cap of 4294967295),
+  // and it is listed where the core lists the policy: before dedupeWindowMs.
+  for (const numberHourlyCap of [-1, 1.5, 2 ** 32, Number.NaN, Number.POSITIVE_INFINITY]) {
+    const bad = throwsWith(() => new Client({ webhookUrl: WEBHOOK, destinationPolicy: { numberHourlyCap } }), 'invalid_request')
+    assert.deepEqual(bad.violations.map((v) => [v.field, v.code]), [['destinationPolicy.numberHourlyCap', 'invalid']], String(numberHourlyCap))
+  }
+  const ordered = throwsWith(() => new Client({
+    webhookUrl: WEBHOOK,
+    timeoutMs: -1,
+    destinationPolicy: { numberCooldownMs: -1, numberHourlyCap: -1 },
+    dedupeWindowMs: -1,
+  }), 'invalid_request')
+  assert.deepEqual(ordered.violations.map((v) => v.field), [
+    'timeoutMs', 'destinationPolicy.numberCooldownMs', 'destinationPolicy.numberHourlyCap', 'dedupeWindowMs',
+  ])
+  for (const numberHourlyCap of [0, 1, 2 ** 32 - 1]) new Client({ webhookUrl: WEBHOOK, destinationPolicy: { numberHourlyCap } })
+  // The OAuth factory reads the same policy.
+  const oauth = throwsWith(() => Client.fromOAuth({
+    clientId: 'local.app.1',
+    clientSecret: 'clientsecretvalue01',
+    accessToken: 'accesstokenvalue01',
+    refreshToken: 'refreshtokenvalue01',
+    clientEndpoint: 'http://127.0.0.1:9/rest/',
+    serverEndpoint: 'http://127.0.0.1:9/rest/',
+    destinationPolicy: { numberHourlyCap: -3, highRiskRegions: ['QQ'] },
+  }), 'invalid_request')
+  assert.deepEqual(oauth.violations.map((v) => v.field), ['destinationPolicy.highRiskRegions', 'destinationPolicy.numberHourlyCap'])
+})
+
 test('a bad waitForOutcome timeoutMs throws invalid_request synchronously', () => {
   const client = new Client({ webhookUrl: WEBHOOK, ...FAST })
   for (const timeoutMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
@@ -194,7 +245,17 @@ test('every option is accepted', () => {
     userAgentSuffix: 'my-app/1.0',
     defaultRegion: 'GB',
     allowUnknownVoice: true,
-    destinationPolicy: { allowedRegions: ['GB'], blockCostlyNumbers: true, numberCooldownMs: 1000 },
+    destinationPolicy: {
+      allowedRegions: ['GB', '001'],
+      blockedRegions: ['DE'],
+      allowedPrefixes: ['+44', '+1 201'],
+      blockedPrefixes: ['+4470'],
+      blockCostlyNumbers: true,
+      allowedNumberTypes: ['fixed_line', 'mobile', 'voip'],
+      highRiskRegions: [],
+      numberCooldownMs: 1000,
+      numberHourlyCap: 3,
+    },
     dedupeWindowMs: 60000,
   })
   assert.equal(typeof client.portal, 'string')
@@ -217,6 +278,10 @@ test('validateRequest returns what would be sent, with the number masked elsewhe
   assert.equal(r.line, 'reg1')
   assert.equal(r.maskedNumber, '+120******23')
   assert.equal(r.destinationRegion, 'US')
+  assert.equal(r.numberType, 'fixed_line_or_mobile')
+  assert.equal(pkg.validateRequest({ line: 'reg1', to: '+44 7400 123456', text: 'x' }).numberType, 'mobile')
+  // validateRequest has no policy: a premium-rate number is valid, checkCallback would refuse it.
+  assert.equal(pkg.validateRequest({ line: 'reg1', to: '+44 909 879 0123', text: 'x' }).numberType, 'premium_rate')
   assert.deepEqual(JSON.parse(r.wireBody), {
     FROM_LINE: 'reg1', TO_NUMBER: '+12015550123', TEXT_TO_PRONOUNCE: 'Call the visitor', VOICE: 'ruinternalfemale',
   })

@@ -17,9 +17,13 @@ import type {
   CallbackStarted,
   CallOutcome,
   CallRecord,
+  CheckCallbackOptions,
   ClientOptions,
+  Destination,
+  DestinationPolicy,
   ErrorCode,
   Line,
+  NumberType,
   OAuthConfig,
   StartCallbackOptions,
   TelephonyEvent,
@@ -41,13 +45,45 @@ const options: ClientOptions = {
   destinationPolicy: { allowedRegions: ['GB'], blockCostlyNumbers: true, numberCooldownMs: 60000 },
   dedupeWindowMs: 600000,
 }
+const policy: DestinationPolicy = {
+  allowedRegions: ['GB', 'DE', '001'],
+  blockedRegions: ['RU'],
+  allowedPrefixes: ['+44', '+49'],
+  blockedPrefixes: ['+4470'],
+  blockCostlyNumbers: true,
+  allowedNumberTypes: ['fixed_line', 'mobile', 'voip'],
+  highRiskRegions: [],
+  numberCooldownMs: 60000,
+  numberHourlyCap: 5,
+}
+// @ts-expect-error number types are a closed list
+const badType: DestinationPolicy = { allowedNumberTypes: ['landline'] }
 const presets: ClientOptions['rateLimit'][] = ['standard', 'enterprise', 'off']
 
 // A CallbackError has every field of CallbackErrorDetails (its declaration derives from it).
 type MissingErrorFields = Exclude<keyof CallbackErrorDetails, keyof CallbackError>
 const noFieldMissing: [MissingErrorFields] extends [never] ? true : false = true
 
-const webhook = new Client({ webhookUrl: 'https://example.bitrix24.com/rest/1/secret/', ...options })
+const webhook = new Client({ webhookUrl: 'https://example.bitrix24.com/rest/1/secret/', ...options, destinationPolicy: policy })
+
+function costly(t: NumberType): boolean {
+  switch (t) {
+    case 'fixed_line':
+    case 'mobile':
+    case 'fixed_line_or_mobile':
+    case 'toll_free':
+      return false
+    case 'premium_rate':
+    case 'shared_cost':
+    case 'voip':
+    case 'personal_number':
+    case 'pager':
+    case 'uan':
+    case 'voicemail':
+    case 'unknown':
+      return true
+  }
+}
 
 const oauthConfig: OAuthConfig = {
   clientId: 'local.app',
@@ -121,6 +157,14 @@ async function main(): Promise<void> {
       e.retrySafe = false
     }
   }
+  const toCheck: CheckCallbackOptions = { line: 'reg1', to: '+447400123456', text: 'x', voice: 'ruinternalfemale', idempotencyKey: 'form-43' }
+  const checked: Destination = await webhook.checkCallback(toCheck)
+  const full: string = checked.number
+  const shown: string = checked.maskedNumber
+  const region: string | null = checked.region
+  void [full, shown, region, costly(checked.numberType), badType]
+  // The same object as startCallback's works (its signal is not read).
+  await webhook.checkCallback(request)
   const lines: Line[] = await oauth.lines()
   const voices: Voice[] = await oauth.voices()
   const portal: string = webhook.portal
@@ -128,6 +172,7 @@ async function main(): Promise<void> {
 
   const v: ValidatedRequest = validateRequest({ line: 'reg1', to: '(201) 555-0123', text: 'x', defaultRegion: 'US', allowUnknownVoice: true })
   const wire: string = v.wireBody
+  const vType: NumberType = v.numberType
   const classified: CallbackError | null = classifyResponse(503, new Uint8Array([123, 125]))
   const ev: TelephonyEvent = parseEvent('event=ONVOXIMPLANTCALLEND', 'token')
   const outcome: CallOutcome | null = ev.outcome
@@ -148,7 +193,7 @@ async function main(): Promise<void> {
   const masked: string = maskNumber('+12015550123')
   const max: number = MAX_TEXT_CHARS
   const ver: string = version()
-  void [wire, classified, outcome, data, mine.code, mine2.retrySafe, all, voicesKnown, masked, max, ver]
+  void [wire, vType, classified, outcome, data, mine.code, mine2.retrySafe, all, voicesKnown, masked, max, ver]
 }
 
 void main

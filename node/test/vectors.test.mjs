@@ -6,7 +6,7 @@ import { test } from 'node:test'
 
 import { pkg, repoRoot } from './helpers.mjs'
 
-const { CallbackError, classifyResponse, parseEvent, validateRequest } = pkg
+const { CallbackError, Client, classifyResponse, maskNumber, parseEvent, validateRequest } = pkg
 const load = (name) => JSON.parse(readFileSync(path.join(repoRoot, 'tests', 'vectors', name), 'utf8'))
 
 test('requests.json: wire bodies and violations', () => {
@@ -80,4 +80,62 @@ test('events.json: parsing and the application token', () => {
       if ('outcome' in c.expect) assert.equal(ev.outcome, c.expect.outcome ?? null, c.name)
     }
   }
+})
+
+/** `allowed_regions` -> `allowedRegions`: the vectors spell options as the core does. */
+const camel = (key) => key.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
+
+test('policy.json: every case through checkCallback, with a client built from its policy', async () => {
+  const { cases } = load('policy.json')
+  assert.ok(cases.length >= 30)
+  for (const c of cases) {
+    const destinationPolicy = Object.fromEntries(Object.entries(c.policy).map(([k, v]) => [camel(k), v]))
+    const client = new Client({ webhookUrl: 'http://127.0.0.1:9/rest/1/policyvectors01/', destinationPolicy })
+    const checked = client.checkCallback({ line: 'reg1', to: c.number, text: 'policy vector' })
+    if ('code' in c.expect) {
+      let err
+      try {
+        await checked
+      } catch (e) {
+        err = e
+      }
+      assert.ok(err instanceof CallbackError, `${c.name}: expected a CallbackError`)
+      assert.equal(err.code, 'destination_blocked', `${c.name}: ${err.message}`)
+      assert.equal(err.retrySafe, true, c.name)
+      assert.deepEqual(err.violations.map((v) => [v.field, v.code]), [['TO_NUMBER', c.expect.code]], c.name)
+    } else {
+      const d = await checked
+      assert.deepEqual([d.region, d.numberType], [c.expect.region ?? null, c.expect.type], c.name)
+    }
+  }
+})
+
+test('numbers.json: libphonenumber\'s answer for every case, through validateRequest', () => {
+  const v = load('numbers.json')
+  assert.equal(v.metadata_version, '9.0.42')
+  assert.ok(v.examples.length > 1000)
+  const disagreements = []
+  let checked = 0
+  for (const section of ['examples', 'cases_of_interest', 'random']) {
+    for (const c of v[section]) {
+      checked++
+      const input = { line: 'reg1', to: c.input, text: 'oracle', defaultRegion: c.region_given ?? undefined }
+      let got
+      try {
+        const r = validateRequest(input)
+        // The E.164 form is only in the wire body; the rest is what the result shows.
+        got = [JSON.parse(r.wireBody).TO_NUMBER, r.maskedNumber, r.destinationRegion, r.numberType]
+      } catch (e) {
+        got = e instanceof CallbackError ? e.violations.map((x) => x.code) : String(e)
+      }
+      let want = [c.e164, maskNumber(c.e164 ?? ''), c.region, c.type]
+      if (!c.parsed) want = ['unparsable']
+      else if (!c.valid) want = ['invalid_number']
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        disagreements.push(`${section}: ${c.input}: ${JSON.stringify(got)} (oracle ${JSON.stringify(want)})`)
+      }
+    }
+  }
+  assert.ok(checked > 5000, String(checked))
+  assert.deepEqual(disagreements.slice(0, 40), [], `${disagreements.length} of ${checked} disagree`)
 })

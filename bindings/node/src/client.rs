@@ -1,6 +1,8 @@
 //! The `Client` class. Every method that may touch the network returns a Promise settled by an
 //! `AsyncTask`: the blocking core call runs on the libuv thread pool, never on the JS thread.
 //! Arguments are converted and validated synchronously first, so bad input throws at once.
+//! `checkCallback` touches no network: it does its work at once too, but settles a Promise
+//! with the result, so that every failure is a rejection.
 
 use std::time::Duration;
 
@@ -9,10 +11,11 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::convert::{
-    self, CallRecord, CallbackStarted, ClientOptions, Line, OAuthConfig, StartCallbackOptions,
-    Voice, WaitOptions, WebhookConfig,
+    self, CallRecord, CallbackStarted, CheckCallbackOptions, ClientOptions, Destination, Line,
+    OAuthConfig, StartCallbackOptions, Voice, WaitOptions, WebhookConfig,
 };
 use crate::errors::{self, guard, to_napi};
+use crate::runtime;
 
 /// Default bound of `waitForOutcome`.
 const DEFAULT_WAIT: Duration = Duration::from_secs(120);
@@ -138,6 +141,28 @@ impl Client {
         }))
     }
 
+    /// Answers what `startCallback` would decide before any network traffic: validation with
+    /// this client's rules, the destination policy, the idempotency key, the number's cooldown
+    /// and hourly cap. Sends nothing and reserves nothing (`startCallback` checks it all again).
+    /// Resolves the `Destination`; every failure, a wrong argument type included, is a
+    /// rejection (never a throw): `CallbackError` `invalid_request` or `destination_blocked`
+    /// exactly as `startCallback` would raise it, or a `TypeError`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options: CheckCallbackOptions",
+        ts_return_type = "Promise<Destination>"
+    )]
+    pub fn check_callback<'env>(
+        &self,
+        env: &'env Env,
+        options: Unknown,
+    ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
+        match self.check(env, &options) {
+            Ok(destination) => PromiseRaw::resolve(env, destination),
+            Err(e) => PromiseRaw::reject(env, e),
+        }
+    }
+
     /// `voximplant.line.get`: the lines usable as `line`, sorted by id.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Line>>")]
     pub fn lines(&self) -> AsyncTask<Call<Vec<core::Line>>> {
@@ -216,6 +241,22 @@ impl Client {
 }
 
 impl Client {
+    /// The work of `checkCallback`, on the JS thread: it is quick (no I/O, two short locks).
+    fn check<'env>(&self, env: &'env Env, options: &Unknown) -> Result<Unknown<'env>> {
+        let o: CheckCallbackOptions = convert::parse(env, options, "options")?;
+        let destination = guard(|| {
+            let request = self.inner.validate(o.into_input())?;
+            self.inner.check(&request)
+        })
+        .map_err(|e| to_napi(env, e))?;
+        runtime::with_redacted_inspect(
+            env,
+            Destination::from(destination),
+            "Destination",
+            &["number"],
+        )
+    }
+
     /// `Client { auth: 'webhook', userId: '1', portal: 'https://...' }`: the portal address in
     /// use (it changes after a rename), never a secret or a token.
     fn describe(&self, env: &Env) -> Result<String> {
@@ -241,8 +282,9 @@ fn build(
             .map(|v| format!("{}.{}.{}", v.major, v.minor, v.patch))
             .unwrap_or_else(|_| "unknown".to_owned()),
     };
-    let options = opts.into_core(node, token_store);
-    guard(|| core::Client::with_options(auth, options)).map_err(|e| to_napi(env, e))
+    let (options, own) = opts.into_core(node, token_store);
+    guard(|| convert::with_own_violations(core::Client::with_options(auth, options), own))
+        .map_err(|e| to_napi(env, e))
 }
 
 // ---------------------------------------------------------------- the async task

@@ -18,15 +18,34 @@ pub struct CustomRateLimit {
     pub per_second: f64,
 }
 
-/// Which destinations are refused before any network traffic (`destination_blocked`).
+/// Which destinations are refused before any network traffic (`destination_blocked`, with one
+/// violation whose code names the rule). Every list is optional; absent keeps the default.
 #[napi(object)]
 pub struct DestinationPolicy {
-    /// ISO 3166 alpha-2 regions the business serves (`['GB', 'DE']`); empty or absent = any.
+    /// ISO 3166 alpha-2 regions the business serves (`['GB', 'DE']`; `'001'`: the international
+    /// networks); empty or absent = any. Naming a high-risk region here allows it.
     pub allowed_regions: Option<Vec<String>>,
-    /// Refuse premium-rate, shared-cost and personal numbers. Default `true`.
+    /// Regions never called.
+    pub blocked_regions: Option<Vec<String>>,
+    /// E.164 prefixes allowed (`['+44', '+1 201']`); empty or absent = any. A matching prefix
+    /// also lifts the international-network and high-risk rules for that number.
+    pub allowed_prefixes: Option<Vec<String>>,
+    /// E.164 prefixes never called (`['+4470']`).
+    pub blocked_prefixes: Option<Vec<String>>,
+    /// Refuse number types outside `allowedNumberTypes`. Default `true`.
     pub block_costly_numbers: Option<bool>,
+    /// The types called while `blockCostlyNumbers` is on. Default `fixed_line`, `mobile`,
+    /// `fixed_line_or_mobile`, `toll_free`.
+    #[napi(ts_type = "Array<NumberType>")]
+    pub allowed_number_types: Option<Vec<String>>,
+    /// Regions refused unless allowed explicitly; replaces the built-in high-risk list (`[]`:
+    /// none).
+    pub high_risk_regions: Option<Vec<String>>,
     /// A number that was called is refused for this long. Default 60000; 0 turns it off.
     pub number_cooldown_ms: Option<f64>,
+    /// Calls to one number per rolling hour, at most (a whole number). Default 5; 0 turns it
+    /// off.
+    pub number_hourly_cap: Option<f64>,
 }
 
 /// Options shared by `new Client(...)` and `Client.fromOAuth(...)`; every one is optional.
@@ -100,6 +119,17 @@ pub struct StartCallbackOptions {
     pub signal: Option<Unknown<'static>>,
 }
 
+/// `client.checkCallback({ line, to, text, voice, idempotencyKey })`: what `startCallback`
+/// would be given.
+#[napi(object, object_to_js = false)]
+pub struct CheckCallbackOptions {
+    pub line: String,
+    pub to: String,
+    pub text: String,
+    pub voice: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
 /// `validateRequest(...)`: the same input as `startCallback` plus the client-level rules.
 #[napi(object, object_to_js = false)]
 pub struct RequestInput {
@@ -137,12 +167,14 @@ pub fn parse<T: FromNapiValue>(env: &Env, value: &Unknown, what: &str) -> Result
 
 impl ClientOptions {
     /// The core's options, one line per option: the core checks them all (and names them in
-    /// camelCase, with the `Ms` suffix of the millisecond options).
+    /// camelCase, with the `Ms` suffix of the millisecond options). Also the violations found
+    /// here, for the one value the core cannot be handed as given (see [`hourly_cap`]); report
+    /// them with [`with_own_violations`].
     pub fn into_core(
         self,
         binding: core::Binding,
         token_store: Option<core::TokenStore>,
-    ) -> core::ClientOptions {
+    ) -> (core::ClientOptions, Vec<core::Violation>) {
         let ClientOptions {
             connect_timeout_ms,
             timeout_ms,
@@ -155,7 +187,8 @@ impl ClientOptions {
             destination_policy,
             dedupe_window_ms,
         } = self;
-        core::ClientOptions {
+        let mut own = Vec::new();
+        let options = core::ClientOptions {
             connect_timeout: connect_timeout_ms.map(core::Span::Millis),
             timeout: timeout_ms.map(core::Span::Millis),
             deadline: deadline_ms.map(core::Span::Millis),
@@ -165,11 +198,14 @@ impl ClientOptions {
             binding: Some(binding),
             default_region,
             allow_unknown_voice,
-            policy: destination_policy.map(Into::into).unwrap_or_default(),
+            policy: destination_policy
+                .map(|p| p.into_core(&mut own))
+                .unwrap_or_default(),
             dedupe_window: dedupe_window_ms.map(core::Span::Millis),
             token_store,
             names: core::OptionNames::Camel,
-        }
+        };
+        (options, own)
     }
 }
 
@@ -192,19 +228,72 @@ fn pem_texts(pems: Option<Either<String, Vec<String>>>) -> Vec<Vec<u8>> {
     }
 }
 
-impl From<DestinationPolicy> for core::PolicyOptions {
-    fn from(p: DestinationPolicy) -> Self {
+impl DestinationPolicy {
+    /// The core's policy options, one line per option; a bad `numberHourlyCap` is added to `own`.
+    fn into_core(self, own: &mut Vec<core::Violation>) -> core::PolicyOptions {
         let DestinationPolicy {
             allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
             block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
             number_cooldown_ms,
-        } = p;
+            number_hourly_cap,
+        } = self;
         core::PolicyOptions {
             allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
             block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
             number_cooldown: number_cooldown_ms.map(core::Span::Millis),
+            number_hourly_cap: number_hourly_cap.and_then(|n| hourly_cap(n, own)),
         }
     }
+}
+
+/// The name of the hourly cap in violations (the core's camelCase spelling of its option).
+const HOURLY_CAP: &str = "destinationPolicy.numberHourlyCap";
+
+/// The hourly cap, read as a plain number: napi's own `u32` conversion would wrap `-1` into a
+/// cap of 4294967295 and truncate `1.5`. The core takes a `u32`, so this one range check is
+/// made here, and reported with the core's own violations.
+fn hourly_cap(n: f64, own: &mut Vec<core::Violation>) -> Option<u32> {
+    if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+        return Some(n as u32);
+    }
+    own.push(core::Violation {
+        field: HOURLY_CAP.to_owned(),
+        code: "invalid".to_owned(),
+        message: "must be a whole number from 0 to 4294967295 (0 turns the cap off)".to_owned(),
+    });
+    None
+}
+
+/// The core's answer with the violations the binding found added: one `invalid_request`
+/// listing all of them, in the core's order (the destination policy comes right before
+/// `dedupeWindow`, and the hourly cap is its last option).
+pub fn with_own_violations<T>(
+    result: std::result::Result<T, core::Error>,
+    own: Vec<core::Violation>,
+) -> std::result::Result<T, core::Error> {
+    if own.is_empty() {
+        return result;
+    }
+    let mut all = match &result {
+        Err(e) if e.code() == core::ErrorCode::InvalidRequest => e.violations().to_vec(),
+        _ => Vec::new(),
+    };
+    let at = all
+        .iter()
+        .position(|v| v.field.starts_with("dedupeWindow"))
+        .unwrap_or(all.len());
+    all.splice(at..at, own);
+    Err(core::Error::invalid(all))
 }
 
 impl StartCallbackOptions {
@@ -227,6 +316,27 @@ impl StartCallbackOptions {
             violations: Vec::new(),
         };
         (input, signal)
+    }
+}
+
+impl CheckCallbackOptions {
+    /// The request for the core (validated by `core::Client::validate`).
+    pub fn into_input(self) -> core::RequestInput {
+        let CheckCallbackOptions {
+            line,
+            to,
+            text,
+            voice,
+            idempotency_key,
+        } = self;
+        core::RequestInput {
+            line: Some(line),
+            to: Some(to),
+            text: Some(text),
+            voice,
+            idempotency_key,
+            violations: Vec::new(),
+        }
     }
 }
 
@@ -455,8 +565,10 @@ pub struct ValidatedRequest {
     pub text: String,
     pub voice: Option<String>,
     pub idempotency_key: Option<String>,
-    /// ISO 3166 region of the destination, when known.
+    /// ISO 3166 region of the destination (`'001'` for the international networks), when known.
     pub destination_region: Option<String>,
+    /// What the number is, per libphonenumber's metadata.
+    pub number_type: NumberType,
     /// The exact JSON body sent to `voximplant.callback.start` (contains the full number).
     pub wire_body: String,
 }
@@ -470,7 +582,73 @@ impl From<&core::CallbackRequest> for ValidatedRequest {
             voice: r.voice().map(str::to_owned),
             idempotency_key: r.idempotency_key().map(str::to_owned),
             destination_region: r.destination_region().map(str::to_owned),
+            number_type: r.number_type().into(),
             wire_body: r.wire_body(),
+        }
+    }
+}
+
+/// What `checkCallback` found: the destination `startCallback` would call. `util.inspect`
+/// shows `number` as `[hidden]`.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct Destination {
+    /// The full number in E.164 (`+12015550123`): what would be dialled. Do not log it.
+    pub number: String,
+    /// The number with all but the country code and the last two digits hidden.
+    pub masked_number: String,
+    /// ISO 3166 alpha-2 (`'001'` for the international networks), when the metadata names one.
+    pub region: Option<String>,
+    pub number_type: NumberType,
+}
+
+impl From<core::Destination> for Destination {
+    fn from(d: core::Destination) -> Self {
+        Destination {
+            masked_number: d.masked_number(),
+            number: d.number,
+            region: d.region,
+            number_type: d.number_type.into(),
+        }
+    }
+}
+
+/// What a valid number is, per libphonenumber's metadata (`unknown` only for numbers it calls
+/// invalid, which validation refuses).
+#[napi(string_enum = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberType {
+    FixedLine,
+    Mobile,
+    /// Regions (the NANP, say) whose landlines and mobiles cannot be told apart.
+    FixedLineOrMobile,
+    TollFree,
+    PremiumRate,
+    SharedCost,
+    Voip,
+    PersonalNumber,
+    Pager,
+    /// Universal access numbers: one number a company routes to its offices.
+    Uan,
+    Voicemail,
+    Unknown,
+}
+
+/// The one place that maps the core's number types; a new core variant fails to compile here.
+impl From<core::NumberType> for NumberType {
+    fn from(t: core::NumberType) -> Self {
+        match t {
+            core::NumberType::FixedLine => NumberType::FixedLine,
+            core::NumberType::Mobile => NumberType::Mobile,
+            core::NumberType::FixedLineOrMobile => NumberType::FixedLineOrMobile,
+            core::NumberType::TollFree => NumberType::TollFree,
+            core::NumberType::PremiumRate => NumberType::PremiumRate,
+            core::NumberType::SharedCost => NumberType::SharedCost,
+            core::NumberType::Voip => NumberType::Voip,
+            core::NumberType::PersonalNumber => NumberType::PersonalNumber,
+            core::NumberType::Pager => NumberType::Pager,
+            core::NumberType::Uan => NumberType::Uan,
+            core::NumberType::Voicemail => NumberType::Voicemail,
+            core::NumberType::Unknown => NumberType::Unknown,
         }
     }
 }
@@ -560,9 +738,23 @@ mod tests {
         }
     }
 
+    fn policy() -> DestinationPolicy {
+        DestinationPolicy {
+            allowed_regions: None,
+            blocked_regions: None,
+            allowed_prefixes: None,
+            blocked_prefixes: None,
+            block_costly_numbers: None,
+            allowed_number_types: None,
+            high_risk_regions: None,
+            number_cooldown_ms: None,
+            number_hourly_cap: None,
+        }
+    }
+
     #[test]
     fn options_reach_the_core_as_given_and_are_named_in_camel_case() {
-        let o = ClientOptions {
+        let (o, own) = ClientOptions {
             timeout_ms: Some(1500.0),
             rate_limit: Some(Either::B(CustomRateLimit {
                 burst: -1.0,
@@ -570,13 +762,20 @@ mod tests {
             })),
             root_certificates: Some(Either::A("pem".into())),
             destination_policy: Some(DestinationPolicy {
-                allowed_regions: None,
+                allowed_regions: Some(vec!["GB".into()]),
+                blocked_regions: Some(vec!["xx".into()]),
+                allowed_prefixes: Some(vec!["+44".into()]),
+                blocked_prefixes: Some(vec!["44".into()]),
                 block_costly_numbers: Some(false),
+                allowed_number_types: Some(vec!["landline".into()]),
+                high_risk_regions: Some(Vec::new()),
                 number_cooldown_ms: Some(0.0),
+                number_hourly_cap: Some(2.0),
             }),
             ..options()
         }
         .into_core(node(), None);
+        assert!(own.is_empty());
         assert_eq!(o.timeout, Some(core::Span::Millis(1500.0)));
         assert_eq!(
             o.rate_limit,
@@ -586,9 +785,92 @@ mod tests {
             })
         );
         assert_eq!(o.root_certificates, vec![b"pem".to_vec()]);
-        assert_eq!(o.policy.number_cooldown, Some(core::Span::Millis(0.0)));
-        assert_eq!(o.policy.block_costly_numbers, Some(false));
+        // The values go through untouched: the core checks them.
+        let strings = |v: &[&str]| Some(v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        assert_eq!(
+            o.policy,
+            core::PolicyOptions {
+                allowed_regions: strings(&["GB"]),
+                blocked_regions: strings(&["xx"]),
+                allowed_prefixes: strings(&["+44"]),
+                blocked_prefixes: strings(&["44"]),
+                block_costly_numbers: Some(false),
+                allowed_number_types: strings(&["landline"]),
+                high_risk_regions: Some(Vec::new()),
+                number_cooldown: Some(core::Span::Millis(0.0)),
+                number_hourly_cap: Some(2),
+            }
+        );
         assert_eq!(o.binding, Some(node()));
         assert_eq!(o.names, core::OptionNames::Camel);
+    }
+
+    #[test]
+    fn an_hourly_cap_is_never_wrapped_or_truncated() {
+        for (given, want) in [
+            (0.0, Some(0)),
+            (5.0, Some(5)),
+            (4294967295.0, Some(u32::MAX)),
+        ] {
+            let mut own = Vec::new();
+            assert_eq!(hourly_cap(given, &mut own), want, "{given}");
+            assert!(own.is_empty());
+        }
+        for bad in [-1.0, 1.5, 4294967296.0, f64::NAN, f64::INFINITY] {
+            let (o, own) = ClientOptions {
+                destination_policy: Some(DestinationPolicy {
+                    number_hourly_cap: Some(bad),
+                    ..policy()
+                }),
+                ..options()
+            }
+            .into_core(node(), None);
+            assert_eq!(o.policy.number_hourly_cap, None, "{bad}");
+            let got: Vec<_> = own
+                .iter()
+                .map(|v| (v.field.as_str(), v.code.as_str()))
+                .collect();
+            assert_eq!(got, [(HOURLY_CAP, "invalid")], "{bad}");
+        }
+    }
+
+    #[test]
+    fn own_violations_join_the_cores_in_its_order() {
+        let v = |field: &str| core::Violation {
+            field: field.into(),
+            code: "c".into(),
+            message: "m".into(),
+        };
+        let fields = |r: std::result::Result<(), core::Error>| -> Vec<String> {
+            let e = r.unwrap_err();
+            assert_eq!(e.code(), core::ErrorCode::InvalidRequest);
+            e.violations().iter().map(|v| v.field.clone()).collect()
+        };
+        assert!(with_own_violations(Ok(()), Vec::new()).is_ok());
+        assert_eq!(
+            fields(with_own_violations(Ok(()), vec![v(HOURLY_CAP)])),
+            [HOURLY_CAP]
+        );
+        let core_says = || {
+            Err(core::Error::invalid(vec![
+                v("timeoutMs"),
+                v("destinationPolicy.numberCooldownMs"),
+                v("dedupeWindowMs"),
+            ]))
+        };
+        assert_eq!(
+            fields(with_own_violations(core_says(), vec![v(HOURLY_CAP)])),
+            [
+                "timeoutMs",
+                "destinationPolicy.numberCooldownMs",
+                HOURLY_CAP,
+                "dedupeWindowMs"
+            ]
+        );
+        let other = Err(core::Error::new(core::ErrorCode::Transport, "x"));
+        assert_eq!(
+            fields(with_own_violations(other, vec![v(HOURLY_CAP)])),
+            [HOURLY_CAP]
+        );
     }
 }
