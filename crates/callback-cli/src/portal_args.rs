@@ -115,7 +115,7 @@ impl PolicyArgs {
             allowed_number_types: list(&self.allowed_number_types),
             high_risk_regions: high_risk,
             number_cooldown: self.number_cooldown.map(Span::Seconds),
-            number_hourly_cap: self.number_hourly_cap,
+            number_hourly_cap: self.number_hourly_cap.map(f64::from),
         }
     }
 }

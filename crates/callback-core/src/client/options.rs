@@ -125,8 +125,10 @@ pub struct PolicyOptions {
     pub high_risk_regions: Option<Vec<String>>,
     /// How long a called number is refused. Default 60 s; zero turns it off.
     pub number_cooldown: Option<Span>,
-    /// Calls to one number per rolling hour, at most. Default 5; zero turns it off.
-    pub number_hourly_cap: Option<u32>,
+    /// Calls to one number per rolling hour, at most: a whole number from 0 to `u32::MAX`,
+    /// taken as the caller's number so that the range is checked here. Default 5; zero turns
+    /// it off.
+    pub number_hourly_cap: Option<f64>,
 }
 
 impl From<DestinationPolicy> for PolicyOptions {
@@ -156,7 +158,7 @@ impl From<DestinationPolicy> for PolicyOptions {
             ),
             high_risk_regions: Some(high_risk_regions),
             number_cooldown: Some(Span::Exact(number_cooldown)),
-            number_hourly_cap: Some(number_hourly_cap),
+            number_hourly_cap: Some(f64::from(number_hourly_cap)),
         }
     }
 }
@@ -560,7 +562,24 @@ impl Check {
                 d.number_cooldown,
                 true,
             ),
-            number_hourly_cap: number_hourly_cap.unwrap_or(d.number_hourly_cap),
+            number_hourly_cap: self.count(
+                policy_key("number_hourly_cap"),
+                number_hourly_cap,
+                d.number_hourly_cap,
+                "must be a whole number from 0 to 4294967295 (0 turns the cap off)",
+            ),
+        }
+    }
+
+    /// A whole number from 0 to `u32::MAX`.
+    fn count(&mut self, key: Key, value: Option<f64>, default: u32, message: &str) -> u32 {
+        match value {
+            None => default,
+            Some(n) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) => n as u32,
+            Some(_) => {
+                self.refuse(key, false, "invalid", message);
+                default
+            }
         }
     }
 }
@@ -689,6 +708,33 @@ mod tests {
                 ("--number-cooldown", "out_of_range"),
             ])
         );
+    }
+
+    #[test]
+    fn the_hourly_cap_is_a_whole_number() {
+        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, 5e9] {
+            let o = ClientOptions {
+                policy: PolicyOptions {
+                    number_hourly_cap: Some(bad),
+                    ..PolicyOptions::default()
+                },
+                names: OptionNames::Camel,
+                ..ClientOptions::default()
+            };
+            assert_eq!(
+                refused(o),
+                pairs(&[("destinationPolicy.numberHourlyCap", "invalid")]),
+                "{bad}"
+            );
+        }
+        let ok = ClientOptions {
+            policy: PolicyOptions {
+                number_hourly_cap: Some(0.0),
+                ..PolicyOptions::default()
+            },
+            ..ClientOptions::default()
+        };
+        assert_eq!(ok.settle().unwrap().policy.number_hourly_cap, 0);
     }
 
     #[test]
