@@ -75,8 +75,10 @@ impl RedisServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin} (install redis-server): {e}"));
         self.child = Some(child);
+        // Redis accepts connections while it still loads its data (and answers LOADING):
+        // ready means it answers PING.
         let until = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while !self.answers_ping() {
             assert!(Instant::now() < until, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -88,6 +90,20 @@ fn fastrand_suffix() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
+}
+
+impl RedisServer {
+    fn answers_ping(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut answer = [0u8; 7];
+        s.write_all(b"PING\r\n").is_ok()
+            && s.read_exact(&mut answer).is_ok()
+            && &answer == b"+PONG\r\n"
+    }
 }
 
 impl Drop for RedisServer {
