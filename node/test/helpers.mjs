@@ -182,7 +182,12 @@ export async function startRedis() {
       rmSync(dir, { recursive: true, force: true })
     },
   }
-  await redis.resume()
+  try {
+    await redis.resume()
+  } catch (e) {
+    await redis.close()
+    throw e
+  }
   return redis
 }
 
