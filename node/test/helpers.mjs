@@ -106,16 +106,27 @@ async function freePort() {
   return port
 }
 
-/** Resolves once something accepts connections on 127.0.0.1:`port`; false if nothing did. */
-async function listening(port, untilMs) {
+/**
+ * Resolves true once the Redis server on 127.0.0.1:`port` answers PING with PONG (while it
+ * still loads its append-only file it answers LOADING), false if it did not before `untilMs`.
+ */
+async function redisReady(port, untilMs) {
   while (Date.now() < untilMs) {
     const ok = await new Promise((resolve) => {
       const socket = net.connect(port, '127.0.0.1')
-      socket.once('connect', () => {
+      let reply = ''
+      const done = (value) => {
         socket.destroy()
-        resolve(true)
+        resolve(value)
+      }
+      socket.setTimeout(1000, () => done(false))
+      socket.once('connect', () => socket.write('PING\r\n'))
+      socket.on('data', (d) => {
+        reply += d
+        if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
       })
-      socket.once('error', () => resolve(false))
+      socket.once('error', () => done(false))
+      socket.once('close', () => done(false))
     })
     if (ok) return true
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -126,7 +137,7 @@ async function listening(port, untilMs) {
 /**
  * Starts a real `redis-server` ($REDIS_SERVER, else the PATH) on a free loopback port, with an
  * append-only file in a fresh directory so that `stop()` (a kill, as a crash would) and
- * `resume()` (the same port, the same data) simulate an outage. `close()` kills it and removes
+ * `resume()` (the same port, the same data, resolved once it is loaded) simulate an outage. `close()` kills it and removes
  * its directory; it is killed as well when this process exits. A missing `redis-server` fails
  * with a message saying how to install it.
  */
@@ -158,7 +169,7 @@ export async function startRedis() {
         c.once('exit', (code, signal) => resolve(`${bin} exited at once (${signal || code}): ${stderr.trim()}`))
       })
       child = c
-      const why = await Promise.race([failed, listening(port, Date.now() + 10000).then((ok) => (ok ? null : `${bin} did not listen within 10 s`))])
+      const why = await Promise.race([failed, redisReady(port, Date.now() + 10000).then((ok) => (ok ? null : `${bin} did not answer PING within 10 s`))])
       if (why) {
         kill()
         child = null
