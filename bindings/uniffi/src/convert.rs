@@ -40,6 +40,8 @@ pub(crate) fn client_options(
         allow_unknown_voice,
         destination_policy,
         dedupe_window,
+        shared_state,
+        shared_state_prefix,
     } = options.unwrap_or_default();
     core::ClientOptions {
         connect_timeout: connect_timeout.map(core::Span::Exact),
@@ -57,6 +59,8 @@ pub(crate) fn client_options(
         policy: destination_policy.map(Into::into).unwrap_or_default(),
         dedupe_window: dedupe_window.map(core::Span::Exact),
         token_store: token_store.map(token_store_of),
+        shared_state,
+        shared_state_prefix,
         names: core::OptionNames::Camel,
     }
 }
@@ -106,7 +110,7 @@ impl From<DestinationPolicy> for core::PolicyOptions {
             allowed_number_types: allowed_number_types.map(type_names),
             high_risk_regions,
             number_cooldown: number_cooldown.map(core::Span::Exact),
-            number_hourly_cap,
+            number_hourly_cap: number_hourly_cap.map(f64::from),
         }
     }
 }

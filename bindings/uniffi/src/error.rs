@@ -29,6 +29,9 @@ pub enum ErrorCode {
     PortalError,
     /// Could not connect, resolve or finish the TLS handshake: nothing was sent.
     Transport,
+    /// The shared state (the `sharedState` Redis) could not be reached or answered wrongly:
+    /// refused before anything was sent.
+    SharedStateUnavailable,
     /// Sent, but no trustworthy answer came back: the portal may have started the call.
     /// Never retry blindly; check the call log or the outcome first.
     OutcomeUnknown,
@@ -49,6 +52,7 @@ impl From<core::ErrorCode> for ErrorCode {
             core::ErrorCode::NumberRejected => ErrorCode::NumberRejected,
             core::ErrorCode::PortalError => ErrorCode::PortalError,
             core::ErrorCode::Transport => ErrorCode::Transport,
+            core::ErrorCode::SharedStateUnavailable => ErrorCode::SharedStateUnavailable,
             core::ErrorCode::OutcomeUnknown => ErrorCode::OutcomeUnknown,
         }
     }
@@ -68,6 +72,7 @@ impl From<ErrorCode> for core::ErrorCode {
             ErrorCode::NumberRejected => core::ErrorCode::NumberRejected,
             ErrorCode::PortalError => core::ErrorCode::PortalError,
             ErrorCode::Transport => core::ErrorCode::Transport,
+            ErrorCode::SharedStateUnavailable => core::ErrorCode::SharedStateUnavailable,
             ErrorCode::OutcomeUnknown => core::ErrorCode::OutcomeUnknown,
         }
     }
@@ -238,6 +243,8 @@ callback_error! {
     Portal = PortalError,
     /// Nothing was sent (connect, DNS or TLS failure).
     Transport = Transport,
+    /// The shared state (Redis) is unreachable or answered wrongly; nothing was sent.
+    SharedStateUnavailable = SharedStateUnavailable,
     /// The request was sent but the answer is unknown: do not retry blindly.
     OutcomeUnknown = OutcomeUnknown,
 }

@@ -128,7 +128,8 @@ pub struct DestinationPolicy {
     /// A number that was called is refused for this long; `null`/`nil` = 60 s, zero = off.
     #[uniffi(default = None)]
     pub number_cooldown: Option<Duration>,
-    /// Calls to one number per rolling hour, at most; `null`/`nil` = 5, zero = off.
+    /// Calls to one number per rolling hour, at most; `null`/`nil` = 5, zero = off (checked
+    /// by the library like every other option).
     #[uniffi(default = None)]
     pub number_hourly_cap: Option<u32>,
 }
@@ -153,7 +154,9 @@ impl Default for DestinationPolicy {
 /// Options of a [`crate::CallbackClient`]; every field has a safe default, `null`/`nil` means
 /// "the library's default". They are checked when the client is built: one `InvalidRequest`
 /// lists every bad option, named in camelCase (`timeout`, `destinationPolicy.allowedRegions`).
-#[derive(Debug, Clone, PartialEq, Default, uniffi::Record)]
+/// Printing it hides the shared-state URL (it may hold a password).
+#[derive(Clone, PartialEq, Default, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct ClientOptions {
     /// TCP connect (and TLS handshake) bound. Default 10 s.
     #[uniffi(default = None)]
@@ -188,6 +191,49 @@ pub struct ClientOptions {
     /// How long an idempotency key is remembered. Default 10 minutes.
     #[uniffi(default = None)]
     pub dedupe_window: Option<Duration>,
+    /// `redis://[:password@]host[:port][/db]` or `rediss://...`: the rate limiter, idempotency
+    /// keys, number cooldowns and caps and the OAuth pair live in that Redis, shared by every
+    /// process and machine using the same URL for the same portal. For backends (a JVM
+    /// service, a Swift server), not for mobile apps. `null`/`nil`: this process's memory.
+    #[uniffi(default = None)]
+    pub shared_state: Option<String>,
+    /// The prefix of every Redis key; `null`/`nil` = `bitrix24-callback:<portal host>:`.
+    #[uniffi(default = None)]
+    pub shared_state_prefix: Option<String>,
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ClientOptions(connectTimeout={:?}, timeout={:?}, deadline={:?}, rateLimit={:?}, \
+             rootCertificates=<{} certificates>, userAgentSuffix={:?}, defaultRegion={:?}, \
+             allowUnknownVoice={}, destinationPolicy={:?}, dedupeWindow={:?}, sharedState={}, \
+             sharedStatePrefix={:?})",
+            self.connect_timeout,
+            self.timeout,
+            self.deadline,
+            self.rate_limit,
+            self.root_certificates.len(),
+            self.user_agent_suffix,
+            self.default_region,
+            self.allow_unknown_voice,
+            self.destination_policy,
+            self.dedupe_window,
+            if self.shared_state.is_some() {
+                "[redacted]"
+            } else {
+                "none"
+            },
+            self.shared_state_prefix,
+        )
+    }
+}
+
+impl fmt::Display for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
 }
 
 /// Credentials of an OAuth application installed on the portal. Printing it hides the secret

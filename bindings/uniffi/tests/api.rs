@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use callback_core as core;
+use callback_fake_portal::redis_server::RedisServer;
 use callback_fake_portal::{FakePortal, FakePortalConfig};
 use callback_uniffi::{
     CallbackClient, CallbackError, CallbackRequest, ClientOptions, DestinationPolicy, ErrorCode,
@@ -120,6 +121,19 @@ fn every_core_code_maps_to_the_variant_of_the_same_code() {
         assert_eq!(err.to_string(), format!("{}: x", code.as_str()));
     }
     assert!(!ErrorCode::OutcomeUnknown.retry_safe());
+    assert!(ErrorCode::SharedStateUnavailable.retry_safe());
+    assert_eq!(
+        ErrorCode::SharedStateUnavailable.as_str(),
+        "shared_state_unavailable"
+    );
+    let err = CallbackError::from(core::Error::new(
+        core::ErrorCode::SharedStateUnavailable,
+        "x",
+    ));
+    assert!(
+        matches!(err, CallbackError::SharedStateUnavailable { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -535,4 +549,122 @@ fn number_types_by_name() {
         assert_eq!(core::NumberType::from(ours), t);
     }
     assert_eq!(number_type_from_str("nonsense".into()), None);
+}
+
+/// Nothing listens on port 1 of the loopback interface.
+const UNREACHABLE_REDIS: &str = "redis://127.0.0.1:1/0";
+
+fn shared_options(url: &str) -> Option<ClientOptions> {
+    Some(ClientOptions {
+        shared_state: Some(url.into()),
+        ..options().unwrap()
+    })
+}
+
+fn keyed(number: &str, key: &str) -> CallbackRequest {
+    CallbackRequest {
+        idempotency_key: Some(key.into()),
+        ..request(number, "reg1")
+    }
+}
+
+#[test]
+fn an_unreachable_shared_state_refuses_before_sending() {
+    let portal = portal();
+    let client =
+        CallbackClient::webhook(portal.webhook_url(), shared_options(UNREACHABLE_REDIS)).unwrap();
+    for err in [
+        client
+            .start_callback(keyed("+12025550130", "form-1"))
+            .unwrap_err(),
+        client
+            .check_callback(keyed("+12025550130", "form-1"))
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, CallbackError::SharedStateUnavailable { .. }),
+            "{err:?}"
+        );
+        let d = err.details();
+        assert_eq!(d.code, ErrorCode::SharedStateUnavailable);
+        assert!(d.retry_safe);
+        assert!(!d.description.is_empty());
+        assert_eq!(d.http_status, None);
+    }
+    assert!(portal.requests().is_empty(), "something reached the portal");
+    assert!(portal.ledger().is_empty());
+}
+
+#[test]
+fn a_bad_shared_state_url_is_an_invalid_option() {
+    let err = CallbackClient::webhook(
+        "https://portal.example/rest/1/abcdefgh12345678/".into(),
+        shared_options("http://x"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, CallbackError::InvalidRequest { .. }),
+        "{err:?}"
+    );
+    assert_eq!(violations(&err), pairs(&[("sharedState", "invalid_url")]));
+}
+
+#[test]
+fn a_shared_state_password_is_never_shown() {
+    let portal = portal();
+    let url = "redis://:s3cretpw@127.0.0.1:1/0";
+    let opts = shared_options(url).unwrap();
+    let printed = format!("{opts:?} {opts}");
+    assert!(!printed.contains("s3cretpw"), "{printed}");
+    let client = CallbackClient::webhook(portal.webhook_url(), Some(opts)).unwrap();
+    let err = client
+        .start_callback(keyed("+12025550131", "form-2"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::SharedStateUnavailable, "{err:?}");
+    let text = format!("{err} {err:?} {}", err.details().description);
+    assert!(!text.contains("s3cretpw"), "{text}");
+    // A URL refused as invalid is not repeated either.
+    let err = CallbackClient::webhook(
+        portal.webhook_url(),
+        shared_options("redis://:s3cretpw@[::1"),
+    )
+    .unwrap_err();
+    assert_eq!(violations(&err), pairs(&[("sharedState", "invalid_url")]));
+    assert!(!format!("{err} {err:?}").contains("s3cretpw"), "{err:?}");
+    assert!(portal.requests().is_empty());
+}
+
+#[test]
+fn two_clients_with_one_shared_state_place_one_call_per_key() {
+    let redis = RedisServer::start();
+    let portal = portal();
+    let client =
+        || CallbackClient::webhook(portal.webhook_url(), shared_options(&redis.url())).unwrap();
+    let (a, b) = (client(), client());
+    let first = a.start_callback(keyed("+12025550132", "form-3")).unwrap();
+    let second = b.start_callback(keyed("+12025550132", "form-3")).unwrap();
+    assert!(!first.deduplicated);
+    assert!(second.deduplicated, "the second client knew the key");
+    assert_eq!(second.call_id, first.call_id);
+    assert_eq!(portal.ledger().len(), 1, "one call placed");
+    // The number's cooldown is shared too.
+    let err = b
+        .check_callback(request("+12025550132", "reg1"))
+        .unwrap_err();
+    assert_eq!(violations(&err), pairs(&[("TO_NUMBER", "cooldown")]));
+
+    // Another prefix is another state: the same key places a second call.
+    let other = CallbackClient::webhook(
+        portal.webhook_url(),
+        Some(ClientOptions {
+            shared_state_prefix: Some("another-site:".into()),
+            ..shared_options(&redis.url()).unwrap()
+        }),
+    )
+    .unwrap();
+    let third = other
+        .start_callback(keyed("+12025550132", "form-3"))
+        .unwrap();
+    assert!(!third.deduplicated);
+    assert_eq!(portal.ledger().len(), 2);
 }

@@ -30,12 +30,13 @@ class ErrorTest {
 
     @Test
     fun errorCodesHaveStableNames() {
-        assertEquals(12, ErrorCode.entries.size)
+        assertEquals(13, ErrorCode.entries.size)
         for (code in ErrorCode.entries) {
             assertEquals(code, errorCodeFromStr(code.asStr()))
             assertEquals(code != ErrorCode.OUTCOME_UNKNOWN, code.retrySafe(), code.asStr())
         }
         assertEquals("outcome_unknown", ErrorCode.OUTCOME_UNKNOWN.asStr())
+        assertEquals("shared_state_unavailable", ErrorCode.SHARED_STATE_UNAVAILABLE.asStr())
         assertNull(errorCodeFromStr("no_such_code"))
     }
 

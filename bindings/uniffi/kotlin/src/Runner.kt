@@ -39,6 +39,7 @@ fun main() {
         ErrorTest::class.java,
         OAuthTest::class.java,
         EventsTest::class.java,
+        SharedStateTest::class.java,
     )
     val failed = result.failureCount
     val passed = result.runCount - failed

@@ -7,16 +7,17 @@ final class ErrorTests: PortalTestCase {
     let allCodes: [ErrorCode] = [
         .invalidRequest, .destinationBlocked, .rateLimited, .operationTimeLimit, .authFailed,
         .insufficientScope, .accessDenied, .lineNotFound, .numberRejected, .portalError,
-        .transport, .outcomeUnknown,
+        .transport, .sharedStateUnavailable, .outcomeUnknown,
     ]
 
     func testCodesHaveStableNames() throws {
-        XCTAssertEqual(Set(allCodes.map { $0.asStr() }).count, 12, "distinct names")
+        XCTAssertEqual(Set(allCodes.map { $0.asStr() }).count, 13, "distinct names")
         for code in allCodes {
             XCTAssertEqual(errorCodeFromStr(name: code.asStr()), code, code.asStr())
             XCTAssertEqual(code.retrySafe(), code != .outcomeUnknown, code.asStr())
         }
         XCTAssertEqual(ErrorCode.outcomeUnknown.asStr(), "outcome_unknown")
+        XCTAssertEqual(ErrorCode.sharedStateUnavailable.asStr(), "shared_state_unavailable")
         XCTAssertEqual(errorCodeFromStr(name: "no_such_code"), nil)
     }
 

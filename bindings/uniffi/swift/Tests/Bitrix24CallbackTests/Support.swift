@@ -160,6 +160,7 @@ func variantCode(_ error: CallbackError) -> ErrorCode {
     case .NumberRejected: return .numberRejected
     case .Portal: return .portalError
     case .Transport: return .transport
+    case .SharedStateUnavailable: return .sharedStateUnavailable
     case .OutcomeUnknown: return .outcomeUnknown
     }
 }
