@@ -123,9 +123,11 @@ pub(crate) fn classify(http_status: u16, body: &[u8]) -> Result<Success, Error> 
     }
     let Some(env) = envelope else {
         return match parsed {
-            Some(v) if (200..300).contains(&http_status) && has_result => Ok(Success {
+            // `result` is moved out of the parsed answer, not copied: a copy would double the
+            // peak memory of a large answer.
+            Some(mut v) if (200..300).contains(&http_status) && has_result => Ok(Success {
                 time: portal_time_of(&v),
-                result: v.get("result").cloned().unwrap_or(Value::Null),
+                result: v.get_mut("result").map(Value::take).unwrap_or(Value::Null),
             }),
             Some(_) => Err(Error::new(
                 ErrorCode::OutcomeUnknown,

@@ -719,3 +719,35 @@ fn connection_refused() {
         0,
     );
 }
+
+/// What decoding the largest allowed answer may add to the peak: its tree of values (about 32
+/// bytes per value, half a million of them), held once.
+const DECODE_GROWTH: u64 = 24 << 20;
+
+#[test]
+fn a_megabyte_of_tiny_values() {
+    // Just under the 1 MiB limit: half a million JSON values to decode.
+    let s = Server::plain(|mut c| {
+        let mut body = br#"{"result":["#.to_vec();
+        while body.len() < (1 << 20) - 8 {
+            body.extend_from_slice(b"0,");
+        }
+        body.extend_from_slice(b"0]}");
+        c.send(&answer("200 OK", &[JSON], &body))?;
+        Ok(Some(c))
+    });
+    let o = case(
+        "200 with 1 MiB of tiny JSON values",
+        &s,
+        Limits::NORMAL,
+        err(ErrorCode::OutcomeUnknown, false),
+        1,
+    );
+    let control = child::run(&Server::plain(started).webhook(), None, Limits::NORMAL);
+    let growth = o.max_rss_bytes.saturating_sub(control.max_rss_bytes);
+    println!(
+        "  {:.1} MiB over a well-formed answer",
+        growth as f64 / (1 << 20) as f64
+    );
+    assert!(growth < DECODE_GROWTH, "decoding added {growth} bytes");
+}
