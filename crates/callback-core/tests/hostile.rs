@@ -751,3 +751,24 @@ fn a_megabyte_of_tiny_values() {
     );
     assert!(growth < DECODE_GROWTH, "decoding added {growth} bytes");
 }
+
+#[test]
+fn error_envelope_with_a_megabyte_of_text() {
+    // A 400 envelope whose code and description are ~512 KiB each of text that looks like the
+    // start of a credential parameter again and again (`authauth...`): the text is cleaned for
+    // the error, and that cleaning must stay cheap.
+    let s = Server::plain(|mut c| {
+        let text = "auth".repeat(128 * 1024 - 16);
+        let body = format!(r#"{{"error":"{text}","error_description":"{text}"}}"#);
+        c.send(&answer("400 Bad Request", &[JSON], body.as_bytes()))?;
+        Ok(Some(c))
+    });
+    let o = case(
+        "400 envelope with 1 MiB of text to clean",
+        &s,
+        Limits::NORMAL,
+        err(ErrorCode::PortalError, true),
+        1,
+    );
+    assert!(o.description.len() < 1024, "{o:?}");
+}

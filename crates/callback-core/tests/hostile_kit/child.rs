@@ -90,7 +90,8 @@ pub fn run(webhook: &str, ca_pem: Option<&str>, limits: Limits) -> Outcome {
         }),
     );
     // Reap it ourselves to read its own resource usage; kill it if it outlives any deadline.
-    let give_up = Instant::now() + limits.deadline + Duration::from_secs(20);
+    let allowed = limits.deadline + Duration::from_secs(20);
+    let give_up = Instant::now() + allowed;
     let mut status = 0;
     // SAFETY: a zeroed rusage is a valid value for wait4 to overwrite.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -104,7 +105,7 @@ pub fn run(webhook: &str, ca_pem: Option<&str>, limits: Limits) -> Outcome {
         if Instant::now() > give_up {
             // SAFETY: signalling our own unreaped child.
             unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("the child did not finish within {:?}", give_up);
+            panic!("the child did not finish within {allowed:?}; killed");
         }
         std::thread::sleep(Duration::from_millis(5));
     }
