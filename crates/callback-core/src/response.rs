@@ -123,9 +123,11 @@ pub(crate) fn classify(http_status: u16, body: &[u8]) -> Result<Success, Error> 
     }
     let Some(env) = envelope else {
         return match parsed {
-            Some(v) if (200..300).contains(&http_status) && has_result => Ok(Success {
+            // `result` is moved out of the parsed answer, not copied: a copy would double the
+            // peak memory of a large answer.
+            Some(mut v) if (200..300).contains(&http_status) && has_result => Ok(Success {
                 time: portal_time_of(&v),
-                result: v.get("result").cloned().unwrap_or(Value::Null),
+                result: v.get_mut("result").map(Value::take).unwrap_or(Value::Null),
             }),
             Some(_) => Err(Error::new(
                 ErrorCode::OutcomeUnknown,
@@ -222,6 +224,32 @@ const ACCESS_CODES: &[&str] = &[
 
 const SCOPE_CODES: &[&str] = &["INSUFFICIENT_SCOPE", "INVALID_SCOPE"];
 
+/// How much of a text from the portal is cleaned for an error message. The cleaned text is cut
+/// at 300 characters anyway; this bound keeps the cleaning cheap whatever the portal sends (an
+/// answer may hold a megabyte of it).
+const MAX_QUOTED_BYTES: usize = 1024;
+
+/// `text` cleaned for an error message, from at most its first [`MAX_QUOTED_BYTES`]. A cut also
+/// drops the word it splits and any digits just before it, so that the part of a number or a
+/// credential left before the cut is not shown unrecognised.
+fn quoted(text: &str) -> String {
+    if text.len() <= MAX_QUOTED_BYTES {
+        return sanitize_text(text);
+    }
+    let mut end = MAX_QUOTED_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = text[..end]
+        .trim_end_matches(|c: char| !c.is_whitespace())
+        .trim_end_matches(|c: char| c.is_ascii_digit() || c.is_whitespace() || "+-().".contains(c));
+    let mut out = sanitize_text(head);
+    if !out.ends_with("...") {
+        out.push_str("...");
+    }
+    out
+}
+
 /// Maps an error envelope to its code; see the crate docs for the table.
 pub(crate) fn classify_envelope(http_status: u16, env: &Envelope) -> Error {
     let code = env.code.trim().to_ascii_uppercase();
@@ -261,12 +289,12 @@ pub(crate) fn classify_envelope(http_status: u16, env: &Envelope) -> Error {
     let shown_code = if env.code.is_empty() {
         "(empty error code)".to_owned()
     } else {
-        sanitize_text(&env.code)
+        quoted(&env.code)
     };
     let mut description = format!("{shown_code} (HTTP {http_status})");
     if !env.description.is_empty() {
         description.push_str(": ");
-        description.push_str(&sanitize_text(&env.description));
+        description.push_str(&quoted(&env.description));
     }
     if limit.is_some() && error_code == ErrorCode::OutcomeUnknown {
         description.push_str("; a limit code with an unexpected HTTP status");
@@ -285,6 +313,20 @@ mod tests {
 
     fn code(status: u16, body: &str) -> Option<ErrorCode> {
         classify(status, body.as_bytes()).err().map(|e| e.code())
+    }
+
+    #[test]
+    fn long_texts_are_quoted_from_their_head() {
+        // The cut falls inside the number (after "+1 202 5"): no part of it is shown.
+        let text = format!(
+            "access_token={} call +1 202 555 0142 failed",
+            "a".repeat(MAX_QUOTED_BYTES - 27)
+        );
+        assert_eq!(&text[MAX_QUOTED_BYTES - 8..MAX_QUOTED_BYTES], "+1 202 5");
+        assert_eq!(quoted(&text), "access_token=[redacted] call...");
+        // One long word: nothing of it is left, only the mark of the cut.
+        assert_eq!(quoted(&"auth".repeat(256 * 1024)), "...");
+        assert_eq!(quoted("short +12025550142"), "short +120******42");
     }
 
     #[test]
