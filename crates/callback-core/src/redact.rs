@@ -26,12 +26,36 @@ pub fn mask_number(number: &str) -> String {
     out
 }
 
-/// Replaces every occurrence of each secret (of 6 characters or more) by `[redacted]`.
+/// How much outside text [`sanitize_text`] looks at.
+const SANITIZE_INPUT_BYTES: usize = 8 * 1024;
+
+/// The first `max` bytes of `text`, cut at a character boundary.
+fn head(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Replaces every occurrence of each secret (of 6 characters or more) by `[redacted]`, and
+/// the start of one where a text was cut short (`...` at its end).
 pub(crate) fn scrub_secrets(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_owned();
     for s in secrets.iter().filter(|s| s.len() >= 6) {
         if out.contains(*s) {
             out = out.replace(*s, "[redacted]");
+        }
+        if let Some(body) = out.strip_suffix("...") {
+            let cut = (3..s.len())
+                .rev()
+                .find(|&n| s.is_char_boundary(n) && body.ends_with(&s[..n]));
+            if let Some(n) = cut {
+                out = format!("{}[redacted]...", &body[..body.len() - n]);
+            }
         }
     }
     out
@@ -99,12 +123,16 @@ fn hide_parameter(text: &str, name: &str) -> String {
             saw_separator |= matches!(bytes[j], b'=' | b':');
             j += 1;
         }
-        let value_end = text[j..]
-            .find(|c: char| {
-                !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%' | '+' | '/'))
-            })
-            .map_or(text.len(), |k| j + k);
-        if before_ok && saw_separator && value_end > j {
+        // The value's end is looked for only after a real `name=` / `name:` (looking after
+        // every mention would make repeated names quadratic).
+        let value_end = (before_ok && saw_separator).then(|| {
+            text[j..]
+                .find(|c: char| {
+                    !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%' | '+' | '/'))
+                })
+                .map_or(text.len(), |k| j + k)
+        });
+        if let Some(value_end) = value_end.filter(|&end| end > j) {
             out.push_str(&text[i..j]);
             out.push_str("[redacted]");
             i = value_end;
@@ -123,7 +151,8 @@ fn hide_parameter(text: &str, name: &str) -> String {
 /// and with spaces or dashes between digit groups) is masked with [`mask_number`], control
 /// characters become spaces and the result is cut at 300 characters.
 pub(crate) fn sanitize_text(text: &str) -> String {
-    let text = hide_credentials(text);
+    // The result is cut at 300 characters: more than a few KiB of input cannot reach it.
+    let text = hide_credentials(head(text, SANITIZE_INPUT_BYTES));
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len().min(1200));
     let mut i = 0;
@@ -215,5 +244,15 @@ mod tests {
             scrub_secrets("token tok123456 and tok123456", &["tok123456", "ab"]),
             "token [redacted] and [redacted]"
         );
+        // A secret cut off at the end of a shortened text loses its visible start too.
+        assert_eq!(
+            scrub_secrets("denied for tok12...", &["tok123456"]),
+            "denied for [redacted]..."
+        );
+        // Repeated parameter names cost linear time, not quadratic.
+        let long = "auth".repeat(250_000);
+        let started = std::time::Instant::now();
+        let _ = sanitize_text(&long);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 }
