@@ -1,10 +1,10 @@
 //! Which portal to talk to: a webhook, an OAuth application, or (with neither) the sandbox.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use callback_core::{
     Auth, Binding, Client, ClientOptions, OAuthConfig, OptionNames, PolicyOptions, RateLimit,
-    RateLimitOption, Span, TokenPair,
+    RateLimitOption, Span, TokenFile, TokenPair,
 };
 use callback_fake_portal::FakePortal;
 
@@ -164,7 +164,8 @@ impl PortalArgs {
             })?);
         }
         let token_store = self.token_file.clone().map(|path| {
-            std::sync::Arc::new(move |pair: &TokenPair| save_tokens(&path, pair))
+            let file = TokenFile::new(path);
+            std::sync::Arc::new(move |pair: &TokenPair| file.save(pair))
                 as callback_core::TokenStore
         });
         let options = ClientOptions {
@@ -207,7 +208,7 @@ impl PortalArgs {
             .token_file
             .as_ref()
             .ok_or_else(|| missing("--token-file"))?;
-        let tokens = load_tokens(path).map_err(|e| {
+        let tokens = TokenFile::new(path).load().map_err(|e| {
             out.fatal(
                 &format!("cannot read the token file {}: {e}", path.display()),
                 exit::INVALID_INPUT,
@@ -223,49 +224,4 @@ impl PortalArgs {
         })
         .map_err(|e| out.error(&e))
     }
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct TokenFile {
-    access_token: String,
-    refresh_token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at: Option<i64>,
-}
-
-fn load_tokens(path: &Path) -> Result<(String, String), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let file: TokenFile = serde_json::from_str(&text)
-        .map_err(|e| format!("expected {{\"access_token\", \"refresh_token\"}} JSON ({e})"))?;
-    Ok((file.access_token, file.refresh_token))
-}
-
-/// Writes the rotated pair next to the old file, then renames it over: a crash leaves either
-/// the old or the new pair, never half of one. The file holds secrets: it is readable by its
-/// owner only (0600), whatever the umask.
-fn save_tokens(path: &Path, pair: &TokenPair) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-
-    let file = TokenFile {
-        access_token: pair.access_token.clone(),
-        refresh_token: pair.refresh_token.clone(),
-        expires_at: pair.expires_at,
-    };
-    let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
-    let tmp = path.with_extension("tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        // `mode` applies only to a file it creates: a leftover temporary file is narrowed too.
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()
-    };
-    write().map_err(|e| format!("cannot write the token file: {e}"))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace the token file: {e}"))
 }

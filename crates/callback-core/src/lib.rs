@@ -158,6 +158,7 @@
 
 mod auth;
 mod client;
+mod env;
 mod error;
 mod events;
 mod limiter;
@@ -178,6 +179,7 @@ pub use client::{
     Binding, Client, ClientBuilder, ClientOptions, OptionNames, PolicyOptions, RateLimitOption,
     Span,
 };
+pub use env::{TokenFile, from_env, from_env_with};
 pub use error::{Error, ErrorCode, ErrorParts, Violation, catch_panic};
 pub use events::{TelephonyEvent, parse_event};
 pub use limiter::{CancelToken, RateLimit};
@@ -217,6 +219,10 @@ pub mod fuzzing {
         crate::redact::sanitize_text(text)
     }
 }
+
+/// With the `test-hooks` feature (tests only): a start from this line panics inside the core.
+#[cfg(feature = "test-hooks")]
+pub const TEST_PANIC_LINE: &str = "test-hook:panic";
 
 /// The crate version (also the version of every binding).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -319,3 +319,36 @@ fn the_hourly_cap_counts_calls_per_number() {
     c.start_callback(&request("+12015550186")).unwrap();
     assert_eq!(p.ledger().len(), 3);
 }
+
+/// With the `test-hooks` feature a start from `TEST_PANIC_LINE` panics mid-call: the panic
+/// guard every binding uses turns it into `outcome_unknown`, and the client goes on serving
+/// (its reservations were settled by the unwind).
+#[cfg(feature = "test-hooks")]
+#[test]
+fn a_panic_inside_a_call_becomes_a_typed_error() {
+    let p = portal();
+    let c = webhook_builder(&p)
+        .destination_policy(DestinationPolicy::default())
+        .build()
+        .unwrap();
+    let forced = CallbackRequest::builder()
+        .from_line(callback_core::TEST_PANIC_LINE)
+        .to_number("+12015550190")
+        .text("x")
+        .idempotency_key("panic-1")
+        .build()
+        .unwrap();
+    let e = callback_core::catch_panic(ErrorCode::OutcomeUnknown, || c.start_callback(&forced))
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OutcomeUnknown);
+    assert!(
+        !e.description().contains("forced"),
+        "the panic text stays inside"
+    );
+    // The key and the number were settled as unknown, not left in flight forever.
+    let again = c.start_callback(&forced).unwrap_err();
+    assert_eq!(again.code(), ErrorCode::OutcomeUnknown);
+    assert!(again.description().contains("earlier call"), "{again}");
+    c.start_callback(&request("+12015550191")).unwrap();
+    assert_eq!(p.ledger().len(), 1);
+}

@@ -253,6 +253,10 @@ impl Client {
         // From here on the key (if any) is reserved and must be settled, even if this unwinds.
         let mut reservation = Reservation::new(guard, &claim, key);
         let result = reservation.take_number(request).and_then(|()| {
+            #[cfg(feature = "test-hooks")]
+            if request.from_line() == crate::TEST_PANIC_LINE {
+                panic!("forced by the test hook");
+            }
             let body = request.wire_body();
             let call = Call {
                 method: "voximplant.callback.start",

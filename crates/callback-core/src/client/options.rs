@@ -101,6 +101,8 @@ pub enum OptionNames {
     Camel,
     /// `--number-cooldown` (the command line).
     Flags,
+    /// `BITRIX24_NUMBER_COOLDOWN` (the environment variables of [`crate::from_env`]).
+    Env,
 }
 
 /// Which destinations are refused, as the caller wrote it (`None` keeps the default; see
@@ -267,6 +269,12 @@ const FLAG_NAMES: &[(&str, &str)] = &[
     ("root_certificates", "--ca-file"),
 ];
 
+/// Environment variables that are not simply `BITRIX24_` and the upper-case key.
+const ENV_NAMES: &[(&str, &str)] = &[
+    ("root_certificates", "BITRIX24_CA_FILE"),
+    ("block_costly_numbers", "BITRIX24_ALLOW_COSTLY_NUMBERS"),
+];
+
 fn camel(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());
     let mut upper = false;
@@ -303,6 +311,11 @@ impl OptionNames {
                 .find(|(k, _)| *k == key.name)
                 .map(|(_, flag)| (*flag).to_owned())
                 .unwrap_or_else(|| format!("--{}", key.name.replace('_', "-"))),
+            OptionNames::Env => ENV_NAMES
+                .iter()
+                .find(|(k, _)| *k == key.name)
+                .map(|(_, var)| (*var).to_owned())
+                .unwrap_or_else(|| format!("BITRIX24_{}", key.name.to_ascii_uppercase())),
         }
     }
 }
