@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 TEXT = "A visitor asked for a call back"
 
 
-def _calls(client: Any, calls: List[Tuple[str, Optional[str]]]) -> List[Any]:
+def _calls(client: Any, calls: List[Tuple[str, Optional[str]]], check_only: bool = False) -> List[Any]:
     import bitrix24_callback as b
 
     outcomes: List[Any] = [None] * len(calls)
@@ -30,6 +30,10 @@ def _calls(client: Any, calls: List[Tuple[str, Optional[str]]]) -> List[Any]:
         at_once.wait(timeout=60)
         began = time.time()
         try:
+            if check_only:
+                client.check_callback(line="reg1", to=to, text=TEXT, idempotency_key=key)
+                outcomes[i] = ("checked",)
+                return
             s = client.start_callback(line="reg1", to=to, text=TEXT, idempotency_key=key)
             outcomes[i] = ("ok", s.deduplicated, s.call_id, s.timing.attempts, began, time.time())
         except b.CallbackError as e:
@@ -57,6 +61,12 @@ def worker(index: int, spec: Dict[str, Any], go: Any, results: Any) -> None:
         with client:
             for number in spec.get("warm_up", ()):
                 client.start_callback(line="reg1", to=number, text=TEXT)
+            # A running worker has its connections to Redis open: check every request from its
+            # own thread first (this asks Redis about the number and key, but reserves nothing,
+            # takes no slot of the bucket and sends nothing to the portal).
+            checked = _calls(client, spec["calls"], check_only=True)
+            if any(c != ("checked",) for c in checked):
+                raise AssertionError(f"a check before the start failed: {checked}")
             results.put(("ready", index, None))
             if not go.wait(60):
                 raise TimeoutError("the parent never said go")
