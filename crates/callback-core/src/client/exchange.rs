@@ -284,14 +284,13 @@ impl Exchange {
         if let AuthKind::OAuth { state, .. } = &self.auth {
             state.prepare()?;
         }
-        let now = Instant::now();
-        match self
-            .store
-            .reserve_slot(call.deadline.saturating_duration_since(now))?
-        {
+        let max_wait = call.deadline.saturating_duration_since(Instant::now());
+        match self.store.reserve_slot(max_wait)? {
             Slot::After(wait) if wait.is_zero() => {}
             Slot::After(wait) => {
-                sleep_until(now + wait, call.cancel)?;
+                // Measured from the answer: a shared store's round trip makes the send later,
+                // never earlier, than its slot.
+                sleep_until(Instant::now() + wait, call.cancel)?;
                 meta.limiter_wait += wait;
             }
             Slot::TooFar(next) => return Err(too_far(next)),
