@@ -38,8 +38,8 @@ fn start_all_at_once(
 fn limiter_paces_a_burst_without_refusals() {
     const BURST: u32 = 10;
     // 10/s makes the minimum 5 s: the 10 % margin is then 500 ms, of which the limiter's own
-    // safety margin (one slot and 2 % of the rate) takes 200 ms, leaving 300 ms for the last
-    // request's latency on a loaded machine (at 25/s that was 120 ms).
+    // safety margin (two slots and 2 % of the rate) takes 300 ms, leaving 200 ms for the last
+    // request's latency on a loaded machine.
     const DRAIN: f64 = 10.0;
     let p = portal_with(|c| {
         c.burst = BURST;
