@@ -276,7 +276,13 @@ impl Client {
                 s.timing.attempts,
                 s.timing.total.as_millis()
             ),
-            Err(e) => log::info!(
+            // An unknown outcome needs a person's attention (the call may ring): a warning.
+            Err(e) => log::log!(
+                if e.retry_safe() {
+                    log::Level::Info
+                } else {
+                    log::Level::Warn
+                },
                 "voximplant.callback.start to {masked}: {} (retry_safe={})",
                 e.code(),
                 e.retry_safe()
