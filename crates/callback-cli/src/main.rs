@@ -438,3 +438,72 @@ fn start(args: StartArgs) -> Result<(), u8> {
     watch.set(Phase::Done);
     unanswered(record?.as_ref(), args.fail_unanswered)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every argument and subcommand of `command`, recursively, with nothing to say for itself.
+    fn without_help(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let help = arg.get_help().or(arg.get_long_help());
+            if help.is_none_or(|h| h.to_string().trim().is_empty()) {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            let name = format!("{path} {}", sub.get_name());
+            if sub
+                .get_about()
+                .is_none_or(|a| a.to_string().trim().is_empty())
+            {
+                missing.push(name.clone());
+            }
+            without_help(sub, &name, missing);
+        }
+    }
+
+    #[test]
+    fn every_flag_and_subcommand_has_help() {
+        let mut command = super::Cli::command();
+        command.build();
+        command.clone().debug_assert();
+        let mut missing = Vec::new();
+        without_help(&command, "b24-callback", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+        // The walk did reach the flags (`build` added help and version to every command).
+        let start = command.find_subcommand("start").unwrap();
+        assert!(start.get_arguments().any(|a| a.get_id() == "help"));
+        assert!(start.get_arguments().any(|a| a.get_id() == "json"));
+    }
+
+    /// The events `--help` documents are the ones the program prints.
+    #[test]
+    fn the_help_documents_every_json_event() {
+        let help = super::EVENTS_AND_EXIT_CODES;
+        for event in [
+            "sandbox",
+            "started",
+            "stage",
+            "heartbeat",
+            "ended",
+            "pending",
+            "checked",
+            "note",
+            "interrupted",
+            "error",
+        ] {
+            assert!(
+                help.lines().any(|l| l.trim_start().starts_with(event)),
+                "{event} not documented"
+            );
+        }
+        for code in ["0", "2", "3", "4", "5", "130"] {
+            assert!(
+                help.lines()
+                    .any(|l| l.trim_start().starts_with(&format!("{code} "))),
+                "exit code {code} not documented"
+            );
+        }
+    }
+}
