@@ -736,6 +736,30 @@ fn portal_refusals_say_what_to_check() {
     let e = json_lines(&out).pop().unwrap();
     assert_eq!(e["code"], "operation_time_limit");
     assert!(e["hint"].as_str().unwrap().starts_with("try again"), "{e}");
+
+    // Too many requests, for longer than the deadline: when to try again.
+    let portal = portal_with(|_| {});
+    portal.add_fault(callback_fake_portal::Fault {
+        kind: callback_fake_portal::FaultKind::QueryLimit,
+        method: Some("voximplant.line.get".into()),
+        times: 0,
+        host: None,
+    });
+    let out = run(&[
+        "lines",
+        "--deadline",
+        "1",
+        "--webhook-url",
+        &portal.webhook_url(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let errors = error_lines(&stderr);
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("[rate_limited]; try again in a few seconds"),
+        "{stderr}"
+    );
 }
 
 // ---- --json for every error, argument errors included ----
@@ -1283,6 +1307,59 @@ fn ctrl_c_in_the_sandbox_says_the_simulated_call_ends_with_it() {
         "{stderr}"
     );
     assert!(!stderr.contains("b24-callback outcome"), "{stderr}");
+}
+
+/// Ctrl-C while `voximplant.callback.start` is on its way: the call may ring, so say so.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_while_starting_says_the_call_may_ring() {
+    let portal = portal_with(|_| {});
+    portal.add_fault(callback_fake_portal::Fault {
+        kind: callback_fake_portal::FaultKind::Delay(std::time::Duration::from_secs(20)),
+        method: Some("voximplant.callback.start".into()),
+        times: 1,
+        host: None,
+    });
+    let child = cli()
+        .args([
+            "start",
+            "--json",
+            "--line",
+            "reg1",
+            "--to",
+            "+12015550123",
+            "--text",
+            "Hi",
+        ])
+        .args(["--webhook-url", &portal.webhook_url()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let began = std::time::Instant::now();
+    while portal.stats().rest_requests == 0 {
+        assert!(began.elapsed().as_secs() < 15, "the start never arrived");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        began.elapsed().as_secs() < 15,
+        "the interruption did not wait for the portal"
+    );
+    let events = json_lines(&out);
+    assert_eq!(kinds(&events), ["interrupted"]);
+    let e = &events[0];
+    assert!(e["call_id"].is_null() && e["call_goes_on"].is_null(), "{e}");
+    assert!(
+        e["description"]
+            .as_str()
+            .unwrap()
+            .contains("may already have reached the portal, so the call may ring"),
+        "{e}"
+    );
 }
 
 // ---- help ----
