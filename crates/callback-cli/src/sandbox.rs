@@ -8,6 +8,7 @@ use callback_fake_portal::{FakePortal, FakePortalConfig};
 use serde_json::json;
 
 use crate::exit;
+use crate::output::Output;
 
 /// How long each stage of a simulated call lasts in the sandbox: long enough to watch.
 const SANDBOX_STAGE: Duration = Duration::from_millis(700);
@@ -52,7 +53,8 @@ pub struct FakePortalArgs {
     /// Business errors carry an empty `error` code instead of ERROR_CORE (both occur for real).
     #[arg(long)]
     empty_error_code: bool,
-    /// Print one line of JSON with the addresses instead of text.
+    /// Print one line of JSON with the addresses (and the OAuth client id and secret, the CA)
+    /// instead of text; errors as a JSON `error` event.
     #[arg(long)]
     json: bool,
 }
@@ -78,14 +80,15 @@ pub fn serve(args: FakePortalArgs) -> Result<(), u8> {
     config.empty_error_code = args.empty_error_code;
     let oauth_client_id = config.oauth_client_id.clone();
     let oauth_client_secret = config.oauth_client_secret.clone();
-    let portal = FakePortal::start(config).map_err(|e| {
-        eprintln!("error: cannot start the fake portal: {e}");
-        exit::REFUSED
-    })?;
+    let out = Output::new(args.json);
+    let portal = FakePortal::start(config)
+        .map_err(|e| out.fatal(&format!("cannot start the fake portal: {e}"), exit::REFUSED))?;
     if let (Some(path), Some(pem)) = (&args.ca_out, portal.ca_pem()) {
         std::fs::write(path, pem).map_err(|e| {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            exit::INVALID_INPUT
+            out.fatal(
+                &format!("cannot write --ca-out {}: {e}", path.display()),
+                exit::INVALID_INPUT,
+            )
         })?;
     }
     if args.json {
