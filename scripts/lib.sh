@@ -26,8 +26,8 @@ B24_SCRIPT="$(cd "$(dirname "$0")" && pwd)/${0##*/}"
 B24_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$B24_ROOT" || exit 1
 
-# abs_path PATH: PATH made absolute, a relative one taken from the repository root.
-abs_path() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s' "$B24_ROOT/$1" ;; esac; }
+# abs_path PATH: PATH made absolute (and normalised), a relative one taken from the root.
+abs_path() { (cd "$B24_ROOT" && realpath -ms -- "$1"); }
 
 CARGO_TARGET_DIR="$(abs_path "${CARGO_TARGET_DIR:-target}")"
 export CARGO_TARGET_DIR
