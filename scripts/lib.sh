@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The shell library of the repository's scripts (tests/run, the suites' test scripts,
 # bindings/uniffi/*.sh, benches/run). Sourced, never run:
 #
