@@ -1,62 +1,32 @@
 #!/usr/bin/env bash
 # Builds the npm package bitrix24-callback from bindings/node and runs its checks:
 # npm ci, napi build (debug), no diff in the committed index.js/index.d.ts, tsc, node --test.
-# Run from anywhere (paths are taken relative to this file). Honours $CARGO_TARGET_DIR and
-# $B24_CALLBACK_BIN (the `b24-callback` binary that serves the fake portal; built if missing)
-# and $REDIS_SERVER (the `redis-server` the shared-state tests start; installed if missing).
+# Run from anywhere. Honours CARGO_TARGET_DIR and B24_CALLBACK_BIN (the `b24-callback` binary
+# that serves the fake portal; built when unset) and REDIS_SERVER (the `redis-server` of the
+# shared-state tests; installed from Debian when none is found).
 set -euo pipefail
+LOG_PREFIX=node
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+cd "$B24_ROOT/node"
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$here"
+command -v node >/dev/null 2>&1 || apt_install nodejs
+command -v npm >/dev/null 2>&1 || apt_install npm
+need_redis
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "node/test.sh: installing Node.js and npm (Debian packages)" >&2
-  apt-get update -q && apt-get install -y -q nodejs npm
-fi
-if ! command -v "${REDIS_SERVER:-redis-server}" >/dev/null; then
-  echo "node/test.sh: installing redis-server (Debian package) for the shared-state tests" >&2
-  apt-get update -q && apt-get install -y -q redis-server
-fi
-
-# The napi CLI resolves CARGO_TARGET_DIR relative to its cwd; make it absolute from the root.
-if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
-  case "$CARGO_TARGET_DIR" in
-    /*) ;;
-    *) CARGO_TARGET_DIR="$root/$CARGO_TARGET_DIR" ;;
-  esac
-  export CARGO_TARGET_DIR
-fi
-if [[ -n "${B24_CALLBACK_BIN:-}" ]]; then
-  case "$B24_CALLBACK_BIN" in
-    /*) ;;
-    *) B24_CALLBACK_BIN="$root/$B24_CALLBACK_BIN" ;;
-  esac
-  export B24_CALLBACK_BIN
-fi
-
-echo "== npm ci"
+log "npm ci"
 npm ci --no-audit --no-fund
 
-echo "== napi build (debug)"
+log "napi build (debug)"
 npm run build
 
-echo "== generated index.js / index.d.ts are up to date"
-if ! git -C "$root" diff --exit-code -- node/index.js node/index.d.ts; then
-  echo "node/test.sh: index.js or index.d.ts changed after a rebuild; commit the regenerated files" >&2
-  exit 1
+log "generated index.js / index.d.ts are up to date"
+if ! git -C "$B24_ROOT" diff --exit-code -- node/index.js node/index.d.ts; then
+    die "index.js or index.d.ts changed after a rebuild; commit the regenerated files"
 fi
 
-echo "== tsc --noEmit"
+log "tsc --noEmit"
 npm run typecheck
 
-echo "== fake portal binary"
-if [[ -z "${B24_CALLBACK_BIN:-}" ]]; then
-  bin="${CARGO_TARGET_DIR:-$root/target}/debug/b24-callback"
-  if [[ ! -x "$bin" ]]; then
-    (cd "$root" && cargo build -p callback-cli)
-  fi
-fi
-
-echo "== node --test"
+build_cli
+log "node --test"
 npm test

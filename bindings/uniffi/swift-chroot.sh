@@ -5,6 +5,8 @@
 # Needs root (debootstrap, chroot, mount). Bookworm cannot install swiftlang itself (it needs
 # glibc >= 2.38), hence the chroot. /proc is mounted only while apt runs and unmounted again.
 set -euo pipefail
+LOG_PREFIX=swift-chroot
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 root="${B24_SWIFT_CHROOT:-/var/cache/bitrix24-callback/swift-trixie}"
 mirror="${B24_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -14,10 +16,7 @@ if [ -x "$root/usr/bin/swiftc" ] && [ -f "$root/.b24-ready" ]; then
     exit 0
 fi
 
-if [ "$(id -u)" != 0 ]; then
-    echo "swift-chroot: root is needed to create $root (debootstrap + chroot)" >&2
-    exit 1
-fi
+[ "$(id -u)" = 0 ] || die "root is needed to create $root (debootstrap + chroot)"
 
 mkdir -p "$(dirname "$root")"
 exec 9>"$root.lock"
@@ -28,26 +27,21 @@ if [ -x "$root/usr/bin/swiftc" ] && [ -f "$root/.b24-ready" ]; then
     exit 0
 fi
 
-if ! command -v debootstrap >/dev/null 2>&1; then
-    echo "swift-chroot: installing debootstrap" >&2
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
-fi
+command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
 
 work="$root.partial"
 cleanup() {
     if mountpoint -q "$work/proc" 2>/dev/null; then umount "$work/proc" || umount -l "$work/proc"; fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit cleanup
 cleanup
 rm -rf "$work"
 
-echo "swift-chroot: debootstrap trixie into $work (about 40 s)" >&2
+log "debootstrap trixie into $work (about 40 s)"
 debootstrap --variant=minbase trixie "$work" "$mirror" >&2
 mount -t proc proc "$work/proc"
 chroot "$work" apt-get update -qq >&2
-echo "swift-chroot: installing swiftlang in the chroot (about 530 MB download)" >&2
+log "installing swiftlang in the chroot (about 530 MB download)"
 chroot "$work" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     swiftlang libc6-dev libstdc++-14-dev >&2
 chroot "$work" apt-get clean >&2

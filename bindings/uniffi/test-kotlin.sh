@@ -6,19 +6,19 @@
 #   bindings/uniffi/test-kotlin.sh            (honours CARGO_TARGET_DIR and B24_CALLBACK_BIN)
 set -euo pipefail
 LOG_PREFIX=test-kotlin
-. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-started=$(date +%s)
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+started=$SECONDS
 
-KOTLIN_DIR="$REPO_ROOT/bindings/uniffi/kotlin"
+KOTLIN_DIR="$B24_ROOT/bindings/uniffi/kotlin"
 KOTLINC="$KOTLIN_DIR/node_modules/kotlin-compiler/bin/kotlinc"
 KLIB="$KOTLIN_DIR/node_modules/kotlin-compiler/lib"
 
 # 1. Toolchain: a JDK, JNA (jar + native part), JUnit 4 + hamcrest, org.json (the same API
 #    Android ships) from Debian; kotlinc from the npm package pinned in kotlin/package-lock.json
 #    (Debian's own kotlin 1.3 is too old for uniffi's generated code).
-command -v java >/dev/null 2>&1 || apt_install_missing default-jdk-headless
-apt_install_missing libjna-java libjna-jni junit4 libhamcrest-java libandroid-json-java
-command -v npm >/dev/null 2>&1 || apt_install_missing npm
+command -v java >/dev/null 2>&1 || apt_install default-jdk-headless
+apt_install libjna-java libjna-jni junit4 libhamcrest-java libandroid-json-java
+command -v npm >/dev/null 2>&1 || apt_install npm
 if [ ! -x "$KOTLINC" ] || ! grep -q '"version": "2.4.20"' "$KOTLIN_DIR/node_modules/kotlin-compiler/package.json"; then
     log "npm ci (kotlin-compiler)"
     (cd "$KOTLIN_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
@@ -37,8 +37,8 @@ JSON=$(jar_of /usr/share/java/com.android.json.jar)
 KOTLIN_JARS="$KLIB/kotlin-test.jar:$KLIB/kotlin-test-junit.jar:$KLIB/kotlinx-coroutines-core-jvm.jar"
 
 # 2. Native library, bindgen, CLI; then the generated Kotlin.
-build_native
-generate_bindings kotlin
+uniffi_build
+uniffi_generate kotlin
 
 # 3. Compile the generated binding together with the tests.
 BUILD="$UNIFFI_OUT/kotlin-build"
@@ -50,16 +50,12 @@ JAVA_OPTS="${JAVA_OPTS:--Xss4m}" "$KOTLINC" -nowarn -jvm-target 17 \
     -d "$BUILD/classes" \
     "$UNIFFI_OUT/kotlin" "$KOTLIN_DIR/src"
 
-# 4. Run against the fake portal (started here, stopped on exit or interruption).
-trap stop_fake_portal EXIT
-trap 'exit 130' INT TERM
+# 4. Run against the fake portal (stopped when this script exits).
 start_fake_portal
 log "running"
-set +e
-java -Djna.library.path="$(dirname "$NATIVE_LIB")" \
+status=0
+java -Djna.library.path="$(dirname "$UNIFFI_LIB")" \
     -cp "$BUILD/classes:$KLIB/kotlin-stdlib.jar:$KOTLIN_JARS:$JNA:$JUNIT:$HAMCREST:$JSON" \
-    bitrix24.callback.tests.RunnerKt
-status=$?
-set -e
-log "finished in $(( $(date +%s) - started )) s (exit $status)"
+    bitrix24.callback.tests.RunnerKt || status=$?
+log "finished in $((SECONDS - started)) s (exit $status)"
 exit $status

@@ -12,20 +12,13 @@
 #   bindings/uniffi/test-swift.sh            (honours CARGO_TARGET_DIR and B24_CALLBACK_BIN)
 set -euo pipefail
 LOG_PREFIX=test-swift
-. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-started=$(date +%s)
-
-if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        exec sudo --preserve-env=CARGO_TARGET_DIR,B24_CALLBACK_BIN,B24_SWIFT_CHROOT,PATH,CARGO_HOME,RUSTUP_HOME "$0" "$@"
-    fi
-    log "root is needed (debootstrap, chroot, mount)"
-    exit 1
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+become_root "$@"
+started=$SECONDS
 
 # 1. The chroot with the Swift toolchain (created on first use, ~1.5 min and ~530 MB download;
 #    reused afterwards).
-CHROOT="$("$REPO_ROOT/bindings/uniffi/swift-chroot.sh")"
+CHROOT="$("$B24_ROOT/bindings/uniffi/swift-chroot.sh")"
 # Debian's swiftlang links only swiftc into /usr/bin; the driver that runs `swift build` and
 # `swift test` lives in its libexec directory (put first on the chroot's PATH below).
 SWIFT_BIN=/usr/libexec/swift/bin
@@ -35,8 +28,8 @@ done
 [ -f "$CHROOT/usr/libexec/swift/lib/swift/linux/libXCTest.so" ] || { log "no XCTest in $CHROOT"; exit 1; }
 
 # 2. Native library, bindgen, CLI; then the generated Swift.
-build_native
-generate_bindings swift
+uniffi_build
+uniffi_generate swift
 
 # 3. Stage the package inside the chroot. Runs sharing the chroot take turns (one /proc mount,
 #    unmounted by whoever mounted it). The staging directory and SwiftPM's .build inside it are
@@ -48,7 +41,7 @@ WORK_IN=/b24-uniffi-swift
 WORK="$CHROOT$WORK_IN"
 PKG_IN="$WORK_IN/pkg"
 PKG="$CHROOT$PKG_IN"
-SRC="$REPO_ROOT/bindings/uniffi/swift"
+SRC="$B24_ROOT/bindings/uniffi/swift"
 GEN="$UNIFFI_OUT/swift"
 
 staged=()
@@ -63,7 +56,7 @@ put "$SRC/Package.swift" Package.swift
 put "$GEN/Bitrix24Callback.swift" Sources/Bitrix24Callback/Bitrix24Callback.swift
 put "$GEN/Bitrix24CallbackFFI.h" Sources/Bitrix24CallbackFFI/Bitrix24CallbackFFI.h
 put "$GEN/Bitrix24CallbackFFI.modulemap" Sources/Bitrix24CallbackFFI/module.modulemap
-put "$NATIVE_LIB" lib/libcallback_uniffi.so
+put "$UNIFFI_LIB" lib/libcallback_uniffi.so
 for f in "$SRC"/Tests/Bitrix24CallbackTests/*.swift; do
     put "$f" "Tests/Bitrix24CallbackTests/${f##*/}"
 done
@@ -75,7 +68,7 @@ while IFS= read -r -d '' f; do
 done < <(find "$PKG" -path "$PKG/.build" -prune -o -type f -print0)
 rm -rf "$WORK/vectors"
 mkdir -p "$WORK/vectors"
-cp "$REPO_ROOT/tests/vectors/"*.json "$WORK/vectors/"
+cp "$B24_ROOT/tests/vectors/"*.json "$WORK/vectors/"
 
 # /proc is needed by the Swift toolchain and runtime; mounted only for this run. On an
 # interrupt every process of this run inside the chroot is stopped before /proc is unmounted:
@@ -110,11 +103,9 @@ stop_chroot_processes() {
 }
 cleanup() {
     stop_chroot_processes
-    stop_fake_portal
     if mountpoint -q "$CHROOT/proc"; then umount "$CHROOT/proc" || umount -l "$CHROOT/proc"; fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit cleanup
 mountpoint -q "$CHROOT/proc" || mount -t proc proc "$CHROOT/proc"
 
 # in_chroot VAR=VALUE... COMMAND...: runs in the chroot with a clean environment (plus the
@@ -131,12 +122,13 @@ in_chroot() {
 log "swift build --build-tests (package $PKG_IN)"
 in_chroot swift build --package-path "$PKG_IN" --build-tests
 
-# 4. Run against the fake portal on the host's loopback (the chroot shares the network); the
-#    test process inherits its JSON line and the vectors' directory from `swift test`.
+# 4. Run against the fake portal on the host's loopback (the chroot shares the network; the
+#    portal is stopped when this script exits, before the cleanup above); the test process
+#    inherits its JSON line and the vectors' directory from `swift test`.
 start_fake_portal
 log "swift test"
 status=0
 in_chroot B24_FAKE_PORTAL_JSON="$B24_FAKE_PORTAL_JSON" B24_VECTORS_DIR="$WORK_IN/vectors" \
     swift test --package-path "$PKG_IN" --skip-build --disable-swift-testing || status=$?
-log "finished in $(( $(date +%s) - started )) s (exit $status)"
+log "finished in $((SECONDS - started)) s (exit $status)"
 exit "$status"
