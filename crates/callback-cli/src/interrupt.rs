@@ -1,7 +1,8 @@
 //! Ctrl-C while `start` runs: what happened to the call, and how to learn its end.
 //!
 //! SIGINT is taken by signal-hook on a thread of its own (never in the signal handler itself),
-//! which prints what the current [`Phase`] means and ends the process with exit code 130.
+//! which hands the current [`Phase`] to the caller's report (it prints what the phase means and
+//! ends the process with exit code 130).
 
 use std::sync::{Arc, Mutex};
 
@@ -24,9 +25,9 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// Takes over SIGINT for the rest of the process (JSON or text output as `json` says). If
-    /// the handler cannot be installed, Ctrl-C keeps its default effect.
-    pub fn install(json: bool) -> Watch {
+    /// Takes over SIGINT for the rest of the process: on Ctrl-C, `report` gets the phase at that
+    /// moment. If the handler cannot be installed, Ctrl-C keeps its default effect.
+    pub fn install(report: impl Fn(&Phase) + Send + 'static) -> Watch {
         let phase = Arc::new(Mutex::new(Phase::Preparing));
         #[cfg(unix)]
         {
@@ -40,7 +41,7 @@ impl Watch {
                         .spawn(move || {
                             if signals.forever().next().is_some() {
                                 let now = shared.lock().map_or(Phase::Done, |p| p.clone());
-                                crate::output::Output::new(json).interrupted(&now);
+                                report(&now);
                             }
                         });
                     if let Err(e) = spawned {
@@ -51,7 +52,7 @@ impl Watch {
             }
         }
         #[cfg(not(unix))]
-        let _ = json;
+        drop(report);
         Watch { phase }
     }
 

@@ -399,7 +399,8 @@ fn unanswered(record: Option<&callback_core::CallRecord>, fail: bool) -> Result<
 
 fn start(args: StartArgs) -> Result<(), u8> {
     let out = Output::new(args.json);
-    let watch = Watch::install(args.json);
+    let json = args.json;
+    let watch = Watch::install(move |phase| Output::new(json).interrupted(phase));
     let (session, request) = args.callback.prepare(&args.portal, &out)?;
     watch.set(Phase::Starting);
     out.set_context(Context::Start);
