@@ -171,9 +171,11 @@ impl OAuthState {
         };
         if let Err(err) = &result {
             log::warn!("oauth: refresh failed: {}", err.code());
-            // Only a definite answer is remembered; a transport hiccup may be retried by a
-            // later call with the same (unused) refresh token.
-            if err.code() == ErrorCode::AuthFailed {
+            // Only the token server's own refusal is remembered (the pair is dead; asking
+            // again cannot help). A gateway's 5xx, an answer that is not a token pair or a
+            // connection lost on the way says nothing about the refresh token: a later call
+            // asks again (a refresh token that was used meanwhile then gets `invalid_grant`).
+            if definite_refusal(err) {
                 *failure = Some((seen_generation, err.clone()));
             }
         }
@@ -306,6 +308,14 @@ impl OAuthState {
             })?;
         read_token_answer(raw.status, &raw.body)
     }
+}
+
+/// Whether a failed refresh is the token server's refusal of the credentials: an error
+/// envelope (`invalid_grant`, `invalid_client`, ...) with a 4xx status.
+fn definite_refusal(err: &Error) -> bool {
+    err.code() == ErrorCode::AuthFailed
+        && err.bitrix_code().is_some()
+        && err.http_status().is_some_and(|s| (400..500).contains(&s))
 }
 
 /// Reads the token server's answer: a rotated pair, or why not (`auth_failed`, or
