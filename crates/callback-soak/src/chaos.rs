@@ -79,13 +79,20 @@ pub enum Variant {
     /// 307 to the same path on another host, nothing executed.
     Redirect307,
     /// 308 to the same path on host `localhost`, nothing executed (a rename the client
-    /// follows).
-    Redirect308Moved,
+    /// follows, unless it is there already).
+    Redirect308ToLocalhost,
+    /// 308 to the same path on `127.0.0.1`, nothing executed (moves a renamed client back, so
+    /// that renames keep meeting clients).
+    Redirect308ToLoopback,
     /// 302 to host `localhost` for every request to another host while it lasts.
     Rename,
+    /// A delay past the client's timeout for every request while it lasts (a portal that
+    /// stalls): also queued right after each bucket squeeze, when the starts that backed off
+    /// send again with little of their deadline left.
+    DelayWindow,
 }
 
-pub const VARIANTS: [Variant; 21] = [
+pub const VARIANTS: [Variant; 23] = [
     Variant::DelayWithin,
     Variant::DelayBeyond,
     Variant::CloseBeforeExecute,
@@ -105,8 +112,10 @@ pub const VARIANTS: [Variant; 21] = [
     Variant::Redirect303Executed,
     Variant::Redirect303NotExecuted,
     Variant::Redirect307,
-    Variant::Redirect308Moved,
+    Variant::Redirect308ToLocalhost,
+    Variant::Redirect308ToLoopback,
     Variant::Rename,
+    Variant::DelayWindow,
 ];
 
 const BOTH: &str = r#"{"result":{"RESULT":true,"CALL_ID":"{call_id}"},"error":"ERROR_CORE","error_description":"Contradictory answer"}"#;
@@ -133,8 +142,10 @@ impl Variant {
             Variant::Redirect303Executed => "redirect 303 (executed)",
             Variant::Redirect303NotExecuted => "redirect 303 (not executed)",
             Variant::Redirect307 => "redirect 307",
-            Variant::Redirect308Moved => "redirect 308 to localhost",
+            Variant::Redirect308ToLocalhost => "redirect 308 to localhost",
+            Variant::Redirect308ToLoopback => "redirect 308 to 127.0.0.1",
             Variant::Rename => "rename (302 to localhost)",
+            Variant::DelayWindow => "delay window (every request)",
         }
     }
 
@@ -192,8 +203,12 @@ impl Variant {
                 redirect(303, "{scheme}://localhost:{port}/done", false)
             }
             Variant::Redirect307 => redirect(307, same_path, false),
-            Variant::Redirect308Moved => redirect(308, same_path, false),
+            Variant::Redirect308ToLocalhost => redirect(308, same_path, false),
+            Variant::Redirect308ToLoopback => {
+                redirect(308, "{scheme}://127.0.0.1:{port}{path}", false)
+            }
             Variant::Rename => FaultKind::Rename,
+            Variant::DelayWindow => FaultKind::Delay(timeout + Duration::from_millis(500)),
         }
     }
 
@@ -201,6 +216,7 @@ impl Variant {
         match self {
             Variant::DelayWithin => Class::Refused, // executes, but the answer arrives in time
             Variant::DelayBeyond
+            | Variant::DelayWindow
             | Variant::CloseAfterExecute
             | Variant::Html504
             | Variant::TruncatedJson
@@ -218,7 +234,8 @@ impl Variant {
             | Variant::OperationTimeLimit
             | Variant::RespondLineNotFound
             | Variant::Redirect307
-            | Variant::Redirect308Moved
+            | Variant::Redirect308ToLocalhost
+            | Variant::Redirect308ToLoopback
             | Variant::Rename => Class::Refused,
         }
     }
@@ -229,6 +246,7 @@ impl Variant {
             self,
             Variant::DelayWithin
                 | Variant::DelayBeyond
+                | Variant::DelayWindow
                 | Variant::CloseAfterExecute
                 | Variant::Html504
                 | Variant::TruncatedJson
@@ -241,9 +259,10 @@ impl Variant {
 
     pub fn status(self) -> StatusRule {
         match self {
-            Variant::DelayWithin | Variant::DelayBeyond | Variant::TruncatedJson => {
-                StatusRule::Normal
-            }
+            Variant::DelayWithin
+            | Variant::DelayBeyond
+            | Variant::DelayWindow
+            | Variant::TruncatedJson => StatusRule::Normal,
             Variant::CloseBeforeExecute | Variant::CloseAfterExecute => StatusRule::Closed,
             Variant::Html502 => StatusRule::Exact(502),
             Variant::Html504 => StatusRule::Exact(504),
@@ -259,7 +278,9 @@ impl Variant {
                 StatusRule::Exact(303)
             }
             Variant::Redirect307 => StatusRule::Exact(307),
-            Variant::Redirect308Moved => StatusRule::Exact(308),
+            Variant::Redirect308ToLocalhost | Variant::Redirect308ToLoopback => {
+                StatusRule::Exact(308)
+            }
             Variant::Rename => StatusRule::Exact(302),
         }
     }
@@ -301,7 +322,8 @@ pub struct FaultRecord {
     pub after: u64,
     /// The counter once the fault was seen used up (`None`: never used).
     pub used_by: Option<u64>,
-    /// `Rename` only: the counter right before and after it was cleared.
+    /// Windows (`Rename`, `DelayWindow`) only: the counter right before and after it was
+    /// cleared.
     pub cleared: Option<(u64, u64)>,
 }
 
@@ -346,6 +368,8 @@ pub struct ChaosConfig {
     pub operating_limit: Duration,
     pub block_for: Duration,
     pub rename_for: Duration,
+    /// How long a delay window lasts.
+    pub slow_for: Duration,
     pub redis_outage: Duration,
 }
 
@@ -398,7 +422,7 @@ pub fn run(
     progress: &(dyn Fn() -> f64 + Sync),
     stop: &AtomicBool,
 ) -> ChaosLog {
-    let mut rng = fastrand::Rng::with_seed(cfg.seed ^ 0x5eed_c4a0_5);
+    let mut rng = fastrand::Rng::with_seed(cfg.seed ^ 0x0005_eedc_4a05);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -407,7 +431,10 @@ pub fn run(
     let mut log = ChaosLog::default();
     let mut deck: Vec<Variant> = Vec::new();
     let mut rest: Option<usize> = None;
-    let mut rename: Option<(usize, Instant)> = None;
+    // A window fault (rename, delay window) and when it ends.
+    let mut window: Option<(usize, Instant)> = None;
+    // A delay window is due (a squeeze just ended).
+    let mut slow_due = false;
     let mut token: Option<usize> = None;
     let mut applied = portal.stats().faults_applied;
     let gap = |rng: &mut fastrand::Rng| cfg.fault_gap.mul_f64(rng.f64() * 2.0);
@@ -448,7 +475,7 @@ pub fn run(
         // Which pending fault was used up?
         if stats.faults_applied != applied || stopping {
             applied = stats.faults_applied;
-            if rename.is_none() && (rest.is_some() || token.is_some()) {
+            if window.is_none() && (rest.is_some() || token.is_some()) {
                 let queue = queued(&agent, &faults_url);
                 let now_seq = portal.stats().requests;
                 if let Some(i) = rest
@@ -466,7 +493,7 @@ pub fn run(
                 }
             }
         }
-        if let Some((i, until)) = rename
+        if let Some((i, until)) = window
             && (Instant::now() >= until || stopping)
         {
             let before = portal.stats().requests;
@@ -474,31 +501,41 @@ pub fn run(
             let after = portal.stats().requests;
             log.faults[i].cleared = Some((before, after));
             log.faults[i].used_by = Some(after);
-            rename = None;
+            window = None;
             next_fault = Instant::now() + gap(&mut rng);
         }
         if let Some((p, until)) = phase
             && (Instant::now() >= until || stopping)
         {
             restore(p);
+            slow_due |= p == Phase::Squeeze;
             phase = None;
         }
         if stopping {
             break;
         }
 
-        if rest.is_none() && rename.is_none() && Instant::now() >= next_fault {
+        if rest.is_none() && window.is_none() && (slow_due || Instant::now() >= next_fault) {
             if deck.is_empty() {
                 deck = VARIANTS.to_vec();
                 rng.shuffle(&mut deck);
             }
-            let variant = deck[deck.len() - 1];
-            // Clearing a rename clears every fault: wait until no token fault is queued.
-            if variant != Variant::Rename || token.is_none() {
-                deck.pop();
+            let variant = if slow_due {
+                Variant::DelayWindow
+            } else {
+                deck[deck.len() - 1]
+            };
+            let windowed = matches!(variant, Variant::Rename | Variant::DelayWindow);
+            // Clearing a window clears every fault: wait until no token fault is queued.
+            if !windowed || token.is_none() {
+                if slow_due {
+                    slow_due = false;
+                } else {
+                    deck.pop();
+                }
                 let kind = variant.kind(cfg.timeout, &mut rng);
                 let before = portal.stats().requests;
-                portal.add_fault(Fault::once(kind.clone(), None));
+                portal.add_fault(Fault::once(kind.clone(), None).with_times(u32::from(!windowed)));
                 let after = portal.stats().requests;
                 log.faults.push(FaultRecord {
                     variant,
@@ -509,8 +546,13 @@ pub fn run(
                     cleared: None,
                 });
                 let i = log.faults.len() - 1;
-                if variant == Variant::Rename {
-                    rename = Some((i, Instant::now() + cfg.rename_for));
+                if windowed {
+                    let lasts = if variant == Variant::Rename {
+                        cfg.rename_for
+                    } else {
+                        cfg.slow_for
+                    };
+                    window = Some((i, Instant::now() + lasts));
                 } else {
                     rest = Some(i);
                 }
@@ -521,7 +563,7 @@ pub fn run(
             portal.expire_access_tokens();
             log.weather.token_expiries += 1;
             next_expiry += cfg.expiry_every;
-            if token.is_none() && rename.is_none() && rng.f64() < 0.3 {
+            if token.is_none() && window.is_none() && rng.f64() < 0.3 {
                 let variant = [
                     TokenVariant::Delay,
                     TokenVariant::Html502,

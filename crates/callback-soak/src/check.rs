@@ -259,6 +259,31 @@ pub fn check(e: &Evidence<'_>) -> Findings {
             }
             continue;
         }
+        if rec.variant == Variant::DelayWindow {
+            // Every REST request while it was queued; at both ends, maybe.
+            let Some((clear_before, clear_after)) = rec.cleared else {
+                continue;
+            };
+            for &n in rest_in(rec.before, clear_after) {
+                let sure = n > rec.after && n <= clear_before;
+                let c = if sure {
+                    Certainty::Exact
+                } else {
+                    Certainty::Maybe
+                };
+                fault_of
+                    .entry(n)
+                    .or_default()
+                    .push((Variant::DelayWindow, c));
+                stat.met += 1;
+                if sure {
+                    stat.exact += 1;
+                } else {
+                    stat.maybe += 1;
+                }
+            }
+            continue;
+        }
         let Some(used_by) = rec.used_by else {
             continue;
         };
@@ -517,11 +542,12 @@ pub fn check(e: &Evidence<'_>) -> Findings {
                 // I4.
                 let near_deadline = elapsed + Duration::from_millis(150) >= e.deadline;
                 let explain = |n: u64| -> Option<String> {
-                    if placed_by.contains_key(&n) {
-                        return Some("its request placed the call".into());
-                    }
-                    let faults = fault_of.get(&n)?;
-                    for &(v, c) in faults {
+                    let placed = if placed_by.contains_key(&n) {
+                        ", placed"
+                    } else {
+                        ", not placed"
+                    };
+                    for &(v, c) in fault_of.get(&n).map_or(&[][..], Vec::as_slice) {
                         let sure = if c == Certainty::Maybe {
                             " (traced among candidates)"
                         } else {
@@ -529,18 +555,25 @@ pub fn check(e: &Evidence<'_>) -> Findings {
                         };
                         match v.class() {
                             Class::MayExecute => {
-                                return Some(format!("may have executed: {}{sure}", v.name()));
+                                return Some(format!(
+                                    "may have executed: {}{sure}{placed}",
+                                    v.name()
+                                ));
                             }
                             Class::CannotTell => {
-                                return Some(format!("cannot tell: {}{sure}", v.name()));
+                                return Some(format!("cannot tell: {}{sure}{placed}", v.name()));
                             }
                             Class::Refused if v == Variant::DelayWithin && near_deadline => {
-                                return Some("a delay cut short by the deadline".into());
+                                return Some(format!(
+                                    "a delay within the timeout cut short by the deadline{placed}"
+                                ));
                             }
                             Class::Refused => {}
                         }
                     }
-                    None
+                    placed_by
+                        .contains_key(&n)
+                        .then(|| "no fault, but its request placed the call".to_string())
                 };
                 let reason = if mine.is_empty() {
                     if g.key.is_some() {
@@ -720,4 +753,236 @@ pub fn describe_group(e: &Evidence<'_>, g: usize) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::text_of;
+    use callback_fake_portal::FaultKind;
+
+    const RUN: &str = "t1";
+
+    fn group(i: usize, keyed: bool, attempts: usize) -> Group {
+        Group {
+            number: format!("+1202555{:04}", 100 + i),
+            text: text_of(RUN, i),
+            key: keyed.then(|| format!("k{i}")),
+            client: 0,
+            attempts,
+        }
+    }
+
+    fn request(number: u64, g: usize, status: Option<u16>) -> RecordedRequest {
+        RecordedRequest {
+            number,
+            http_method: "POST".into(),
+            path: "/rest/1/secret/voximplant.callback.start".into(),
+            query: String::new(),
+            host: "127.0.0.1:1".into(),
+            rest_method: Some("voximplant.callback.start".into()),
+            content_type: Some("application/json".into()),
+            user_agent: None,
+            body: serde_json::json!({ "TEXT_TO_PRONOUNCE": text_of(RUN, g) }).to_string(),
+            status,
+        }
+    }
+
+    fn placed(groups: &[Group], g: usize, request_number: u64) -> LedgerEntry {
+        LedgerEntry {
+            call_id: Some(format!("callback.{g}.{request_number}")),
+            line: "reg1".into(),
+            number: groups[g].number.clone(),
+            text: text_of(RUN, g),
+            voice: None,
+            placed_at: 0.0,
+            request_number,
+        }
+    }
+
+    fn attempt(g: usize, n: usize, window: (u64, u64), ms: u64, outcome: Outcome) -> Attempt {
+        Attempt {
+            group: g,
+            attempt: n,
+            process: 0,
+            thread: 0,
+            client: 0,
+            seq_start: window.0,
+            seq_end: window.1,
+            started_unix_us: 0,
+            elapsed_us: ms * 1000,
+            outcome,
+        }
+    }
+
+    fn failed(code: &str) -> Outcome {
+        Outcome::Failed {
+            code: code.into(),
+            retry_safe: code != "outcome_unknown",
+            http_status: None,
+            description: String::new(),
+        }
+    }
+
+    fn started(call_id: &str, deduplicated: bool) -> Outcome {
+        Outcome::Started {
+            call_id: Some(call_id.into()),
+            deduplicated,
+            requests: 1,
+            moved: false,
+        }
+    }
+
+    fn fault(variant: Variant, before: u64) -> FaultRecord {
+        FaultRecord {
+            variant,
+            kind: FaultKind::Html502,
+            before,
+            after: before,
+            used_by: Some(before + 1),
+            cleared: None,
+        }
+    }
+
+    fn run(
+        groups: &[Group],
+        attempts: &[Attempt],
+        requests: &[RecordedRequest],
+        ledger: &[LedgerEntry],
+        faults: &[FaultRecord],
+    ) -> Findings {
+        let requests: BTreeMap<u64, RecordedRequest> =
+            requests.iter().map(|r| (r.number, r.clone())).collect();
+        check(&Evidence {
+            run: RUN,
+            groups,
+            attempts,
+            requests: &requests,
+            ledger,
+            faults,
+            deadline: Duration::from_millis(1000),
+            slack: Duration::from_millis(100),
+        })
+    }
+
+    fn rules(f: &Findings) -> Vec<&'static str> {
+        assert!(f.harness.is_empty(), "{:?}", f.harness);
+        f.violations.iter().map(|v| v.rule).collect()
+    }
+
+    #[test]
+    fn a_clean_run_passes() {
+        let groups = [group(0, false, 1), group(1, true, 2), group(2, false, 1)];
+        let ledger = [placed(&groups, 0, 1), placed(&groups, 1, 2)];
+        let f = run(
+            &groups,
+            &[
+                attempt(0, 0, (0, 1), 10, started("callback.0.1", false)),
+                attempt(1, 0, (1, 2), 10, started("callback.1.2", false)),
+                attempt(1, 1, (1, 3), 10, started("callback.1.2", true)),
+                attempt(2, 0, (2, 3), 10, failed("outcome_unknown")),
+            ],
+            &[
+                request(1, 0, Some(200)),
+                request(2, 1, Some(200)),
+                request(3, 2, Some(504)),
+            ],
+            &ledger,
+            &[fault(Variant::Html504, 2)],
+        );
+        assert_eq!(rules(&f), Vec::<&str>::new());
+        assert_eq!(f.by_fault[&Variant::Html504].exact, 1);
+        assert_eq!(f.unknown_reasons.values().sum::<usize>(), 1);
+    }
+
+    #[test]
+    fn each_broken_promise_is_found() {
+        let groups = [
+            group(0, false, 1),
+            group(1, false, 1),
+            group(2, false, 1),
+            group(3, false, 1),
+            group(4, false, 1),
+        ];
+        let ledger = [
+            placed(&groups, 0, 1),
+            placed(&groups, 1, 2),
+            placed(&groups, 1, 3),
+        ];
+        let f = run(
+            &groups,
+            &[
+                // I3: a retry-safe error, but its request placed a call.
+                attempt(0, 0, (0, 1), 10, failed("portal_error")),
+                // I1: two calls for one start.
+                attempt(1, 0, (1, 3), 10, failed("outcome_unknown")),
+                // I4: unknown after a refusal that says nothing was executed.
+                attempt(2, 0, (3, 4), 10, failed("outcome_unknown")),
+                // I5: started, but no call in the ledger.
+                attempt(3, 0, (4, 5), 10, started("callback.none", false)),
+                // I2: past the deadline and the slack.
+                attempt(4, 0, (5, 6), 1200, failed("rate_limited")),
+            ],
+            &[
+                request(1, 0, Some(504)),
+                request(2, 1, None),
+                request(3, 1, None),
+                request(4, 2, Some(503)),
+                request(5, 3, Some(200)),
+                request(6, 4, Some(503)),
+            ],
+            &ledger,
+            &[fault(Variant::Overload, 3)],
+        );
+        let mut found = rules(&f);
+        found.sort();
+        assert_eq!(found, ["I1", "I2", "I3", "I3", "I4", "I5"]);
+    }
+
+    #[test]
+    fn a_keyed_repeat_that_sent_nothing_needs_an_explanation() {
+        let groups = [group(0, true, 2), group(1, true, 2)];
+        // Start 0: the first attempt met a fault that may have executed; the repeat found
+        // the key unknown. Start 1: the first attempt was refused cleanly, yet the repeat
+        // claims an unknown outcome without sending anything.
+        let f = run(
+            &groups,
+            &[
+                attempt(0, 0, (0, 1), 10, failed("outcome_unknown")),
+                attempt(0, 1, (1, 1), 1, failed("outcome_unknown")),
+                attempt(1, 0, (1, 2), 10, failed("line_not_found")),
+                attempt(1, 1, (2, 2), 1, failed("outcome_unknown")),
+            ],
+            &[request(1, 0, None), request(2, 1, Some(400))],
+            &[],
+            &[
+                fault(Variant::CloseBeforeExecute, 0),
+                fault(Variant::RespondLineNotFound, 1),
+            ],
+        );
+        assert_eq!(rules(&f), ["I4"]);
+        assert_eq!(f.violations[0].group, Some(1));
+    }
+
+    #[test]
+    fn faults_are_traced_by_the_status_they_leave() {
+        let groups = [group(0, false, 1), group(1, false, 1)];
+        // Two REST requests while the fault was being queued (before 0, after 1): only
+        // request 2 carries the 502 an Html502 leaves.
+        let mut rec = fault(Variant::Html502, 0);
+        rec.after = 1;
+        rec.used_by = Some(2);
+        let f = run(
+            &groups,
+            &[
+                attempt(0, 0, (0, 1), 10, failed("portal_error")),
+                attempt(1, 0, (1, 2), 10, failed("outcome_unknown")),
+            ],
+            &[request(1, 0, Some(503)), request(2, 1, Some(502))],
+            &[],
+            &[rec],
+        );
+        assert_eq!(rules(&f), Vec::<&str>::new());
+        assert_eq!(f.by_fault[&Variant::Html502].narrowed, 1);
+    }
 }

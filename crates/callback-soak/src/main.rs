@@ -57,10 +57,10 @@ struct Args {
     #[arg(long)]
     seed: Option<u64>,
     /// The clients' deadline per start.
-    #[arg(long, default_value_t = 6000)]
+    #[arg(long, default_value_t = 3000)]
     deadline_ms: u64,
     /// The clients' timeout per request.
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 2000)]
     timeout_ms: u64,
     /// How far past its deadline an attempt may return (thread scheduling).
     #[arg(long, default_value_t = 250)]
@@ -75,7 +75,7 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     fault_gap_ms: u64,
     /// The short version: 300 starts from 8 threads, then 200 starts from 2 processes
-    /// sharing their state.
+    /// sharing their state, with a 1.5 s deadline and a 1 s timeout.
     #[arg(long)]
     quick: bool,
     /// Write every attempt as a JSON line to this file.
@@ -110,6 +110,8 @@ fn main() -> ExitCode {
                 threads: 8,
                 processes: 1,
                 shared_state: false,
+                deadline_ms: 1500,
+                timeout_ms: 1000,
                 ..args.clone()
             },
             Args {
@@ -117,6 +119,8 @@ fn main() -> ExitCode {
                 threads: 4,
                 processes: 2,
                 shared_state: true,
+                deadline_ms: 1500,
+                timeout_ms: 1000,
                 ..args.clone()
             },
         ]
@@ -236,6 +240,7 @@ fn soak(args: &Args) -> Result<bool, String> {
         operating_limit: OPERATING_LIMIT,
         block_for: Duration::from_millis(if short { 300 } else { 1000 }),
         rename_for: Duration::from_millis(150),
+        slow_for: Duration::from_millis(250),
         redis_outage: Duration::from_millis(if short { 500 } else { 1500 }),
     };
     println!(

@@ -90,8 +90,11 @@ pub fn number_of(areas: &[u16], i: usize) -> Option<String> {
     Some(format!("+1{area}55501{:02}", i % 100))
 }
 
-/// The groups, and the jobs of every lane (`[process][thread]`, each in running order).
-pub fn build(s: &Settings) -> Result<(Vec<Group>, Vec<Vec<Vec<Job>>>), String> {
+/// The jobs of every lane: `[process][thread]`, each in running order.
+pub type Lanes = Vec<Vec<Vec<Job>>>;
+
+/// The groups, and the jobs of every lane.
+pub fn build(s: &Settings) -> Result<(Vec<Group>, Lanes), String> {
     if s.starts > s.areas.len() * 100 {
         return Err(format!(
             "at most {} starts: {} usable area codes, one hundred numbers each",
@@ -102,7 +105,7 @@ pub fn build(s: &Settings) -> Result<(Vec<Group>, Vec<Vec<Vec<Job>>>), String> {
     let mut rng = fastrand::Rng::with_seed(s.seed);
     let (procs, threads) = (s.processes.max(1), s.threads.max(1));
     let lanes = procs * threads;
-    let mut plan: Vec<Vec<Vec<Job>>> = vec![vec![Vec::new(); threads]; procs];
+    let mut plan: Lanes = vec![vec![Vec::new(); threads]; procs];
     let mut groups = Vec::with_capacity(s.starts);
     for i in 0..s.starts {
         let keyed = rng.f64() < s.keyed_share;
