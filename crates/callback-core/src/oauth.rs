@@ -148,17 +148,18 @@ impl OAuthState {
     }
 
     /// Makes sure a pair newer than `seen_generation` exists, refreshing at most once across
-    /// all threads. Returns the pair to use.
+    /// all threads. `Ok(true)` when this call had the token server rotate the pair; `Ok(false)`
+    /// when it took a pair another thread or process obtained (which may have expired since).
     pub(crate) fn refresh_after(
         &self,
         seen_generation: u64,
         http: &HttpTransport,
         remaining: Duration,
-    ) -> Result<Tokens, Error> {
+    ) -> Result<bool, Error> {
         let mut failure = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.current();
         if now.generation != seen_generation {
-            return Ok(now);
+            return Ok(false);
         }
         if let Some((generation, err)) = failure.as_ref()
             && *generation == seen_generation
@@ -167,7 +168,7 @@ impl OAuthState {
         }
         let result = match &self.share {
             Some(share) => self.refresh_shared(&**share, &now, http, remaining),
-            None => self.rotate(&now.refresh, http, remaining),
+            None => self.rotate(&now.refresh, http, remaining).map(|_| true),
         };
         if let Err(err) = &result {
             log::warn!("oauth: refresh failed: {}", err.code());
@@ -183,26 +184,31 @@ impl OAuthState {
     }
 
     /// The refresh of a pair shared with other processes: at most one of them asks the token
-    /// server per expiry; the others take the pair it publishes.
+    /// server per expiry; the others take the pair it publishes. `Ok(true)` when this process
+    /// rotated the pair.
     fn refresh_shared(
         &self,
         share: &dyn TokenShare,
         seen: &Tokens,
         http: &HttpTransport,
         remaining: Duration,
-    ) -> Result<Tokens, Error> {
+    ) -> Result<bool, Error> {
         let deadline = crate::limiter::instant_after(Instant::now(), remaining);
         loop {
             if let Some(pair) = share.load()?
                 && pair.access != seen.access
             {
-                return Ok(self.adopt(&pair));
+                self.adopt(&pair);
+                return Ok(false);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if let Some(lock) = share.lock(left.min(SHARED_LOCK_TTL))? {
                 // Somebody may have refreshed between our look and the lock.
                 let result = match share.load() {
-                    Ok(Some(pair)) if pair.access != seen.access => Ok(self.adopt(&pair)),
+                    Ok(Some(pair)) if pair.access != seen.access => {
+                        self.adopt(&pair);
+                        Ok(false)
+                    }
                     Ok(shared) => {
                         let refresh = shared.map_or_else(|| seen.refresh.clone(), |p| p.refresh);
                         self.rotate(&refresh, http, left).inspect(|fresh| {
@@ -219,6 +225,7 @@ impl OAuthState {
                                     Some(pair);
                             }
                         })
+                        .map(|_| true)
                     }
                     Err(e) => Err(e),
                 };
