@@ -141,7 +141,8 @@
 //! `QUERY_LIMIT_EXCEEDED` (exponential back-off with jitter), `OPERATION_TIME_LIMIT` (waits
 //! until the last seen `operating_reset_at` when that is inside the deadline, else the error
 //! carries the reset time), `expired_token`/`invalid_token` (one single-flight refresh, then one
-//! resend), connect failures (twice), and a 301, 302 or 308 from a renamed portal: one re-POST
+//! resend; once more when the refresh only took a pair another thread or process had obtained
+//! and that pair was refused too), connect failures (twice), and a 301, 302 or 308 from a renamed portal: one re-POST
 //! per call to the new base, only if it keeps the REST path and is not less secure (never
 //! https to http, never to a URL with credentials); the new address is reported in
 //! [`CallbackStarted::portal_moved_to`] and kept once a call through it succeeded (see

@@ -148,17 +148,18 @@ impl OAuthState {
     }
 
     /// Makes sure a pair newer than `seen_generation` exists, refreshing at most once across
-    /// all threads. Returns the pair to use.
+    /// all threads. `Ok(true)` when this call had the token server rotate the pair; `Ok(false)`
+    /// when it took a pair another thread or process obtained (which may have expired since).
     pub(crate) fn refresh_after(
         &self,
         seen_generation: u64,
         http: &HttpTransport,
         remaining: Duration,
-    ) -> Result<Tokens, Error> {
+    ) -> Result<bool, Error> {
         let mut failure = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.current();
         if now.generation != seen_generation {
-            return Ok(now);
+            return Ok(false);
         }
         if let Some((generation, err)) = failure.as_ref()
             && *generation == seen_generation
@@ -167,13 +168,15 @@ impl OAuthState {
         }
         let result = match &self.share {
             Some(share) => self.refresh_shared(&**share, &now, http, remaining),
-            None => self.rotate(&now.refresh, http, remaining),
+            None => self.rotate(&now.refresh, http, remaining).map(|_| true),
         };
         if let Err(err) = &result {
             log::warn!("oauth: refresh failed: {}", err.code());
-            // Only a definite answer is remembered; a transport hiccup may be retried by a
-            // later call with the same (unused) refresh token.
-            if err.code() == ErrorCode::AuthFailed {
+            // Only the token server's own refusal is remembered (the pair is dead; asking
+            // again cannot help). A gateway's 5xx, an answer that is not a token pair or a
+            // connection lost on the way says nothing about the refresh token: a later call
+            // asks again (a refresh token that was used meanwhile then gets `invalid_grant`).
+            if definite_refusal(err) {
                 *failure = Some((seen_generation, err.clone()));
             }
         }
@@ -181,26 +184,31 @@ impl OAuthState {
     }
 
     /// The refresh of a pair shared with other processes: at most one of them asks the token
-    /// server per expiry; the others take the pair it publishes.
+    /// server per expiry; the others take the pair it publishes. `Ok(true)` when this process
+    /// rotated the pair.
     fn refresh_shared(
         &self,
         share: &dyn TokenShare,
         seen: &Tokens,
         http: &HttpTransport,
         remaining: Duration,
-    ) -> Result<Tokens, Error> {
+    ) -> Result<bool, Error> {
         let deadline = crate::limiter::instant_after(Instant::now(), remaining);
         loop {
             if let Some(pair) = share.load()?
                 && pair.access != seen.access
             {
-                return Ok(self.adopt(&pair));
+                self.adopt(&pair);
+                return Ok(false);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if let Some(lock) = share.lock(left.min(SHARED_LOCK_TTL))? {
                 // Somebody may have refreshed between our look and the lock.
                 let result = match share.load() {
-                    Ok(Some(pair)) if pair.access != seen.access => Ok(self.adopt(&pair)),
+                    Ok(Some(pair)) if pair.access != seen.access => {
+                        self.adopt(&pair);
+                        Ok(false)
+                    }
                     Ok(shared) => {
                         let refresh = shared.map_or_else(|| seen.refresh.clone(), |p| p.refresh);
                         self.rotate(&refresh, http, left).inspect(|fresh| {
@@ -217,6 +225,7 @@ impl OAuthState {
                                     Some(pair);
                             }
                         })
+                        .map(|_| true)
                     }
                     Err(e) => Err(e),
                 };
@@ -306,6 +315,14 @@ impl OAuthState {
             })?;
         read_token_answer(raw.status, &raw.body)
     }
+}
+
+/// Whether a failed refresh is the token server's refusal of the credentials: an error
+/// envelope (`invalid_grant`, `invalid_client`, ...) with a 4xx status.
+fn definite_refusal(err: &Error) -> bool {
+    err.code() == ErrorCode::AuthFailed
+        && err.bitrix_code().is_some()
+        && err.http_status().is_some_and(|s| (400..500).contains(&s))
 }
 
 /// Reads the token server's answer: a rotated pair, or why not (`auth_failed`, or

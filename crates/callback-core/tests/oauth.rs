@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use callback_core::{Auth, CallbackRequest, Client, DestinationPolicy, ErrorCode, TokenPair};
+use callback_fake_portal::{Fault, FaultKind};
 use common::*;
 
 #[test]
@@ -117,6 +118,30 @@ fn invalid_grant_is_auth_failed() {
     assert_eq!(e2.code(), ErrorCode::AuthFailed);
     assert_eq!(p.stats().refreshes + p.stats().refresh_failures, 1);
     assert_eq!(p.ledger().len(), 0);
+}
+
+/// A refresh that fails on the way (a gateway's 502, a connection closed before the answer)
+/// says nothing about the refresh token, unlike `invalid_grant`: the next call asks the token
+/// server again and goes ahead, instead of failing for the life of the client.
+#[test]
+fn a_refresh_lost_on_the_way_is_tried_again_by_the_next_call() {
+    for kind in [FaultKind::Html502, FaultKind::CloseBeforeExecute] {
+        let p = portal();
+        let c = fast(Client::builder(Auth::oauth(oauth_config(&p)).unwrap()))
+            .build()
+            .unwrap();
+        p.expire_access_tokens();
+        p.add_fault(Fault::once(kind.clone(), Some("oauth.token")));
+        let e = c.start_callback(&request(&number(600))).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::AuthFailed, "{kind:?}: {e}");
+        assert!(e.retry_safe());
+        let s = c
+            .start_callback(&request(&number(601)))
+            .unwrap_or_else(|e| panic!("{kind:?}: the next call refreshes again: {e}"));
+        assert_eq!(s.timing.attempts, 2, "expired, then resent once");
+        assert_eq!(p.stats().refreshes, 1);
+        assert_eq!(p.ledger().len(), 1);
+    }
 }
 
 #[test]

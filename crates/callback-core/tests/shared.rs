@@ -175,6 +175,40 @@ fn one_oauth_refresh_across_clients() {
     assert_eq!(p.ledger().len(), 4 + 32);
 }
 
+/// A process that was idle while another refreshed finds, after the next expiry, a shared pair
+/// that has expired too. Taking that pair is not the refresh the call needed: the call refreshes
+/// once more (the pair in force is the one it just adopted) and goes ahead, instead of failing
+/// with `auth_failed`.
+#[test]
+fn an_adopted_pair_that_expired_too_is_refreshed() {
+    let redis = RedisServer::start();
+    let p = portal();
+    let config = oauth_config(&p);
+    let client = || {
+        fast(Client::builder(Auth::oauth(config.clone()).unwrap()))
+            .shared_state(redis.url())
+            .build()
+            .unwrap()
+    };
+    let (busy, idle) = (client(), client());
+    busy.start_callback(&request(&number(250))).unwrap();
+    idle.start_callback(&request(&number(251))).unwrap();
+    p.expire_access_tokens();
+    // The busy process refreshes and publishes; the idle one still holds the first pair.
+    busy.start_callback(&request(&number(252))).unwrap();
+    assert_eq!(p.stats().refreshes, 1);
+    p.expire_access_tokens();
+    let s = idle
+        .start_callback(&request(&number(253)))
+        .expect("the stale shared pair is refreshed, not reported as auth_failed");
+    assert_eq!(
+        s.timing.attempts, 3,
+        "first pair, adopted pair, refreshed pair"
+    );
+    assert_eq!(p.stats().refreshes, 2);
+    assert_eq!(p.ledger().len(), 4);
+}
+
 #[test]
 fn two_portals_never_share_state() {
     let redis = RedisServer::start();

@@ -26,6 +26,9 @@ const MAX_ATTEMPTS: u32 = 12;
 const MAX_CONNECT_RETRIES: u32 = 2;
 /// Waits for an operating-time reset within one call.
 const MAX_OPERATING_WAITS: u32 = 2;
+/// Token refreshes within one call: the second only after the first took a pair another
+/// thread or process had obtained, and that pair was refused too (it expired meanwhile).
+const MAX_REFRESHES: u32 = 2;
 
 /// How requests are authenticated.
 enum AuthKind {
@@ -53,7 +56,9 @@ pub(crate) struct Call<'a> {
 /// What is left of one call's retries.
 #[derive(Default)]
 struct Budget {
-    refreshed: bool,
+    refreshes: u32,
+    /// This call had the token server rotate the pair: no further refresh can help.
+    rotated: bool,
     connect_retries: u32,
     limit_retries: u32,
     operating_waits: u32,
@@ -256,8 +261,9 @@ impl Exchange {
                     }
                 }
                 Decision::Refresh { generation, error } => {
-                    if let Err(e) = self.refresh(generation, call, error) {
-                        break Err(e);
+                    match self.refresh(generation, call, error) {
+                        Ok(rotated) => budget.rotated |= rotated,
+                        Err(e) => break Err(e),
                     }
                 }
             }
@@ -442,22 +448,24 @@ impl Exchange {
                 }
             }
             ErrorCode::AuthFailed
-                if !budget.refreshed
+                if !budget.rotated
+                    && budget.refreshes < MAX_REFRESHES
                     && matches!(self.auth, AuthKind::OAuth { .. })
                     && error.bitrix_code().is_some_and(|c| {
                         c.eq_ignore_ascii_case("expired_token")
                             || c.eq_ignore_ascii_case("invalid_token")
                     }) =>
             {
-                budget.refreshed = true;
+                budget.refreshes += 1;
                 Decision::Refresh { generation, error }
             }
             _ => Decision::Fail(error),
         }
     }
 
-    /// Refreshes the access token (once across all threads) before the resend.
-    fn refresh(&self, generation: u64, call: &Call<'_>, error: Error) -> Result<(), Error> {
+    /// Refreshes the access token (once across all threads) before the resend; `Ok(true)` when
+    /// this call rotated the pair itself.
+    fn refresh(&self, generation: u64, call: &Call<'_>, error: Error) -> Result<bool, Error> {
         let AuthKind::OAuth { state, .. } = &self.auth else {
             return Err(error);
         };
@@ -465,8 +473,7 @@ impl Exchange {
         if remaining.is_zero() {
             return Err(error);
         }
-        state.refresh_after(generation, &self.http, remaining)?;
-        Ok(())
+        state.refresh_after(generation, &self.http, remaining)
     }
 
     /// Sleeps for a back-off if it ends before the deadline; `Err` when it would not, or when
