@@ -142,20 +142,22 @@
 //! until the last seen `operating_reset_at` when that is inside the deadline, else the error
 //! carries the reset time), `expired_token`/`invalid_token` (one single-flight refresh, then one
 //! resend; once more when the refresh only took a pair another thread or process had obtained
-//! and that pair was refused too), connect failures (twice), and a 301, 302 or 308 from a renamed portal: one re-POST
-//! per call to the new base, only if it keeps the REST path and is not less secure (never
-//! https to http, never to a URL with credentials); the new address is reported in
-//! [`CallbackStarted::portal_moved_to`] and kept once a call through it succeeded (see
-//! [`Client::portal`]).
+//! and that pair was refused too), connect failures (twice), and a 301, 302 or 308 from a
+//! renamed portal: one re-POST per call to the new base, only if it keeps the REST path and is
+//! not less secure (never https to http, never to a URL with credentials); the new address is
+//! reported in [`CallbackStarted::portal_moved_to`] and kept once a call through it succeeded
+//! (see [`Client::portal`]).
 //!
 //! # Logging
 //!
 //! Records go through the `log` crate: method, portal host, attempt, HTTP status, timings and
-//! the masked number (`+120******23`). Secrets and full numbers never appear. Note that ureq
-//! itself logs full request paths (which hold the webhook secret) at `Trace` level, and the
-//! phone-number library (target `rlibphonenumber`) logs the numbers it parses at `Debug` and
-//! `Trace`: keep those targets at `Info` or below in production (the bindings and the CLI
-//! forward only this crate's records).
+//! the masked number (`+120******23`). Secrets and full numbers never appear, at any level.
+//! The HTTP layer (ureq) never sees a webhook's secret: it is put into the request on its way to
+//! the socket. Two libraries below this one log on their own when their `Trace` level is on:
+//! ureq then shows the headers a server sent back (a `Location` that echoes the request path
+//! holds the secret), and the phone-number library (target `rlibphonenumber`) the numbers it
+//! parses. Keep the targets `ureq` and `rlibphonenumber` below `Trace` in production (the
+//! bindings and the CLI forward only this crate's records).
 
 mod auth;
 mod client;

@@ -6,6 +6,11 @@
 //! thread, when the first byte of an HTTP request is handed to the socket. Failures before that
 //! (DNS, TCP connect, TLS handshake) are `transport` (nothing was sent); failures after it are
 //! `outcome_unknown`.
+//!
+//! A webhook's secret never enters ureq either: its URLs carry [`SECRET_MASK`] where the secret
+//! goes, and the same wrapper puts the secret into the request line on its way to the socket
+//! (after TLS is set up, before encryption). So ureq's own log records, which show request paths
+//! when its `Trace` level is on, and its error texts, which may quote a URL, never hold it.
 
 use std::cell::Cell;
 use std::fmt;
@@ -29,9 +34,26 @@ thread_local! {
     static REQUEST_BYTES_SENT: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Stands for a webhook's secret in the URLs handed to ureq (six asterisks, as ureq itself
+/// masks paths in its logs).
+pub(crate) const SECRET_MASK: &str = "******";
+
 /// The last connector of the chain: wraps whatever transport the default chain produced.
-#[derive(Debug)]
-struct MarkSent;
+struct MarkSent {
+    /// The webhook secret that replaces `/******/` in request lines.
+    path_secret: Option<Arc<str>>,
+}
+
+impl fmt::Debug for MarkSent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MarkSent")
+            .field(
+                "path_secret",
+                &self.path_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
 
 impl<In: Transport> Connector<In> for MarkSent {
     type Out = SentMarker<In>;
@@ -44,17 +66,47 @@ impl<In: Transport> Connector<In> for MarkSent {
         Ok(chained.map(|inner| SentMarker {
             inner,
             held: Vec::new(),
+            path_secret: self.path_secret.clone(),
         }))
     }
 }
 
-/// Notes when request bytes reach the link, and sends a POST's head together with its body:
-/// ureq hands them over separately, which would cost a write (and a TLS record) each.
-#[derive(Debug)]
+/// Notes when request bytes reach the link, puts the webhook secret into the request line, and
+/// sends a POST's head together with its body: ureq hands them over separately, which would
+/// cost a write (and a TLS record) each.
 struct SentMarker<T> {
     inner: T,
     /// A request head waiting for its body.
     held: Vec<u8>,
+    path_secret: Option<Arc<str>>,
+}
+
+impl<T> fmt::Debug for SentMarker<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SentMarker")
+            .field("held", &self.held.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `head` with the first `/******/` of its request line replaced by `/<secret>/`.
+fn unmask(head: &[u8], secret: &str) -> Vec<u8> {
+    let line_end = head
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(head.len());
+    let needle = [b"/", SECRET_MASK.as_bytes(), b"/"].concat();
+    let Some(at) = head[..line_end]
+        .windows(needle.len())
+        .position(|w| w == needle.as_slice())
+    else {
+        return head.to_vec();
+    };
+    let mut out = Vec::with_capacity(head.len() + secret.len());
+    out.extend_from_slice(&head[..=at]);
+    out.extend_from_slice(secret.as_bytes());
+    out.extend_from_slice(&head[at + 1 + SECRET_MASK.len()..]);
+    out
 }
 
 /// A complete POST head, whose body follows.
@@ -91,8 +143,11 @@ impl<T: Transport> Transport for SentMarker<T> {
             return self.inner.transmit_output(0, timeout);
         }
         if self.held.is_empty() && is_post_head(&self.inner.buffers().output()[..amount]) {
-            let head = self.inner.buffers().output()[..amount].to_vec();
-            self.held = head;
+            let head = &self.inner.buffers().output()[..amount];
+            self.held = match &self.path_secret {
+                Some(secret) => unmask(head, secret),
+                None => head.to_vec(),
+            };
             return Ok(());
         }
         // Noted before writing: a partial write may already be enough for the server.
@@ -272,6 +327,7 @@ impl HttpTransport {
         timeout: Duration,
         extra_roots: ExtraRoots,
         user_agent: String,
+        path_secret: Option<&str>,
     ) -> HttpTransport {
         let roots = if extra_roots.0.is_empty() {
             RootCerts::WebPki
@@ -300,7 +356,9 @@ impl HttpTransport {
             ().chain(ConnectProxyConnector::default())
                 .chain(crate::tcp::TcpConnector)
                 .chain(RustlsConnector::default())
-                .chain(MarkSent);
+                .chain(MarkSent {
+                    path_secret: path_secret.map(Arc::from),
+                });
         let agent = ureq::Agent::with_parts(config, connector, CachingResolver::default());
         HttpTransport {
             agent,
@@ -490,5 +548,22 @@ fn describe(e: &ureq::Error, kind: FailureKind) -> String {
             // Other variants carry no URL; keep only the variant's own text, cleaned.
             crate::redact::sanitize_text(&other.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unmask;
+
+    #[test]
+    fn the_secret_goes_into_the_request_line_only() {
+        let head = b"POST /rest/1/******/voximplant.callback.start HTTP/1.1\r\nX: /******/\r\n\r\n";
+        assert_eq!(
+            unmask(head, "s3cret"),
+            b"POST /rest/1/s3cret/voximplant.callback.start HTTP/1.1\r\nX: /******/\r\n\r\n"
+        );
+        // Nothing masked: unchanged (an OAuth request).
+        let plain = b"POST /rest/voximplant.line.get HTTP/1.1\r\n\r\n";
+        assert_eq!(unmask(plain, "s3cret"), plain);
     }
 }

@@ -70,7 +70,17 @@ impl Client {
             token_store,
             shared_state,
         } = settings;
-        let http = HttpTransport::new(connect_timeout, timeout, extra_roots, user_agent);
+        let path_secret = match &auth {
+            Auth::Webhook(w) => Some(w.secret.as_str()),
+            Auth::OAuth(_) => None,
+        };
+        let http = HttpTransport::new(
+            connect_timeout,
+            timeout,
+            extra_roots,
+            user_agent,
+            path_secret,
+        );
         let portal = auth.portal_base();
         let store: Arc<dyn Store> = match shared_state {
             None => Arc::new(MemoryStore::new(&portal, rate_limit)),

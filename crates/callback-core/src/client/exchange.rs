@@ -231,10 +231,13 @@ impl Exchange {
         }
     }
 
+    /// The URL handed to the HTTP layer: a webhook's secret is masked there and put in by the
+    /// transport on the way to the socket (see [`crate::transport`]).
     fn method_url(&self, portal: &str, method: &str) -> String {
         match &self.auth {
-            AuthKind::Webhook { user_id, secret } => {
-                format!("{portal}/rest/{user_id}/{secret}/{method}")
+            AuthKind::Webhook { user_id, .. } => {
+                let mask = crate::transport::SECRET_MASK;
+                format!("{portal}/rest/{user_id}/{mask}/{method}")
             }
             AuthKind::OAuth { rest_path, .. } => format!("{portal}{rest_path}{method}"),
         }
