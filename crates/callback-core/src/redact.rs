@@ -99,12 +99,18 @@ fn hide_parameter(text: &str, name: &str) -> String {
             saw_separator |= matches!(bytes[j], b'=' | b':');
             j += 1;
         }
-        let value_end = text[j..]
-            .find(|c: char| {
-                !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%' | '+' | '/'))
-            })
-            .map_or(text.len(), |k| j + k);
-        if before_ok && saw_separator && value_end > j {
+        // The value is looked for only after a real separator: scanning it for every
+        // occurrence of the name made a text like `auth/auth/...` quadratic.
+        let value_end = if before_ok && saw_separator {
+            text[j..]
+                .find(|c: char| {
+                    !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%' | '+' | '/'))
+                })
+                .map_or(text.len(), |k| j + k)
+        } else {
+            j
+        };
+        if value_end > j {
             out.push_str(&text[i..j]);
             out.push_str("[redacted]");
             i = value_end;
@@ -183,6 +189,20 @@ mod tests {
         let s = sanitize_text("number +44 7911 123456 refused");
         assert!(!s.contains("123456"), "{s}");
         assert_eq!(sanitize_text("a\nb"), "a b");
+    }
+
+    #[test]
+    fn a_large_hostile_text_is_sanitised_in_linear_time() {
+        // Found by the `sanitize` fuzz target: a credential name followed by value characters
+        // but no separator (`auth/auth/...`) was scanned to the end of the text once per
+        // occurrence, so a 1 MiB error description from a hostile server took minutes.
+        let text = format!("x{}", "auth/".repeat(200_000));
+        let started = std::time::Instant::now();
+        let out = sanitize_text(&text);
+        let took = started.elapsed();
+        eprintln!("1 MB of auth/: {took:?}");
+        assert!(out.starts_with("xauth/auth/"), "{out}");
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
     }
 
     #[test]
