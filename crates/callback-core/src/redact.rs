@@ -89,10 +89,18 @@ fn hide_parameter(text: &str, name: &str) -> String {
     let mut i = 0;
     while let Some(found) = lower[i..].find(name) {
         let start = i + found;
+        // Form bodies name it in brackets, also percent-encoded: `auth[access_token]=...`,
+        // `auth%5Baccess_token%5D=...`.
         let before_ok = start == 0
             || !lower.as_bytes()[start - 1].is_ascii_alphanumeric()
-                && lower.as_bytes()[start - 1] != b'_';
+                && lower.as_bytes()[start - 1] != b'_'
+            || lower[..start].ends_with("%5b");
         let mut j = start + name.len();
+        if lower[j..].starts_with(']') {
+            j += 1;
+        } else if lower[j..].starts_with("%5d") {
+            j += 3;
+        }
         let bytes = text.as_bytes();
         let mut saw_separator = false;
         while j < bytes.len() && matches!(bytes[j], b'=' | b':' | b'"' | b'\'' | b' ') {
@@ -217,6 +225,13 @@ mod tests {
             ("{\"access_token\": \"abc123def456\"}", "abc123def456"),
             ("REFRESH_TOKEN=zzz999yyy", "zzz999yyy"),
             ("client_secret: 'k3y'", "k3y"),
+            // Found by the `sanitize` fuzz target: the bracket form of form bodies.
+            ("auth[access_token]=tok3nvalue1&x=1", "tok3nvalue1"),
+            (
+                "event=X&auth%5Bapplication_token%5D=fakeapplicationtoken0001",
+                "fakeapplicationtoken0001",
+            ),
+            ("AUTH%5bREFRESH_TOKEN%5d=zzz999yyy", "zzz999yyy"),
         ] {
             let s = sanitize_text(text);
             assert!(!s.contains(secret), "{text} -> {s}");
