@@ -30,11 +30,14 @@ fn value_char(c: char) -> bool {
 
 /// Values given to a credential parameter in `text`: `name=VALUE`, `name: VALUE`,
 /// `"name": "VALUE"`, and the bracket forms of form bodies, `auth[name]=VALUE` (also
-/// percent-encoded). Only values of 8 or more characters that occur once in the text, so
-/// that their absence from the output says they were hidden.
+/// percent-encoded). A value ends at the first character that cannot be in one; a name that
+/// stands inside an earlier value (`auth=access_token=...`) is part of that value. Only values
+/// of 8 or more characters that occur once in the text, so that their absence from the
+/// output says they were hidden.
 fn credential_values(text: &str) -> Vec<String> {
     let lower = text.to_ascii_lowercase();
-    let mut found = Vec::new();
+    // (where the name starts, the value's range)
+    let mut given: Vec<(usize, usize, usize)> = Vec::new();
     for name in SECRET_PARAMETERS {
         let mut from = 0;
         while let Some(at) = lower[from..].find(name) {
@@ -42,7 +45,6 @@ fn credential_values(text: &str) -> Vec<String> {
             from = start + name.len();
             let before = &lower[..start];
             let boundary = before.is_empty()
-                || before.ends_with('[')
                 || before.ends_with("%5b")
                 || before
                     .chars()
@@ -65,13 +67,23 @@ fn credential_values(text: &str) -> Vec<String> {
             else {
                 continue;
             };
-            let r = r.trim_start_matches(['"', '\'', ' ']);
+            let r = r.trim_start_matches(['"', '\'', ' ', '=', ':']);
+            let value_start = text.len() - r.len();
             let end = r.find(|c: char| !value_char(c)).unwrap_or(r.len());
-            let value = &r[..end];
-            if value.len() >= 8 && text.matches(value).count() == 1 && !"[redacted]".contains(value)
-            {
-                found.push(value.to_owned());
-            }
+            given.push((start, value_start, value_start + end));
+        }
+    }
+    given.sort_unstable();
+    let mut found = Vec::new();
+    let mut taken_until = 0;
+    for (start, from, to) in given {
+        if start < taken_until {
+            continue;
+        }
+        taken_until = to;
+        let value = &text[from..to];
+        if value.len() >= 8 && text.matches(value).count() == 1 && !"[redacted]".contains(value) {
+            found.push(value.to_owned());
         }
     }
     found
