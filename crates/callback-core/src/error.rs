@@ -113,7 +113,8 @@ pub struct ErrorParts {
     pub retry_safe: bool,
     /// Human text, free of secrets and full phone numbers.
     pub description: String,
-    /// Bitrix24's own `error` value when the portal answered with an envelope (may be `""`).
+    /// Bitrix24's own `error` value when the portal answered with an envelope (may be `""`),
+    /// sanitised like the description (a real code is unchanged).
     pub bitrix_code: Option<String>,
     /// HTTP status of the portal's answer, when there was one.
     pub http_status: Option<u16>,
@@ -239,7 +240,8 @@ impl Error {
         &self.description
     }
 
-    /// Bitrix24's own `error` value when the portal answered with an envelope (may be `""`).
+    /// Bitrix24's own `error` value when the portal answered with an envelope (may be `""`),
+    /// sanitised like the description (a real code is unchanged).
     pub fn bitrix_code(&self) -> Option<&str> {
         self.bitrix_code.as_deref()
     }

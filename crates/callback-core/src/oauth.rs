@@ -336,7 +336,7 @@ pub(crate) fn read_token_answer(status: u16, body: &[u8]) -> Result<TokenPair, E
                 ErrorCode::AuthFailed,
                 format!("token refresh refused: {}", err.description()),
             )
-            .with_bitrix_code(Some(env.code.clone()))
+            .with_bitrix_code(err.bitrix_code().map(str::to_owned))
             .with_http_status(Some(status));
         }
         return Err(err);

@@ -113,10 +113,18 @@ fn hide_parameter(text: &str, name: &str) -> String {
     let mut i = 0;
     while let Some(found) = lower[i..].find(name) {
         let start = i + found;
+        // Form bodies name it in brackets, also percent-encoded: `auth[access_token]=...`,
+        // `auth%5Baccess_token%5D=...`.
         let before_ok = start == 0
             || !lower.as_bytes()[start - 1].is_ascii_alphanumeric()
-                && lower.as_bytes()[start - 1] != b'_';
+                && lower.as_bytes()[start - 1] != b'_'
+            || lower[..start].ends_with("%5b");
         let mut j = start + name.len();
+        if lower[j..].starts_with(']') {
+            j += 1;
+        } else if lower[j..].starts_with("%5d") {
+            j += 3;
+        }
         let bytes = text.as_bytes();
         let mut saw_separator = false;
         while j < bytes.len() && matches!(bytes[j], b'=' | b':' | b'"' | b'\'' | b' ') {
@@ -215,6 +223,20 @@ mod tests {
     }
 
     #[test]
+    fn a_large_hostile_text_is_sanitised_in_linear_time() {
+        // Found by the `sanitize` fuzz target: a credential name followed by value characters
+        // but no separator (`auth/auth/...`) was scanned to the end of the text once per
+        // occurrence, so a 1 MiB error description from a hostile server took minutes.
+        let text = format!("x{}", "auth/".repeat(200_000));
+        let started = std::time::Instant::now();
+        let out = sanitize_text(&text);
+        let took = started.elapsed();
+        eprintln!("1 MB of auth/: {took:?}");
+        assert!(out.starts_with("xauth/auth/"), "{out}");
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    }
+
+    #[test]
     fn credentials_in_outside_text_are_hidden() {
         for (text, secret) in [
             (
@@ -226,6 +248,13 @@ mod tests {
             ("{\"access_token\": \"abc123def456\"}", "abc123def456"),
             ("REFRESH_TOKEN=zzz999yyy", "zzz999yyy"),
             ("client_secret: 'k3y'", "k3y"),
+            // Found by the `sanitize` fuzz target: the bracket form of form bodies.
+            ("auth[access_token]=tok3nvalue1&x=1", "tok3nvalue1"),
+            (
+                "event=X&auth%5Bapplication_token%5D=fakeapplicationtoken0001",
+                "fakeapplicationtoken0001",
+            ),
+            ("AUTH%5bREFRESH_TOKEN%5d=zzz999yyy", "zzz999yyy"),
         ] {
             let s = sanitize_text(text);
             assert!(!s.contains(secret), "{text} -> {s}");

@@ -302,8 +302,10 @@ pub(crate) fn classify_envelope(http_status: u16, env: &Envelope) -> Error {
     if error_code == ErrorCode::OutcomeUnknown {
         description.push_str("; the request may have been executed");
     }
+    // The code is text from outside too: sanitised like the description (a real code is
+    // unchanged), since bindings and the CLI show it.
     Error::new(error_code, description)
-        .with_bitrix_code(Some(env.code.clone()))
+        .with_bitrix_code(Some(sanitize_text(&env.code)))
         .with_http_status(Some(http_status))
 }
 
