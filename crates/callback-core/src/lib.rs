@@ -170,6 +170,7 @@ mod redact;
 mod request;
 mod response;
 mod state;
+mod tcp;
 mod transport;
 
 pub use auth::{Auth, OAuthConfig, TokenPair, TokenStore, WebhookUrl};

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
-use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector,
+    Transport,
 };
 
 use crate::error::{Error, ErrorCode};
@@ -40,13 +41,44 @@ impl<In: Transport> Connector<In> for MarkSent {
         _details: &ConnectionDetails,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(|inner| SentMarker { inner }))
+        Ok(chained.map(|inner| SentMarker {
+            inner,
+            held: Vec::new(),
+        }))
     }
 }
 
+/// Notes when request bytes reach the link, and sends a POST's head together with its body:
+/// ureq hands them over separately, which would cost a write (and a TLS record) each.
 #[derive(Debug)]
 struct SentMarker<T> {
     inner: T,
+    /// A request head waiting for its body.
+    held: Vec<u8>,
+}
+
+/// A complete POST head, whose body follows.
+fn is_post_head(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"POST ") && bytes.ends_with(b"\r\n\r\n")
+}
+
+impl<T: Transport> SentMarker<T> {
+    /// Writes `held` ahead of the `amount` bytes already in the output buffer.
+    fn send_with_held(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let held = std::mem::take(&mut self.held);
+        let buf = self.inner.buffers().output();
+        if held.len() + amount <= buf.len() {
+            buf.copy_within(..amount, held.len());
+            buf[..held.len()].copy_from_slice(&held);
+            return self.inner.transmit_output(held.len() + amount, timeout);
+        }
+        // Too big for one buffer: the head first, then what came after it.
+        let after = buf[..amount].to_vec();
+        buf[..held.len()].copy_from_slice(&held);
+        self.inner.transmit_output(held.len(), timeout)?;
+        self.inner.buffers().output()[..amount].copy_from_slice(&after);
+        self.inner.transmit_output(amount, timeout)
+    }
 }
 
 impl<T: Transport> Transport for SentMarker<T> {
@@ -55,14 +87,29 @@ impl<T: Transport> Transport for SentMarker<T> {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        if amount > 0 {
-            // Noted before writing: a partial write may already be enough for the server.
-            REQUEST_BYTES_SENT.with(|c| c.set(true));
+        if amount == 0 {
+            return self.inner.transmit_output(0, timeout);
         }
-        self.inner.transmit_output(amount, timeout)
+        if self.held.is_empty() && is_post_head(&self.inner.buffers().output()[..amount]) {
+            let head = self.inner.buffers().output()[..amount].to_vec();
+            self.held = head;
+            return Ok(());
+        }
+        // Noted before writing: a partial write may already be enough for the server.
+        REQUEST_BYTES_SENT.with(|c| c.set(true));
+        if self.held.is_empty() {
+            self.inner.transmit_output(amount, timeout)
+        } else {
+            self.send_with_held(amount, timeout)
+        }
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        if !self.held.is_empty() {
+            // A head without a body (nothing came after it): it goes out on its own.
+            REQUEST_BYTES_SENT.with(|c| c.set(true));
+            self.send_with_held(0, timeout)?;
+        }
         self.inner.await_input(timeout)
     }
 
@@ -72,6 +119,61 @@ impl<T: Transport> Transport for SentMarker<T> {
 
     fn is_tls(&self) -> bool {
         self.inner.is_tls()
+    }
+}
+
+/// How long a resolved host name is reused before it is looked up again.
+const RESOLVED_FOR: Duration = Duration::from_secs(60);
+
+/// Finds the portal's addresses without a thread per request: an IP address needs no lookup at
+/// all, and a host name is looked up (by ureq's resolver, on a helper thread that enforces the
+/// connect timeout) at most once a minute. ureq resolves before it looks for a pooled
+/// connection, so without this every request would pay for a lookup and a thread.
+#[derive(Debug, Default)]
+struct CachingResolver {
+    lookup: DefaultResolver,
+    cache: std::sync::Mutex<std::collections::HashMap<String, (ResolvedSocketAddrs, Instant)>>,
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let (Some(authority), Some(scheme)) = (uri.authority(), uri.scheme_str()) else {
+            return self.lookup.resolve(uri, config, timeout);
+        };
+        let port = authority
+            .port_u16()
+            .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let host = authority.host();
+        if let Ok(ip) = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+        {
+            let mut addrs = self.empty();
+            addrs.push(std::net::SocketAddr::new(ip, port));
+            return Ok(addrs);
+        }
+        let key = format!("{host}:{port}");
+        let now = Instant::now();
+        {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((addrs, at)) = cache.get(&key)
+                && now.duration_since(*at) < RESOLVED_FOR
+            {
+                return Ok(addrs.clone());
+            }
+        }
+        let addrs = self.lookup.resolve(uri, config, timeout)?;
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (addrs.clone(), now));
+        Ok(addrs)
     }
 }
 
@@ -194,8 +296,12 @@ impl HttpTransport {
             .accept("application/json")
             .tls_config(TlsConfig::builder().root_certs(roots).build())
             .build();
-        let connector = DefaultConnector::new().chain(MarkSent);
-        let agent = ureq::Agent::with_parts(config, connector, DefaultResolver::default());
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(crate::tcp::TcpConnector)
+                .chain(RustlsConnector::default())
+                .chain(MarkSent);
+        let agent = ureq::Agent::with_parts(config, connector, CachingResolver::default());
         HttpTransport {
             agent,
             user_agent,
