@@ -7,7 +7,8 @@
 # pinned build and test tools, builds the wheel with maturin, installs that wheel into the venv,
 # then checks the stubs against the compiled module (mypy.stubtest) and runs pytest against the
 # installed package. Honours ${CARGO_TARGET_DIR:-target} and $B24_CALLBACK_BIN (the CLI that
-# serves the fake portal; built with cargo when missing). Set PY_PROFILE=release for an
+# serves the fake portal; built with cargo when missing) and $REDIS_SERVER (the redis-server of
+# the shared_state tests; installed from Debian when none is found). Set PY_PROFILE=release for an
 # optimised wheel (default: debug, faster to build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,13 @@ step "tools"
 "$py" -m pip install -q --disable-pip-version-check \
     "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1" \
     "fastapi==0.163.2" "python-multipart==0.0.34" "httpx2==2.16.2" "django==5.2.19"
+
+# The tests of shared_state run a real Redis ($REDIS_SERVER, else redis-server on the PATH).
+if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null; then
+    step "installing redis-server"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } ||
+        echo "could not install redis-server: the shared_state tests will fail" >&2
+fi
 
 # 2. the fake portal's CLI (brought up to date unless $B24_CALLBACK_BIN names one)
 if [ "$build_cli" = 1 ] || [ ! -x "$B24_CALLBACK_BIN" ]; then

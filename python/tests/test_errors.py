@@ -22,13 +22,14 @@ EXPECTED = {
     "number_rejected": b.NumberRejectedError,
     "portal_error": b.PortalError,
     "transport": b.TransportError,
+    "shared_state_unavailable": b.SharedStateUnavailableError,
     "outcome_unknown": b.OutcomeUnknownError,
 }
 
 
 def test_the_core_codes_are_exactly_the_documented_ones() -> None:
     assert set(b.ERROR_CODES) == set(EXPECTED)
-    assert len(b.ERROR_CODES) == 12
+    assert len(b.ERROR_CODES) == 13
     assert b.ERROR_CLASSES == EXPECTED
 
 

@@ -157,7 +157,8 @@ impl PyClient {
         allow_unknown_voice=None, allowed_regions=None, blocked_regions=None,
         allowed_prefixes=None, blocked_prefixes=None, block_costly_numbers=None,
         allowed_number_types=None, high_risk_regions=None, number_cooldown=None,
-        number_hourly_cap=None, dedupe_window=None
+        number_hourly_cap=None, dedupe_window=None, shared_state=None,
+        shared_state_prefix=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn from_webhook(
@@ -182,6 +183,8 @@ impl PyClient {
         number_cooldown: Option<Seconds>,
         number_hourly_cap: Option<Count>,
         dedupe_window: Option<Seconds>,
+        shared_state: Option<Text>,
+        shared_state_prefix: Option<Text>,
     ) -> PyResult<Self> {
         let url = convert::str_arg("url", url)?;
         let options = PyOptions {
@@ -203,6 +206,8 @@ impl PyClient {
             number_cooldown,
             number_hourly_cap,
             dedupe_window,
+            shared_state,
+            shared_state_prefix,
         };
         let auth = catch_panic(ErrorCode::InvalidRequest, || Auth::webhook(&url));
         Self::build(py, auth, options, None)
@@ -218,7 +223,8 @@ impl PyClient {
         allow_unknown_voice=None, allowed_regions=None, blocked_regions=None,
         allowed_prefixes=None, blocked_prefixes=None, block_costly_numbers=None,
         allowed_number_types=None, high_risk_regions=None, number_cooldown=None,
-        number_hourly_cap=None, dedupe_window=None
+        number_hourly_cap=None, dedupe_window=None, shared_state=None,
+        shared_state_prefix=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn from_oauth(
@@ -249,6 +255,8 @@ impl PyClient {
         number_cooldown: Option<Seconds>,
         number_hourly_cap: Option<Count>,
         dedupe_window: Option<Seconds>,
+        shared_state: Option<Text>,
+        shared_state_prefix: Option<Text>,
     ) -> PyResult<Self> {
         let config = OAuthConfig {
             client_id: convert::str_arg("client_id", client_id)?,
@@ -284,6 +292,8 @@ impl PyClient {
             number_cooldown,
             number_hourly_cap,
             dedupe_window,
+            shared_state,
+            shared_state_prefix,
         };
         let auth = catch_panic(ErrorCode::InvalidRequest, move || Auth::oauth(config));
         Self::build(py, auth, options, on_tokens)

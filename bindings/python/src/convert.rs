@@ -190,9 +190,10 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StrList {
     }
 }
 
-/// A count (`int`, not `bool`) that fits the core's `u32`, e.g. `number_hourly_cap=5`. Only
-/// the representable range is checked here (`ValueError`); what the count means is the core's.
-pub struct Count(pub u32);
+/// A count (`int`, not `bool`), e.g. `number_hourly_cap=5`, as the core's `f64`. Only the type
+/// is checked here; the core checks the value (a whole number in its range). An `int` too large
+/// for a float becomes an infinity, which the core refuses like any other value out of range.
+pub struct Count(pub f64);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for Count {
     type Error = PyErr;
@@ -205,9 +206,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Count {
                 type_name(&obj)
             )));
         }
-        obj.extract::<u32>().map(Count).map_err(|_| {
-            PyValueError::new_err(format!("expected a whole number from 0 to {}", u32::MAX))
-        })
+        number(&obj).map(Count)
     }
 }
 

@@ -24,6 +24,7 @@ pub fn class_name(code: ErrorCode) -> &'static str {
         ErrorCode::NumberRejected => "NumberRejectedError",
         ErrorCode::PortalError => "PortalError",
         ErrorCode::Transport => "TransportError",
+        ErrorCode::SharedStateUnavailable => "SharedStateUnavailableError",
         ErrorCode::OutcomeUnknown => "OutcomeUnknownError",
     }
 }

@@ -33,6 +33,8 @@ pub struct PyOptions {
     pub number_cooldown: Option<Seconds>,
     pub number_hourly_cap: Option<Count>,
     pub dedupe_window: Option<Seconds>,
+    pub shared_state: Option<Text>,
+    pub shared_state_prefix: Option<Text>,
 }
 
 impl PyOptions {
@@ -61,6 +63,8 @@ impl PyOptions {
             number_cooldown,
             number_hourly_cap,
             dedupe_window,
+            shared_state,
+            shared_state_prefix,
         } = self;
         Ok(ClientOptions {
             connect_timeout: connect_timeout.map(|s| s.0),
@@ -85,6 +89,8 @@ impl PyOptions {
             },
             dedupe_window: dedupe_window.map(|s| s.0),
             token_store,
+            shared_state: shared_state.map(|t| t.0),
+            shared_state_prefix: shared_state_prefix.map(|t| t.0),
             names: OptionNames::Snake,
         })
     }

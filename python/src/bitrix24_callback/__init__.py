@@ -55,6 +55,7 @@ from .errors import (
     OutcomeUnknownError,
     PortalError,
     RateLimitedError,
+    SharedStateUnavailableError,
     TransportError,
     Violation,
 )
@@ -102,5 +103,6 @@ __all__ = [
     "NumberRejectedError",
     "PortalError",
     "TransportError",
+    "SharedStateUnavailableError",
     "OutcomeUnknownError",
 ]

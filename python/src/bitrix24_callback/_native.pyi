@@ -102,6 +102,8 @@ class Client:
         number_cooldown: Optional[_Seconds] = None,
         number_hourly_cap: Optional[int] = None,
         dedupe_window: Optional[_Seconds] = None,
+        shared_state: Optional[str] = None,
+        shared_state_prefix: Optional[str] = None,
     ) -> Client: ...
     @classmethod
     def from_oauth(
@@ -132,6 +134,8 @@ class Client:
         number_cooldown: Optional[_Seconds] = None,
         number_hourly_cap: Optional[int] = None,
         dedupe_window: Optional[_Seconds] = None,
+        shared_state: Optional[str] = None,
+        shared_state_prefix: Optional[str] = None,
     ) -> Client: ...
     def start_callback(
         self,

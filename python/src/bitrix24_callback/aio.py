@@ -48,6 +48,8 @@ class _ClientOptions(TypedDict, total=False):
     number_cooldown: Optional[_Seconds]
     number_hourly_cap: Optional[int]
     dedupe_window: Optional[_Seconds]
+    shared_state: Optional[str]
+    shared_state_prefix: Optional[str]
 
 
 class AsyncClient:

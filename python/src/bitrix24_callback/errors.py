@@ -28,6 +28,7 @@ __all__ = [
     "NumberRejectedError",
     "PortalError",
     "TransportError",
+    "SharedStateUnavailableError",
     "OutcomeUnknownError",
     "ERROR_CLASSES",
 ]
@@ -186,6 +187,16 @@ class TransportError(CallbackError):
     code = "transport"
 
 
+class SharedStateUnavailableError(CallbackError):
+    """The ``shared_state`` Redis could not be reached or answered wrongly: nothing was sent.
+
+    The client never falls back to its own memory (other workers would not see what it
+    decided); try again once Redis is back.
+    """
+
+    code = "shared_state_unavailable"
+
+
 class OutcomeUnknownError(CallbackError):
     """The request was sent but no trustworthy answer came back: the call may have started.
 
@@ -211,6 +222,7 @@ ERROR_CLASSES: Dict[str, Type[CallbackError]] = {
         NumberRejectedError,
         PortalError,
         TransportError,
+        SharedStateUnavailableError,
         OutcomeUnknownError,
     )
 }
