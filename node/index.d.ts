@@ -172,6 +172,15 @@ export interface ClientOptions {
   destinationPolicy?: DestinationPolicy
   /** How long an idempotency key is remembered. Default 600000 (10 minutes). */
   dedupeWindowMs?: number
+  /**
+   * `redis://[:password@]host[:port][/db]` or `rediss://...`: the rate limiter, idempotency
+   * keys, number cooldowns and caps and the OAuth pair live in Redis, shared by every process
+   * and machine given the same URL. Absent: in this process's memory. While Redis cannot be
+   * reached every call is refused with `shared_state_unavailable` (retry-safe, nothing sent).
+   */
+  sharedState?: string
+  /** The prefix of every Redis key. Default `bitrix24-callback:<portal host>:`. */
+  sharedStatePrefix?: string
 }
 
 /** Pacing of outgoing calls; mirror the portal's leaky bucket. */
@@ -230,14 +239,14 @@ export interface DestinationPolicy {
   /** A number that was called is refused for this long. Default 60000; 0 turns it off. */
   numberCooldownMs?: number
   /**
-   * Calls to one number per rolling hour, at most (a whole number). Default 5; 0 turns it
-   * off.
+   * Calls to one number per rolling hour, at most (a whole number up to 4294967295).
+   * Default 5; 0 turns it off.
    */
   numberHourlyCap?: number
 }
 
 /** The stable error codes, as a string-literal union in `index.d.ts`. */
-export type ErrorCode = 'invalid_request' | 'destination_blocked' | 'rate_limited' | 'operation_time_limit' | 'auth_failed' | 'insufficient_scope' | 'access_denied' | 'line_not_found' | 'number_rejected' | 'portal_error' | 'transport' | 'outcome_unknown'
+export type ErrorCode = 'invalid_request' | 'destination_blocked' | 'rate_limited' | 'operation_time_limit' | 'auth_failed' | 'insufficient_scope' | 'access_denied' | 'line_not_found' | 'number_rejected' | 'portal_error' | 'transport' | 'shared_state_unavailable' | 'outcome_unknown'
 
 /** Every error code, in the order of the contract table. */
 export declare function errorCodes(): Array<ErrorCode>

@@ -2,7 +2,8 @@
 # Builds the npm package bitrix24-callback from bindings/node and runs its checks:
 # npm ci, napi build (debug), no diff in the committed index.js/index.d.ts, tsc, node --test.
 # Run from anywhere (paths are taken relative to this file). Honours $CARGO_TARGET_DIR and
-# $B24_CALLBACK_BIN (the `b24-callback` binary that serves the fake portal; built if missing).
+# $B24_CALLBACK_BIN (the `b24-callback` binary that serves the fake portal; built if missing)
+# and $REDIS_SERVER (the `redis-server` the shared-state tests start; installed if missing).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,6 +13,10 @@ cd "$here"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "node/test.sh: installing Node.js and npm (Debian packages)" >&2
   apt-get update -q && apt-get install -y -q nodejs npm
+fi
+if ! command -v "${REDIS_SERVER:-redis-server}" >/dev/null; then
+  echo "node/test.sh: installing redis-server (Debian package) for the shared-state tests" >&2
+  apt-get update -q && apt-get install -y -q redis-server
 fi
 
 # The napi CLI resolves CARGO_TARGET_DIR relative to its cwd; make it absolute from the root.

@@ -18,7 +18,7 @@ test('exports and version', () => {
   assert.deepEqual(pkg.errorCodes(), [
     'invalid_request', 'destination_blocked', 'rate_limited', 'operation_time_limit', 'auth_failed',
     'insufficient_scope', 'access_denied', 'line_not_found', 'number_rejected', 'portal_error',
-    'transport', 'outcome_unknown',
+    'transport', 'shared_state_unavailable', 'outcome_unknown',
   ])
   assert.equal(pkg.maskNumber('+12015550123'), '+120******23')
 })

@@ -1,10 +1,13 @@
 // Shared helpers for the node:test suites: the package under test (loaded through the
-// generated index.js, as users load it), the fake portal subprocess and its admin endpoint, and
-// a tiny in-process portal for answers the fake portal cannot be asked for.
+// generated index.js, as users load it), the fake portal subprocess and its admin endpoint, a
+// tiny in-process portal for answers the fake portal cannot be asked for, and a real
+// redis-server for the shared state.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
+import net from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -89,6 +92,114 @@ async function startPortalOnce(args) {
       child.kill()
     },
   }
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+async function freePort() {
+  const server = net.createServer()
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/**
+ * Resolves true once the Redis server on 127.0.0.1:`port` answers PING with PONG (while it
+ * still loads its append-only file it answers LOADING), false if it did not before `untilMs`.
+ */
+async function redisReady(port, untilMs) {
+  while (Date.now() < untilMs) {
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1')
+      let reply = ''
+      const done = (value) => {
+        socket.destroy()
+        resolve(value)
+      }
+      socket.setTimeout(1000, () => done(false))
+      socket.once('connect', () => socket.write('PING\r\n'))
+      socket.on('data', (d) => {
+        reply += d
+        if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
+      })
+      socket.once('error', () => done(false))
+      socket.once('close', () => done(false))
+    })
+    if (ok) return true
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return false
+}
+
+/**
+ * Starts a real `redis-server` ($REDIS_SERVER, else the PATH) on a free loopback port, with an
+ * append-only file in a fresh directory so that `stop()` (a kill, as a crash would) and
+ * `resume()` (the same port, the same data, resolved once it is loaded) simulate an outage. `close()` kills it and removes
+ * its directory; it is killed as well when this process exits. A missing `redis-server` fails
+ * with a message saying how to install it.
+ */
+export async function startRedis() {
+  const bin = process.env.REDIS_SERVER || 'redis-server'
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'b24cb-redis-'))
+  const port = await freePort()
+  let child = null
+  const kill = () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  process.on('exit', kill)
+  const redis = {
+    port,
+    url: `redis://127.0.0.1:${port}/0`,
+    async resume() {
+      if (child) throw new Error('redis-server is already running')
+      const c = spawn(bin, [
+        '--bind', '127.0.0.1', '--port', String(port),
+        '--save', '', '--appendonly', 'yes', '--appendfsync', 'always',
+        '--dir', dir,
+      ], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      c.stderr.on('data', (d) => (stderr += d))
+      const failed = new Promise((resolve) => {
+        c.once('error', (e) => resolve(e.code === 'ENOENT'
+          ? `${bin} was not found: install Redis 6.2 or newer (Debian: apt-get install redis-server) or set $REDIS_SERVER`
+          : `cannot start ${bin}: ${e.message}`))
+        c.once('exit', (code, signal) => resolve(`${bin} exited at once (${signal || code}): ${stderr.trim()}`))
+      })
+      child = c
+      const why = await Promise.race([failed, redisReady(port, Date.now() + 10000).then((ok) => (ok ? null : `${bin} did not answer PING within 10 s`))])
+      if (why) {
+        kill()
+        child = null
+        throw new Error(`startRedis: ${why}`)
+      }
+      c.unref()
+      c.stderr.unref?.()
+    },
+    /** Kills the server (SIGKILL), keeping its data. */
+    async stop() {
+      const c = child
+      child = null
+      if (!c || c.exitCode !== null || c.signalCode !== null) return
+      const exited = new Promise((resolve) => c.once('exit', resolve))
+      c.kill('SIGKILL')
+      await exited
+    },
+    async close() {
+      await redis.stop()
+      process.off('exit', kill)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  try {
+    await redis.resume()
+  } catch (e) {
+    await redis.close()
+    throw e
+  }
+  return redis
 }
 
 /**

@@ -217,6 +217,14 @@ test('transport: nothing listens', async () => {
   assert.equal(e.retrySafe, true)
 })
 
+test('shared_state_unavailable: the shared state cannot be reached, nothing was sent', async () => {
+  const cut = new Client({ webhookUrl: portal.info.webhook_url, ...FAST, sharedState: 'redis://127.0.0.1:1/0' })
+  const before = await sentCount()
+  const e = await rejectsWith(cut.startCallback({ line: 'reg1', to: number(), text: 'x', idempotencyKey: 'no-redis' }), 'shared_state_unavailable')
+  assert.equal(e.retrySafe, true)
+  assert.equal(await sentCount(), before, 'nothing reached the portal')
+})
+
 for (const [kind, extra] of [
   ['close_after_execute', {}],
   ['html_502', {}],

@@ -44,7 +44,11 @@ const options: ClientOptions = {
   allowUnknownVoice: false,
   destinationPolicy: { allowedRegions: ['GB'], blockCostlyNumbers: true, numberCooldownMs: 60000 },
   dedupeWindowMs: 600000,
+  sharedState: 'redis://127.0.0.1:6379/0',
+  sharedStatePrefix: 'shop:',
 }
+// @ts-expect-error the shared state is a URL string
+const badShared: ClientOptions = { sharedState: { host: '127.0.0.1' } }
 const policy: DestinationPolicy = {
   allowedRegions: ['GB', 'DE', '001'],
   blockedRegions: ['RU'],
@@ -113,6 +117,7 @@ function describe(code: ErrorCode): string {
     case 'number_rejected':
     case 'portal_error':
     case 'transport':
+    case 'shared_state_unavailable':
       return 'retry-safe'
     case 'outcome_unknown':
       return 'do not retry'
@@ -162,7 +167,7 @@ async function main(): Promise<void> {
   const full: string = checked.number
   const shown: string = checked.maskedNumber
   const region: string | null = checked.region
-  void [full, shown, region, costly(checked.numberType), badType]
+  void [full, shown, region, costly(checked.numberType), badType, badShared]
   // The same object as startCallback's works (its signal is not read).
   await webhook.checkCallback(request)
   const lines: Line[] = await oauth.lines()

@@ -282,9 +282,8 @@ fn build(
             .map(|v| format!("{}.{}.{}", v.major, v.minor, v.patch))
             .unwrap_or_else(|_| "unknown".to_owned()),
     };
-    let (options, own) = opts.into_core(node, token_store);
-    guard(|| convert::with_own_violations(core::Client::with_options(auth, options), own))
-        .map_err(|e| to_napi(env, e))
+    let options = opts.into_core(node, token_store);
+    guard(|| core::Client::with_options(auth, options)).map_err(|e| to_napi(env, e))
 }
 
 // ---------------------------------------------------------------- the async task

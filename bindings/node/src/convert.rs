@@ -43,8 +43,8 @@ pub struct DestinationPolicy {
     pub high_risk_regions: Option<Vec<String>>,
     /// A number that was called is refused for this long. Default 60000; 0 turns it off.
     pub number_cooldown_ms: Option<f64>,
-    /// Calls to one number per rolling hour, at most (a whole number). Default 5; 0 turns it
-    /// off.
+    /// Calls to one number per rolling hour, at most (a whole number up to 4294967295).
+    /// Default 5; 0 turns it off.
     pub number_hourly_cap: Option<f64>,
 }
 
@@ -73,6 +73,13 @@ pub struct ClientOptions {
     pub destination_policy: Option<DestinationPolicy>,
     /// How long an idempotency key is remembered. Default 600000 (10 minutes).
     pub dedupe_window_ms: Option<f64>,
+    /// `redis://[:password@]host[:port][/db]` or `rediss://...`: the rate limiter, idempotency
+    /// keys, number cooldowns and caps and the OAuth pair live in Redis, shared by every process
+    /// and machine given the same URL. Absent: in this process's memory. While Redis cannot be
+    /// reached every call is refused with `shared_state_unavailable` (retry-safe, nothing sent).
+    pub shared_state: Option<String>,
+    /// The prefix of every Redis key. Default `bitrix24-callback:<portal host>:`.
+    pub shared_state_prefix: Option<String>,
 }
 
 /// `new Client({ webhookUrl, ...options })`.
@@ -166,15 +173,13 @@ pub fn parse<T: FromNapiValue>(env: &Env, value: &Unknown, what: &str) -> Result
 }
 
 impl ClientOptions {
-    /// The core's options, one line per option: the core checks them all (and names them in
-    /// camelCase, with the `Ms` suffix of the millisecond options). Also the violations found
-    /// here, for the one value the core cannot be handed as given (see [`hourly_cap`]); report
-    /// them with [`with_own_violations`].
+    /// The core's options, one line per option, every value as given: the core checks them all
+    /// (and names them in camelCase, with the `Ms` suffix of the millisecond options).
     pub fn into_core(
         self,
         binding: core::Binding,
         token_store: Option<core::TokenStore>,
-    ) -> (core::ClientOptions, Vec<core::Violation>) {
+    ) -> core::ClientOptions {
         let ClientOptions {
             connect_timeout_ms,
             timeout_ms,
@@ -186,9 +191,10 @@ impl ClientOptions {
             allow_unknown_voice,
             destination_policy,
             dedupe_window_ms,
+            shared_state,
+            shared_state_prefix,
         } = self;
-        let mut own = Vec::new();
-        let options = core::ClientOptions {
+        core::ClientOptions {
             connect_timeout: connect_timeout_ms.map(core::Span::Millis),
             timeout: timeout_ms.map(core::Span::Millis),
             deadline: deadline_ms.map(core::Span::Millis),
@@ -199,13 +205,14 @@ impl ClientOptions {
             default_region,
             allow_unknown_voice,
             policy: destination_policy
-                .map(|p| p.into_core(&mut own))
+                .map(DestinationPolicy::into_core)
                 .unwrap_or_default(),
             dedupe_window: dedupe_window_ms.map(core::Span::Millis),
             token_store,
+            shared_state,
+            shared_state_prefix,
             names: core::OptionNames::Camel,
-        };
-        (options, own)
+        }
     }
 }
 
@@ -229,8 +236,9 @@ fn pem_texts(pems: Option<Either<String, Vec<String>>>) -> Vec<Vec<u8>> {
 }
 
 impl DestinationPolicy {
-    /// The core's policy options, one line per option; a bad `numberHourlyCap` is added to `own`.
-    fn into_core(self, own: &mut Vec<core::Violation>) -> core::PolicyOptions {
+    /// The core's policy options, one line per option, every value as given (a plain number for
+    /// the hourly cap: napi's own `u32` conversion would wrap `-1` and truncate `1.5`).
+    fn into_core(self) -> core::PolicyOptions {
         let DestinationPolicy {
             allowed_regions,
             blocked_regions,
@@ -251,49 +259,9 @@ impl DestinationPolicy {
             allowed_number_types,
             high_risk_regions,
             number_cooldown: number_cooldown_ms.map(core::Span::Millis),
-            number_hourly_cap: number_hourly_cap.and_then(|n| hourly_cap(n, own)),
+            number_hourly_cap,
         }
     }
-}
-
-/// The name of the hourly cap in violations (the core's camelCase spelling of its option).
-const HOURLY_CAP: &str = "destinationPolicy.numberHourlyCap";
-
-/// The hourly cap, read as a plain number: napi's own `u32` conversion would wrap `-1` into a
-/// cap of 4294967295 and truncate `1.5`. The core takes a `u32`, so this one range check is
-/// made here, and reported with the core's own violations.
-fn hourly_cap(n: f64, own: &mut Vec<core::Violation>) -> Option<u32> {
-    if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
-        return Some(n as u32);
-    }
-    own.push(core::Violation {
-        field: HOURLY_CAP.to_owned(),
-        code: "invalid".to_owned(),
-        message: "must be a whole number from 0 to 4294967295 (0 turns the cap off)".to_owned(),
-    });
-    None
-}
-
-/// The core's answer with the violations the binding found added: one `invalid_request`
-/// listing all of them, in the core's order (the destination policy comes right before
-/// `dedupeWindow`, and the hourly cap is its last option).
-pub fn with_own_violations<T>(
-    result: std::result::Result<T, core::Error>,
-    own: Vec<core::Violation>,
-) -> std::result::Result<T, core::Error> {
-    if own.is_empty() {
-        return result;
-    }
-    let mut all = match &result {
-        Err(e) if e.code() == core::ErrorCode::InvalidRequest => e.violations().to_vec(),
-        _ => Vec::new(),
-    };
-    let at = all
-        .iter()
-        .position(|v| v.field.starts_with("dedupeWindow"))
-        .unwrap_or(all.len());
-    all.splice(at..at, own);
-    Err(core::Error::invalid(all))
 }
 
 impl StartCallbackOptions {
@@ -728,6 +696,8 @@ mod tests {
             allow_unknown_voice: None,
             destination_policy: None,
             dedupe_window_ms: None,
+            shared_state: None,
+            shared_state_prefix: None,
         }
     }
 
@@ -738,23 +708,9 @@ mod tests {
         }
     }
 
-    fn policy() -> DestinationPolicy {
-        DestinationPolicy {
-            allowed_regions: None,
-            blocked_regions: None,
-            allowed_prefixes: None,
-            blocked_prefixes: None,
-            block_costly_numbers: None,
-            allowed_number_types: None,
-            high_risk_regions: None,
-            number_cooldown_ms: None,
-            number_hourly_cap: None,
-        }
-    }
-
     #[test]
     fn options_reach_the_core_as_given_and_are_named_in_camel_case() {
-        let (o, own) = ClientOptions {
+        let o = ClientOptions {
             timeout_ms: Some(1500.0),
             rate_limit: Some(Either::B(CustomRateLimit {
                 burst: -1.0,
@@ -770,12 +726,13 @@ mod tests {
                 allowed_number_types: Some(vec!["landline".into()]),
                 high_risk_regions: Some(Vec::new()),
                 number_cooldown_ms: Some(0.0),
-                number_hourly_cap: Some(2.0),
+                number_hourly_cap: Some(-1.0),
             }),
+            shared_state: Some("redis://:pw@127.0.0.1:6379/2".into()),
+            shared_state_prefix: Some("shop:".into()),
             ..options()
         }
         .into_core(node(), None);
-        assert!(own.is_empty());
         assert_eq!(o.timeout, Some(core::Span::Millis(1500.0)));
         assert_eq!(
             o.rate_limit,
@@ -798,79 +755,15 @@ mod tests {
                 allowed_number_types: strings(&["landline"]),
                 high_risk_regions: Some(Vec::new()),
                 number_cooldown: Some(core::Span::Millis(0.0)),
-                number_hourly_cap: Some(2),
+                number_hourly_cap: Some(-1.0),
             }
         );
+        assert_eq!(
+            o.shared_state.as_deref(),
+            Some("redis://:pw@127.0.0.1:6379/2")
+        );
+        assert_eq!(o.shared_state_prefix.as_deref(), Some("shop:"));
         assert_eq!(o.binding, Some(node()));
         assert_eq!(o.names, core::OptionNames::Camel);
-    }
-
-    #[test]
-    fn an_hourly_cap_is_never_wrapped_or_truncated() {
-        for (given, want) in [
-            (0.0, Some(0)),
-            (5.0, Some(5)),
-            (4294967295.0, Some(u32::MAX)),
-        ] {
-            let mut own = Vec::new();
-            assert_eq!(hourly_cap(given, &mut own), want, "{given}");
-            assert!(own.is_empty());
-        }
-        for bad in [-1.0, 1.5, 4294967296.0, f64::NAN, f64::INFINITY] {
-            let (o, own) = ClientOptions {
-                destination_policy: Some(DestinationPolicy {
-                    number_hourly_cap: Some(bad),
-                    ..policy()
-                }),
-                ..options()
-            }
-            .into_core(node(), None);
-            assert_eq!(o.policy.number_hourly_cap, None, "{bad}");
-            let got: Vec<_> = own
-                .iter()
-                .map(|v| (v.field.as_str(), v.code.as_str()))
-                .collect();
-            assert_eq!(got, [(HOURLY_CAP, "invalid")], "{bad}");
-        }
-    }
-
-    #[test]
-    fn own_violations_join_the_cores_in_its_order() {
-        let v = |field: &str| core::Violation {
-            field: field.into(),
-            code: "c".into(),
-            message: "m".into(),
-        };
-        let fields = |r: std::result::Result<(), core::Error>| -> Vec<String> {
-            let e = r.unwrap_err();
-            assert_eq!(e.code(), core::ErrorCode::InvalidRequest);
-            e.violations().iter().map(|v| v.field.clone()).collect()
-        };
-        assert!(with_own_violations(Ok(()), Vec::new()).is_ok());
-        assert_eq!(
-            fields(with_own_violations(Ok(()), vec![v(HOURLY_CAP)])),
-            [HOURLY_CAP]
-        );
-        let core_says = || {
-            Err(core::Error::invalid(vec![
-                v("timeoutMs"),
-                v("destinationPolicy.numberCooldownMs"),
-                v("dedupeWindowMs"),
-            ]))
-        };
-        assert_eq!(
-            fields(with_own_violations(core_says(), vec![v(HOURLY_CAP)])),
-            [
-                "timeoutMs",
-                "destinationPolicy.numberCooldownMs",
-                HOURLY_CAP,
-                "dedupeWindowMs"
-            ]
-        );
-        let other = Err(core::Error::new(core::ErrorCode::Transport, "x"));
-        assert_eq!(
-            fields(with_own_violations(other, vec![v(HOURLY_CAP)])),
-            [HOURLY_CAP]
-        );
     }
 }

@@ -23,6 +23,7 @@ pub enum ErrorCode {
     NumberRejected,
     PortalError,
     Transport,
+    SharedStateUnavailable,
     OutcomeUnknown,
 }
 
@@ -41,6 +42,7 @@ impl From<CoreCode> for ErrorCode {
             CoreCode::NumberRejected => ErrorCode::NumberRejected,
             CoreCode::PortalError => ErrorCode::PortalError,
             CoreCode::Transport => ErrorCode::Transport,
+            CoreCode::SharedStateUnavailable => ErrorCode::SharedStateUnavailable,
             CoreCode::OutcomeUnknown => ErrorCode::OutcomeUnknown,
         }
     }
@@ -222,6 +224,7 @@ mod tests {
             ErrorCode::NumberRejected,
             ErrorCode::PortalError,
             ErrorCode::Transport,
+            ErrorCode::SharedStateUnavailable,
             ErrorCode::OutcomeUnknown,
         ];
         assert_eq!(mapped, expected);
