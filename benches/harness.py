@@ -71,8 +71,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    aligns = ["---" if i == 0 else "---:" for i in range(len(header))]
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: bool = True) -> str:
+    aligns = ["---" if i == 0 or not numeric else "---:" for i in range(len(header))]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|"]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
@@ -495,37 +495,41 @@ http {{
         redis, redis_url = self.start_redis()
         url = info["webhook_url"]
         theory = max(calls - burst, 0) / drain
-        variants: List[Tuple[str, Callable[[], List[Optional[Dict[str, Any]]]]]] = []
 
         def single(runner: Callable[..., List[str]], label: str) -> Callable[[], List[Optional[Dict[str, Any]]]]:
             return lambda: [self.run_json(f"paced {label}", runner("paced", "--url", url, "--calls", str(calls),
                                                                       "--burst", str(burst), "--drain", str(drain)))]
 
-        def four() -> List[Optional[Dict[str, Any]]]:
-            per = calls // 4
-            start_at = time.time() * 1000 + 1500
-            prefix = f"b24bench:{os.getpid()}:{int(start_at)}:"
-            ps = [subprocess.Popen(self.rust("paced", "--url", url, "--calls", str(per), "--burst", str(burst),
-                                             "--drain", str(drain), "--shared-state", redis_url, "--prefix", prefix,
-                                             "--start-at", str(start_at)),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.sandbox_env())
-                  for _ in range(4)]
-            outs: List[Optional[Dict[str, Any]]] = []
-            for i, p in enumerate(ps):
-                so, se = p.communicate(timeout=theory * 3 + 60)
-                if p.returncode != 0:
-                    self.failures.append(f"paced 4 processes #{i}: exit {p.returncode}: {se.strip()[-300:]}")
-                    outs.append(None)
-                else:
+        def four(runner: Callable[..., List[str]], label: str) -> Callable[[], List[Optional[Dict[str, Any]]]]:
+            def go() -> List[Optional[Dict[str, Any]]]:
+                per = calls // 4
+                start_at = time.time() * 1000 + (1000 if self.quick else 2500)
+                prefix = f"b24bench:{os.getpid()}:{int(start_at)}:"
+                ps = [subprocess.Popen(runner("paced", "--url", url, "--calls", str(per), "--burst", str(burst),
+                                              "--drain", str(drain), "--shared-state", redis_url, "--prefix", prefix,
+                                              "--start-at", str(start_at)),
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.sandbox_env())
+                      for _ in range(4)]
+                outs: List[Optional[Dict[str, Any]]] = []
+                for i, p in enumerate(ps):
+                    so, se = p.communicate(timeout=theory * 3 + 60)
+                    if p.returncode != 0 or not so.strip():
+                        self.failures.append(f"paced {label} process {i + 1}: exit {p.returncode}: {se.strip()[-300:]}")
+                        outs.append(None)
+                        continue
                     o = json.loads(so.strip().splitlines()[-1])
+                    o["_what"] = f"paced {label} process {i + 1}"
                     self.raw.write(json.dumps(o) + "\n")
                     outs.append(o)
-            return outs
+                return outs
+            return go
 
         variants = [("callback-core, 1 process", single(self.rust, "core")),
-                    ("callback-core, 4 processes sharing one Redis", four),
+                    ("callback-core, 4 processes sharing one Redis", four(self.rust, "core x4")),
                     ("bitrix24_callback (Python), 1 process", single(self.python, "python")),
-                    ("bitrix24-callback (Node), 1 process", single(self.nodejs, "node"))]
+                    ("bitrix24_callback (Python), 4 processes sharing one Redis", four(self.python, "python x4")),
+                    ("bitrix24-callback (Node), 1 process", single(self.nodejs, "node")),
+                    ("bitrix24-callback (Node), 4 processes sharing one Redis", four(self.nodejs, "node x4"))]
         rows = []
         for label, fn in variants:
             self.admin(info, "POST", "reset")
@@ -554,8 +558,9 @@ http {{
             f"`QUERY_LIMIT_EXCEEDED` to a request that would overflow it), and clients configured with the "
             f"same bucket (`rate_limit=({burst}, {drain:g})`). {calls} sequential calls; the theoretical "
             f"minimum is the burst at once, then one call per 1/{drain:g} s: ({calls} − {burst}) / {drain:g} = "
-            f"{theory:.1f} s. The 4-process run gives each process a quarter of the calls, all starting at "
-            "one moment, sharing the bucket through one `redis-server` (`shared_state`). Rejections are the "
+            f"{theory:.1f} s. A 4-process run gives each process a quarter of the calls, all starting at "
+            "one moment, sharing the bucket through one `redis-server` (`shared_state`, one key prefix). "
+            "Time runs from the first call's start to the last call's end. Rejections are the "
             "portal's count of `QUERY_LIMIT_EXCEEDED` answers.\n",
             table(["run", "calls placed", "time s", "theoretical s", "fraction of the theoretical rate", "rejected"], rows),
         ]))
@@ -667,7 +672,7 @@ http {{
         results: Dict[str, Dict[str, Any]] = {}
         for gname, cwd, cmds in groups:
             export = self.work / f"hyperfine-{gname}.json"
-            argv = ["hyperfine", "--shell=none", "--warmup", "2" if self.quick else "3", "--runs", runs,
+            argv = ["hyperfine", "--shell=none", "--warmup", "1" if self.quick else "3", "--runs", runs,
                     "--export-json", str(export), "--style", "basic"]
             for label, cmd in cmds:
                 argv += ["-n", label, shlex.join(cmd)]
@@ -701,6 +706,14 @@ http {{
         def size(p: Optional[str]) -> str:
             return f"{os.path.getsize(p) / 1048576:.2f} MiB" if p and os.path.exists(p) else "–"
 
+        def stripped(p: Optional[str]) -> str:
+            if not p or not os.path.exists(p) or p.endswith(".whl") or not shutil.which("strip"):
+                return ""
+            copy = self.work / "stripped"
+            if subprocess.run(["strip", "-o", str(copy), p], capture_output=True).returncode != 0:
+                return ""
+            return size(str(copy))
+
         site = subprocess.run([self.py, "-c", "import bitrix24_callback._native as m; print(m.__file__)"],
                               capture_output=True, text=True).stdout.strip()
         files = [
@@ -728,7 +741,10 @@ http {{
         self.stop(nginx)
         self.sections.append("\n".join([
             "## 7. Footprint\n",
-            table(["file", "size"], [[a, size(b)] for a, b in files]),
+            table(["file", "size as built", "stripped"], [[a, size(b), stripped(b)] for a, b in files]),
+            "",
+            "As built: `cargo build --release`, `maturin build --release`, `napi build --release --strip`; "
+            "stripped: a copy through `strip`, for what a published package could weigh.",
             "",
             f"Resident memory (MiB) of a contender process after 1 call and after {n} sequential calls "
             "(`VmRSS`; the peak is `VmHWM`), against nginx on loopback:\n",
@@ -736,7 +752,7 @@ http {{
         ]))
 
     def part_validation(self) -> None:
-        rounds = "1" if self.quick else "5"
+        rounds = "0" if self.quick else "5"  # the smoke run: first passes only
         rows: List[List[Any]] = []
         mem: List[List[Any]] = []
         numbers, ws = 0, 0
@@ -818,11 +834,11 @@ http {{
             except OSError:
                 return "–"
 
-        pyv = out([self.py, "-c", "import sys, importlib.metadata as m\nfor n in ['bitrix24-callback','requests','httpx','urllib3','b24pysdk']:\n  print(n, m.version(n))\nprint('python', sys.version.split()[0])"])
+        pyv = out([self.py, "-c", "import sys, importlib.metadata as m\nfor n in ['bitrix24-callback','requests','httpx','urllib3','b24pysdk']:\n  print(n + (' (PyPI)' if n == 'bitrix24-callback' else ''), m.version(n))\nprint('python', sys.version.split()[0])"])
         nodev = out([self.node, "-e", "const r=require('module').createRequire(process.argv[1]+'/package.json');"
-                     "for (const n of ['bitrix24-callback','undici','axios','@bitrix24/b24jssdk']) console.log(n, r(n+'/package.json').version);"
+                     "for (const n of ['bitrix24-callback','undici','axios','@bitrix24/b24jssdk']) console.log(n + (n === 'bitrix24-callback' ? ' (npm)' : ''), r(n+'/package.json').version);"
                      "console.log('node', process.versions.node)", self.node_project])
-        rows = [l.split(" ", 1) for l in (pyv + "\n" + nodev).splitlines() if " " in l]
+        rows = [ln.rsplit(" ", 1) for ln in (pyv + "\n" + nodev).splitlines() if " " in ln]
         rows.append(["rustc", out(["rustc", "--version"]).replace("rustc ", "")])
         rows.append(["nginx", out(["nginx", "-v"]).split("/")[-1]])
         rows.append(["redis-server", (re.search(r"v=(\S+)", out(["redis-server", "--version"])) or [None, "–"])[1]])
@@ -835,12 +851,13 @@ http {{
             f"`benches/run {' '.join(self.o.argv)}`".rstrip() + f", parts: {', '.join(parts)}.",
             "" if not self.quick else "\n**Smoke run (`--quick`): tiny counts, the figures mean nothing.**",
             "",
-            table(["machine", ""], self.machine()),
+            table(["machine", ""], self.machine(), numeric=False),
             "",
-            table(["software", "version"], self.versions()),
+            table(["software", "version"], self.versions(), numeric=False),
             "",
             "## Targets\n",
-            table(["target", "figure", ""], [[a, b, c] for a, b, c, _ in self.targets]) if self.targets else "(none measured)",
+            table(["target", "figure", ""], [[a, b, c] for a, b, c, _ in self.targets], numeric=False)
+            if self.targets else "(none measured)",
             "",
         ]
         tail = []
@@ -870,7 +887,7 @@ def options(argv: List[str]) -> argparse.Namespace:
     o = p.parse_args(argv)
     o.argv = argv
     q = o.quick
-    defaults = dict(rounds=(1, 5), calls=(20, 2000), wan_calls=(3, 20), wan_rounds=(1, 3), paced_calls=(30, 300),
+    defaults = dict(rounds=(1, 5), calls=(20, 2000), wan_calls=(3, 20), wan_rounds=(1, 3), paced_calls=(24, 300),
                     conc_calls=(64, 4000), conc_rounds=(1, 3), rss_calls=(200, 10000), hyperfine_runs=(3, 30))
     for k, (quick, full) in defaults.items():
         if getattr(o, k) is None:

@@ -2,12 +2,14 @@
 //
 //   node node_client.mjs seq --client NAME --url WEBHOOK --calls N [--warmup N] [--ca PEM_FILE]
 //   node node_client.mjs conc --url WEBHOOK --threads P --calls N_PER_PROMISE_CHAIN
-//   node node_client.mjs paced --url WEBHOOK --calls N --burst B --drain D
+//   node node_client.mjs paced --url WEBHOOK --calls N --burst B --drain D [--shared-state URL]
+//       [--prefix P] [--start-at UNIX_MS]
 //   node node_client.mjs validate --vectors tests/vectors/numbers.json [--rounds R]
 //
 // NAME: ours (the npm package bitrix24-callback: client.startCallback), fetch (Node's global
 // fetch), undici (undici.Pool#request), axios (an instance with a keep-alive agent), b24jssdk
-// (the official SDK: new B24Hook(...).actions.v2.call.make, its own rate limiter lifted).
+// (the official SDK: new B24Hook(...).actions.v2.call.make, its own rate limiter lifted; on a
+// plain-http server its hard-wired https:// is replaced by http://).
 // Packages are resolved from $B24_BENCH_NODE_PROJECT (the scratch npm project benches/run
 // installs them into). Prints one line of JSON; CPU is process.cpuUsage() (every thread).
 import { readFileSync } from 'node:fs'
@@ -132,6 +134,12 @@ function makeCall(name, a) {
       { restrictionParams: { rateLimit: { burstLimit: 1e9, drainRate: 1e9, adaptiveEnabled: false } } },
     )
     hook.offClientSideWarning()
+    if (u.protocol === 'http:') {
+      // The SDK always builds https:// addresses; against the plain-http server only the scheme
+      // is changed (in the map of base addresses it keeps), everything else is the SDK's own.
+      const bases = hook.auth.getTargetOriginWithPath()
+      for (const [version, base] of bases) bases.set(version, base.replace(/^https:/, 'http:'))
+    }
     return async () => {
       const r = await hook.actions.v2.call.make({ method: METHOD, params: BODY })
       if (!r.isSuccess) throw new Error(r.getErrorMessages().join('; '))
@@ -201,8 +209,11 @@ async function conc(a) {
 async function paced(a) {
   const { validateRequest } = require('bitrix24-callback')
   const calls = Number(a.calls || 300)
-  const client = oursClient(a, { rateLimit: { burst: Number(a.burst || 20), perSecond: Number(a.drain || 10) } })
+  const extra = { rateLimit: { burst: Number(a.burst || 20), perSecond: Number(a.drain || 10) } }
+  if (a['shared-state']) Object.assign(extra, { sharedState: a['shared-state'], sharedStatePrefix: a.prefix })
+  const client = oursClient(a, extra)
   validateRequest({ line: LINE, to: NUMBER, text: TEXT }) // metadata loaded first
+  if (a['start-at']) await new Promise((r) => setTimeout(r, Math.max(0, Number(a['start-at']) - Date.now())))
   const errors = {}
   let ok = 0
   const startMs = Date.now()
@@ -233,7 +244,7 @@ function validate(a) {
   build(NUMBER)
   const first = now() - t0
   const rssAfterUs = rss().rss_kib
-  const n = 2000 * rounds
+  const n = 2000 * Math.max(rounds, 1)
   t0 = now()
   for (let i = 0; i < n; i++) build(NUMBER)
   const usNumber = (now() - t0) / n
@@ -257,7 +268,7 @@ function validate(a) {
         } catch {}
       }
     }
-    return [firstPass, (now() - t) / (rounds * numbers.length), rssNow]
+    return [firstPass, rounds ? (now() - t) / (rounds * numbers.length) : null, rssNow]
   }
   const [wsFirst, wsWarm, rssAfterWs] = passes(workingSet)
   const [mixedFirst, mixedWarm, rssAfterAll] = passes(examples)

@@ -2,7 +2,8 @@
 
     python_client.py seq --client NAME --url WEBHOOK --calls N [--warmup N] [--ca PEM_FILE]
     python_client.py conc --url WEBHOOK --threads T --calls N_PER_THREAD
-    python_client.py paced --url WEBHOOK --calls N --burst B --drain D
+    python_client.py paced --url WEBHOOK --calls N --burst B --drain D [--shared-state URL]
+        [--prefix P] [--start-at UNIX_MS]
     python_client.py validate --vectors tests/vectors/numbers.json [--rounds R]
     python_client.py probe --port P [--host H] [--count N] [--wait S]   (TCP connect times)
 
@@ -119,11 +120,11 @@ def make_call(name: str, a: Dict[str, str]) -> Callable[[], None]:
         import requests
 
         session = requests.Session()
-        if ca:
-            session.verify = ca
+        # Per request: a REQUESTS_CA_BUNDLE in the environment would override session.verify.
+        verify: Any = ca or True
 
         def call() -> None:
-            r = session.post(url, json=BODY, timeout=30)
+            r = session.post(url, json=BODY, timeout=30, verify=verify)
             r.raise_for_status()
             assert "result" in r.json()
 
@@ -211,9 +212,19 @@ def seq(a: Dict[str, str]) -> Dict[str, Any]:
     if name == "ours-main":
         body()
     else:
-        worker = threading.Thread(target=body)
+        failure: List[BaseException] = []
+
+        def guarded() -> None:
+            try:
+                body()
+            except BaseException as e:  # re-raised on the main thread
+                failure.append(e)
+
+        worker = threading.Thread(target=guarded)
         worker.start()
         worker.join()
+        if failure:
+            raise failure[0]
     result["client"] = name
     return result
 
@@ -261,8 +272,13 @@ def paced(a: Dict[str, str]) -> Dict[str, Any]:
     import bitrix24_callback
 
     calls = int(a.get("calls", "300"))
-    client = ours_client(a, rate_limit=(int(a.get("burst", "20")), float(a.get("drain", "10"))))
+    extra: Dict[str, Any] = {"rate_limit": (int(a.get("burst", "20")), float(a.get("drain", "10")))}
+    if a.get("shared-state"):
+        extra.update(shared_state=a["shared-state"], shared_state_prefix=a.get("prefix"))
+    client = ours_client(a, **extra)
     bitrix24_callback.build_request(line=LINE, to=NUMBER, text=TEXT)  # metadata loaded first
+    if a.get("start-at"):
+        time.sleep(max(0.0, float(a["start-at"]) / 1000 - time.time()))
     errors: Dict[str, int] = {}
     ok = 0
     start_ms = time.time() * 1000
@@ -315,7 +331,7 @@ def validate(a: Dict[str, str]) -> Dict[str, Any]:
     build(line=LINE, to=NUMBER, text=TEXT)
     first = time.perf_counter() - t0
     rss_after_us = rss_kib()["rss_kib"]
-    n = 2000 * rounds
+    n = 2000 * max(rounds, 1)
     t0 = time.perf_counter()
     for _ in range(n):
         build(line=LINE, to=NUMBER, text=TEXT)
@@ -338,7 +354,8 @@ def validate(a: Dict[str, str]) -> Dict[str, Any]:
                     build(line=LINE, to=number, text=TEXT)
                 except bitrix24_callback.CallbackError:
                     pass
-        return first_pass, (time.perf_counter() - t0) * 1e6 / (rounds * len(numbers)), rss
+        warm = (time.perf_counter() - t0) * 1e6 / (rounds * len(numbers)) if rounds else None
+        return first_pass, warm, rss
 
     ws_first, ws_warm, rss_after_ws = passes(working_set)
     mixed_first, mixed_warm, rss_after_all = passes(examples)

@@ -50,7 +50,7 @@ fn message(kind: u16, flags: u16, queue: u16, attrs: &[(u16, &[u8])]) -> Vec<u8>
         m.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
         m.extend_from_slice(&kind.to_ne_bytes());
         m.extend_from_slice(payload);
-        while m.len() % 4 != 0 {
+        while !m.len().is_multiple_of(4) {
             m.push(0);
         }
     }
@@ -124,7 +124,12 @@ impl Socket {
 
     /// Sends a configuration message and waits for its acknowledgement.
     fn configure(&self, queue: u16, attr: u16, payload: &[u8]) -> io::Result<()> {
-        self.send(&message(NFQNL_MSG_CONFIG, NLM_F_ACK, queue, &[(attr, payload)]))?;
+        self.send(&message(
+            NFQNL_MSG_CONFIG,
+            NLM_F_ACK,
+            queue,
+            &[(attr, payload)],
+        ))?;
         let mut buf = vec![0u8; 8192];
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline {
@@ -196,7 +201,9 @@ pub fn run(queue: u16, delay: Duration) -> io::Result<u64> {
     let mut buf = vec![0u8; 65536];
     let mut released = 0u64;
     loop {
-        let timeout = held.front().map(|(due, _)| due.saturating_duration_since(Instant::now()));
+        let timeout = held
+            .front()
+            .map(|(due, _)| due.saturating_duration_since(Instant::now()));
         let ts = timeout.map(|t| libc::timespec {
             tv_sec: t.as_secs() as libc::time_t,
             tv_nsec: t.subsec_nanos() as libc::c_long,
@@ -218,7 +225,8 @@ pub fn run(queue: u16, delay: Duration) -> io::Result<u64> {
             libc::ppoll(
                 fds.as_mut_ptr(),
                 2,
-                ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec),
+                ts.as_ref()
+                    .map_or(std::ptr::null(), |t| t as *const libc::timespec),
                 std::ptr::null(),
             )
         };
@@ -237,10 +245,10 @@ pub fn run(queue: u16, delay: Duration) -> io::Result<u64> {
             while let Some(data) = sock.recv(&mut buf)? {
                 let now = Instant::now();
                 for (kind, body) in messages(data) {
-                    if kind == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET {
-                        if let Some(id) = packet_id(body) {
-                            held.push_back((now + delay, id));
-                        }
+                    if kind == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET
+                        && let Some(id) = packet_id(body)
+                    {
+                        held.push_back((now + delay, id));
                     }
                 }
             }
@@ -257,5 +265,10 @@ pub fn run(queue: u16, delay: Duration) -> io::Result<u64> {
 fn verdict(sock: &Socket, queue: u16, id: u32) -> io::Result<()> {
     let mut hdr = NF_ACCEPT.to_be_bytes().to_vec();
     hdr.extend_from_slice(&id.to_be_bytes());
-    sock.send(&message(NFQNL_MSG_VERDICT, 0, queue, &[(NFQA_VERDICT_HDR, &hdr)]))
+    sock.send(&message(
+        NFQNL_MSG_VERDICT,
+        0,
+        queue,
+        &[(NFQA_VERDICT_HDR, &hdr)],
+    ))
 }

@@ -59,7 +59,8 @@ impl Args {
         self.0.get(name).map(String::as_str)
     }
     fn req(&self, name: &str) -> Result<&str, Failure> {
-        self.get(name).ok_or_else(|| format!("--{name} is required").into())
+        self.get(name)
+            .ok_or_else(|| format!("--{name} is required").into())
     }
     fn num<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, Failure> {
         match self.get(name) {
@@ -411,7 +412,7 @@ fn validate(args: &Args) -> Result<Value, Failure> {
     let first_us = t0.elapsed().as_secs_f64() * 1e6;
     let rss_after_us = rss_kib().0;
 
-    let us_iterations = 2000 * rounds;
+    let us_iterations = 2000 * rounds.max(1);
     let t0 = Instant::now();
     for _ in 0..us_iterations {
         build(NUMBER)?;
@@ -436,7 +437,9 @@ fn validate(args: &Args) -> Result<Value, Failure> {
                 let _ = build(n);
             }
         }
-        let warm = t0.elapsed().as_secs_f64() * 1e6 / (rounds * set.len()).max(1) as f64;
+        // No warm pass at all (--rounds 0, the smoke run) reports none.
+        let warm = (rounds > 0)
+            .then(|| t0.elapsed().as_secs_f64() * 1e6 / (rounds * set.len()).max(1) as f64);
         (first, warm, rss)
     };
     let (ws_first, ws_warm, rss_after_ws) = passes(&working_set);
