@@ -162,10 +162,11 @@ class Bench:
         return p
 
     def stop(self, p: subprocess.Popen) -> None:
-        if p.poll() is None:
+        """Stops a server: by closing its stdin when it watches it (the fake portal, the packet
+        delayer), else (nginx, redis-server) with SIGTERM."""
+        if p.poll() is None and p.stdin:
             try:
-                if p.stdin:
-                    p.stdin.close()
+                p.stdin.close()
                 p.wait(timeout=3)
             except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
                 pass
@@ -340,36 +341,40 @@ http {{
         def stat(sname: str, cid: str, key: str) -> float:
             return median([x[key] for x in res.get((sname, cid), [])])
 
-        floors = {s: stat(s, "floor", "us_per_call") for s, _, _ in servers}
+        floors = {s: stat(s, "floor", "p50_us") for s, _, _ in servers}
         rows = []
         for cid, label, _, _ in cs:
             row: List[Any] = [label]
             for sname, _, _ in servers:
-                us = stat(sname, cid, "us_per_call")
-                row += [fmt(us, 1 if us < 100 else 0), fmt(us / floors[sname], 2) + "×", fmt(stat(sname, cid, "cpu_us_per_call"))]
+                p50 = stat(sname, cid, "p50_us")
+                mean = stat(sname, cid, "us_per_call")
+                row += [fmt(p50, 1 if p50 < 100 else 0), fmt(p50 / floors[sname], 2) + "×",
+                        fmt(mean, 1 if mean < 100 else 0), fmt(stat(sname, cid, "cpu_us_per_call"))]
             rows.append(row)
         text = [
             "## 1. Sequential calls on loopback\n",
             f"Each contender is a fresh process making {calls} sequential `voximplant.callback.start` "
             f"POSTs (JSON body, one keep-alive connection; b24pysdk opens one per call, as it always does) "
             f"after {warmup} untimed ones; {rounds} rounds, contenders interleaved (each round starts one "
-            "further down the list). Figures are medians over the rounds: wall time per call, its ratio to "
-            "the floor on the same server, and CPU time per call of the whole client process (user + "
-            "system, every thread; the server's CPU is not counted).\n",
-            table(["contender", "nginx µs/call", "× floor", "CPU µs/call", "fake portal µs/call", "× floor", "CPU µs/call"], rows),
+            "further down the list). Per contender and server, the medians over the rounds of: the median "
+            "call (µs), its ratio to the floor's on the same server, the mean (wall time / calls, which "
+            "also holds every pause the scheduler imposed), and CPU time per call of the whole client "
+            "process (user + system, every thread; the server's CPU is not counted).\n",
+            table(["contender", "nginx: median µs", "× floor", "mean µs", "CPU µs",
+                   "fake portal: median µs", "× floor", "mean µs", "CPU µs"], rows),
         ]
         self.sections.append("\n".join(text))
         n = "nginx"
 
         def ratio(cid: str) -> float:
-            return stat(n, cid, "us_per_call") / floors[n]
+            return stat(n, cid, "p50_us") / floors[n]
 
-        self.target("callback-core within 1.3× of the floor (nginx)", f"{ratio('core'):.2f}×", ratio("core") <= 1.3)
+        self.target("callback-core within 1.3× of the floor (median call, nginx)", f"{ratio('core'):.2f}×", ratio("core") <= 1.3)
         self.target("Python within 2.5× of the floor, worker thread", f"{ratio('py-ours'):.2f}×", ratio("py-ours") <= 2.5)
         self.target("Python within 3× of the floor, main thread", f"{ratio('py-ours-main'):.2f}×", ratio("py-ours-main") <= 3)
         self.target("Node within 3× of the floor", f"{ratio('node-ours'):.2f}×", ratio("node-ours") <= 3)
-        ours, und = stat(n, "node-ours", "us_per_call"), stat(n, "undici", "us_per_call")
-        self.target("Node faster than undici", f"{fmt(ours, 1)} µs vs {fmt(und, 1)} µs", ours < und)
+        ours, und = stat(n, "node-ours", "p50_us"), stat(n, "undici", "p50_us")
+        self.target("Node faster than undici", f"median call {fmt(ours, 1)} µs vs {fmt(und, 1)} µs", ours < und)
 
     # -- the wide-area link --
 
@@ -589,18 +594,19 @@ http {{
                     res.setdefault(i, []).append(out)
         self.stop(nginx)
         self.stop(redis)
-        us = [median([x["us_per_call"] for x in res.get(i, [])]) for i in range(len(vs))]
+        p50 = [median([x["p50_us"] for x in res.get(i, [])]) for i in range(len(vs))]
+        mean = [median([x["us_per_call"] for x in res.get(i, [])]) for i in range(len(vs))]
         cpu = [median([x["cpu_us_per_call"] for x in res.get(i, [])]) for i in range(len(vs))]
         rows = []
         for i, (what, where, _) in enumerate(vs):
-            added = "" if i % 2 == 0 else f"+{fmt(us[i] - us[i - 1], 1)}"
-            rows.append([what, where, fmt(us[i], 1), added, fmt(cpu[i], 1)])
+            added = "" if i % 2 == 0 else f"+{fmt(p50[i] - p50[i - 1], 1)}"
+            rows.append([what, where, fmt(p50[i], 1), added, fmt(mean[i], 1), fmt(cpu[i], 1)])
         self.sections.append("\n".join([
             "## 4. Shared state in Redis: the added latency per call\n",
             f"callback-core against nginx on loopback, {calls} sequential calls per process, {rounds} "
             "rounds; the limiter is on with a bucket too large to ever wait, so every call asks it for a "
             "slot (one Redis script per decision when `shared_state` is set; `redis-server` on loopback).\n",
-            table(["decisions", "state", "µs/call", "added by Redis", "client CPU µs/call"], rows),
+            table(["decisions", "state", "median call µs", "added by Redis", "mean µs", "client CPU µs/call"], rows),
         ]))
 
     def part_concurrency(self) -> None:
@@ -672,7 +678,7 @@ http {{
         results: Dict[str, Dict[str, Any]] = {}
         for gname, cwd, cmds in groups:
             export = self.work / f"hyperfine-{gname}.json"
-            argv = ["hyperfine", "--shell=none", "--warmup", "1" if self.quick else "3", "--runs", runs,
+            argv = ["hyperfine", "--shell=none", "--warmup", "0" if self.quick else "3", "--runs", runs,
                     "--export-json", str(export), "--style", "basic"]
             for label, cmd in cmds:
                 argv += ["-n", label, shlex.join(cmd)]
@@ -681,21 +687,24 @@ http {{
                 raise PartFailed(f"hyperfine {gname}: {p.stderr.strip()[-400:]}")
             for r in json.loads(export.read_text())["results"]:
                 results[r["command"]] = r
-                self.raw.write(json.dumps({"_what": f"coldstart {r['command']}", **{k: r[k] for k in ('mean', 'stddev', 'median', 'min', 'max')}}) + "\n")
+                self.raw.write(json.dumps({"_what": f"coldstart {r['command']}",
+                                           **{k: r.get(k) for k in ("mean", "stddev", "median", "min", "max", "user", "system")}}) + "\n")
         ms = lambda label, key="median": results[label][key] * 1000  # noqa: E731
         rows = []
         for gname, _cwd, cmds in groups:
             base = cmds[0][0]
             for label, _cmd in cmds:
                 r = results[label]
+                cpu = (r.get("user", 0) + r.get("system", 0)) * 1000
                 rows.append([f"`{label}`", f"{ms(label, 'mean'):.1f} ± {r['stddev'] * 1000:.1f}", f"{ms(label, 'min'):.1f}",
-                             f"{ms(label):.1f}", "" if label == base else f"+{ms(label) - ms(base):.1f}"])
+                             f"{ms(label):.1f}", "" if label == base else f"+{ms(label) - ms(base):.1f}", f"{cpu:.1f}"])
         self.sections.append("\n".join([
             "## 6. Cold start\n",
             f"hyperfine, {runs} runs after warm-ups, no shell; milliseconds. The CLI runs in its sandbox (no "
             "portal configured: it starts its embedded fake portal, validates, makes one call and exits). "
-            "The last column is what the import adds to the bare interpreter.\n",
-            table(["command", "mean ± σ", "min", "median", "over bare"], rows),
+            "*Over bare* is what the import adds to the bare interpreter's median; *CPU* is the mean user + "
+            "system time of the process, which other load on the machine inflates far less than wall time.\n",
+            table(["command", "mean ± σ", "min", "median", "over bare", "CPU"], rows),
         ]))
         imp, req, cli = ms("import bitrix24_callback"), ms("require('bitrix24-callback')"), ms("b24-callback start --no-follow (sandbox)")
         self.target("`import bitrix24_callback` < 40 ms", f"{imp:.1f} ms (+{imp - ms('python (bare)'):.1f} over bare python)", imp < 40)
@@ -888,7 +897,7 @@ def options(argv: List[str]) -> argparse.Namespace:
     o.argv = argv
     q = o.quick
     defaults = dict(rounds=(1, 5), calls=(20, 2000), wan_calls=(3, 20), wan_rounds=(1, 3), paced_calls=(24, 300),
-                    conc_calls=(64, 4000), conc_rounds=(1, 3), rss_calls=(200, 10000), hyperfine_runs=(3, 30))
+                    conc_calls=(64, 4000), conc_rounds=(1, 3), rss_calls=(200, 10000), hyperfine_runs=(2, 30))
     for k, (quick, full) in defaults.items():
         if getattr(o, k) is None:
             setattr(o, k, quick if q else full)
