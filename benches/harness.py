@@ -260,6 +260,29 @@ http {{
             text = r.read().decode()
         return json.loads(text) if text else None
 
+    @staticmethod
+    def redis_command(url: str, *args: str) -> str:
+        """One command to redis-server (RESP), its reply as text."""
+        host, port = url.split("//")[1].strip("/").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(f"*{len(args)}\r\n".encode() + b"".join(f"${len(a)}\r\n{a}\r\n".encode() for a in args))
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                data += chunk
+                if not chunk or data.startswith((b"+", b"-", b":")) and data.endswith(b"\r\n"):
+                    break
+                if data.startswith(b"$"):
+                    head, _, rest = data.partition(b"\r\n")
+                    if len(rest) >= int(head[1:]) + 2:
+                        break
+        return data.decode(errors="replace")
+
+    def redis_scripts(self, url: str) -> int:
+        """How many scripts (EVALSHA/EVAL) Redis ran since its statistics were reset."""
+        stats = self.redis_command(url, "INFO", "commandstats")
+        return sum(int(m) for m in re.findall(r"cmdstat_eval(?:sha)?:calls=(\d+)", stats))
+
     def start_redis(self) -> Tuple[subprocess.Popen, str]:
         port = free_port()
         p = self.spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -585,13 +608,17 @@ http {{
              ["--limiter", big, "--policy", "default", "--numbers", "distinct", "--shared-state", redis_url]),
         ]
         res: Dict[int, List[Dict[str, Any]]] = {}
+        scripts: Dict[int, float] = {}
+        warmup = max(1, calls // 10)
         for r in range(rounds):
             for i, (what, where, extra) in enumerate(vs):
+                self.redis_command(redis_url, "CONFIG", "RESETSTAT")
                 out = self.run_json(f"redis {what} {where} round {r + 1}",
                                     self.rust("seq", "--client", "core", "--url", url, "--calls", str(calls),
-                                              "--warmup", str(max(1, calls // 10)), *extra))
+                                              "--warmup", str(warmup), *extra))
                 if out:
                     res.setdefault(i, []).append(out)
+                    scripts[i] = self.redis_scripts(redis_url) / (calls + warmup)
         self.stop(nginx)
         self.stop(redis)
         p50 = [median([x["p50_us"] for x in res.get(i, [])]) for i in range(len(vs))]
@@ -600,13 +627,16 @@ http {{
         rows = []
         for i, (what, where, _) in enumerate(vs):
             added = "" if i % 2 == 0 else f"+{fmt(p50[i] - p50[i - 1], 1)}"
-            rows.append([what, where, fmt(p50[i], 1), added, fmt(mean[i], 1), fmt(cpu[i], 1)])
+            per_call = "" if i % 2 == 0 else fmt(scripts.get(i), 1)
+            rows.append([what, where, fmt(p50[i], 1), added, per_call, fmt(mean[i], 1), fmt(cpu[i], 1)])
         self.sections.append("\n".join([
             "## 4. Shared state in Redis: the added latency per call\n",
             f"callback-core against nginx on loopback, {calls} sequential calls per process, {rounds} "
             "rounds; the limiter is on with a bucket too large to ever wait, so every call asks it for a "
-            "slot (one Redis script per decision when `shared_state` is set; `redis-server` on loopback).\n",
-            table(["decisions", "state", "median call µs", "added by Redis", "mean µs", "client CPU µs/call"], rows),
+            "slot (in Redis: one script, i.e. one round trip to `redis-server` on loopback, per decision; "
+            "the scripts per call are counted from Redis's own command statistics).\n",
+            table(["decisions", "state", "median call µs", "added by Redis", "Redis scripts per call", "mean µs",
+                   "client CPU µs/call"], rows),
         ]))
 
     def part_concurrency(self) -> None:
@@ -857,7 +887,7 @@ http {{
     def report(self, parts: List[str]) -> str:
         head = [
             "# bitrix24-callback benchmark report\n",
-            f"`benches/run {' '.join(self.o.argv)}`".rstrip() + f", parts: {', '.join(parts)}.",
+            f"`benches/run {' '.join(shown_args(self.o.argv))}`".replace(" `", "`") + f", parts: {', '.join(parts)}.",
             "" if not self.quick else "\n**Smoke run (`--quick`): tiny counts, the figures mean nothing.**",
             "",
             table(["machine", ""], self.machine(), numeric=False),
@@ -875,6 +905,19 @@ http {{
         if self.notes:
             tail += ["## Notes\n"] + [f"- {n}" for n in self.notes] + [""]
         return "\n".join(head) + "\n" + "\n\n".join(self.sections) + "\n\n" + "\n".join(tail)
+
+
+def shown_args(argv: List[str]) -> List[str]:
+    """The command line as the report shows it: without the output folder (a local path)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--out":
+            skip = True
+        elif not a.startswith("--out="):
+            out.append(a)
+    return out
 
 
 def options(argv: List[str]) -> argparse.Namespace:
