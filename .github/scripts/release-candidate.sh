@@ -68,7 +68,9 @@ auditwheel_manylinux2014() {
     for w in "$pydist"/*.whl; do
         out=$("$venv/bin/auditwheel" show "$w")
         echo "$out"
-        printf '%s\n' "$out" | grep -q 'consistent with the following platform tag: "manylinux_2_17' || return 1
+        # auditwheel wraps its text at the terminal's width: join the lines first.
+        printf '%s\n' "$out" | tr -s ' \n' '  ' \
+            | grep -q 'consistent with the following platform tag: "manylinux_2_17' || return 1
     done
 }
 check "auditwheel: manylinux_2_17" auditwheel_manylinux2014
