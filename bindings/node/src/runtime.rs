@@ -45,6 +45,19 @@ const REDACTED_INSPECT_JS: &str = r#"((obj, label, hidden) => {
   return obj;
 })"#;
 
+/// Adapts a `logger` option into `(level, message) => void`: a function is called as it is, an
+/// object's method for the level is called as a method (a level without one is skipped). What
+/// a logger throws is dropped: it runs from the queue of the JS thread, where a throw would be
+/// an uncaught exception of the whole process.
+const LOGGER_ADAPTER_JS: &str = r#"((logger) => typeof logger === 'function'
+  ? (level, message) => { try { logger(level, message) } catch (_) {} }
+  : (level, message) => {
+      try {
+        const method = logger[level]
+        if (typeof method === 'function') method.call(logger, message)
+      } catch (_) {}
+    })"#;
+
 /// The arguments of `new CallbackError(message, details)`: `details` is already a JS object
 /// (built by `errors`, which owns its shape).
 pub type ErrorArgs = FnArgs<(String, Unknown<'static>)>;
@@ -52,21 +65,27 @@ pub type ErrorArgs = FnArgs<(String, Unknown<'static>)>;
 pub type ErrorClass<'env> = Function<'env, ErrorArgs, Unknown<'static>>;
 type WrapperArgs = FnArgs<(Function<'static>, Function<'static>)>;
 type RedactArgs = FnArgs<(Unknown<'static>, String, Vec<String>)>;
+/// `(level, message)`: what the adapter of a `logger` is called with.
+pub type LogArgs = FnArgs<(&'static str, String)>;
+type LoggerFn = Function<'static, LogArgs, ()>;
 
 struct Runtime {
     error_class: FunctionRef<ErrorArgs, Unknown<'static>>,
     token_wrapper: FunctionRef<WrapperArgs, Function<'static>>,
     redacted_inspect: FunctionRef<RedactArgs, Unknown<'static>>,
+    logger_adapter: FunctionRef<Unknown<'static>, LoggerFn>,
 }
 
 /// Keeps this environment's pieces: `error_class` as given, the others defined here.
 pub fn install(env: &Env, error_class: &ErrorClass) -> Result<()> {
     let wrapper: Function<WrapperArgs, Function> = env.run_script(TOKEN_WRAPPER_JS)?;
     let redact: Function<RedactArgs, Unknown> = env.run_script(REDACTED_INSPECT_JS)?;
+    let logger: Function<Unknown, LoggerFn> = env.run_script(LOGGER_ADAPTER_JS)?;
     let runtime = Runtime {
         error_class: error_class.create_ref()?,
         token_wrapper: wrapper.create_ref()?,
         redacted_inspect: redact.create_ref()?,
+        logger_adapter: logger.create_ref()?,
     };
     env.set_instance_data(runtime, (), |_| {})
 }
@@ -89,6 +108,13 @@ pub fn token_wrapper<'env>(
     env: &'env Env,
 ) -> Result<Function<'env, WrapperArgs, Function<'static>>> {
     runtime(env)?.token_wrapper.borrow_back(env)
+}
+
+/// The `(level, message) => void` function that calls the user's `logger`.
+pub fn logger_adapter<'env>(env: &'env Env, logger: &Unknown) -> Result<Function<'env, LogArgs, ()>> {
+    let logger: Unknown<'static> = unsafe { Unknown::from_napi_value(env.raw(), logger.raw())? };
+    let adapter = runtime(env)?.logger_adapter.borrow_back(env)?.call(logger)?;
+    unsafe { Function::from_napi_value(env.raw(), adapter.raw()) }
 }
 
 /// Converts `value` to a JS value that can be handed to the functions kept here.
