@@ -370,51 +370,51 @@ fn build(
 /// Default bound of `waitForOutcome`, in milliseconds.
 const DEFAULT_WAIT_MS: f64 = 120_000.0;
 
-/// How `waitForOutcome` (in `index.js`: JS timers between single `callRecord` requests, so no
-/// pool thread is held while it waits) polls: the core's schedule for its blocking wait (the
-/// first poll at once, then after 0.5 s, backing off by 1.5 to one every 5 s) and the codes a
-/// poll may fail with and be retried at the next interval (reading is harmless).
-#[napi(object, object_from_js = false)]
-pub struct WaitPlan {
-    pub timeout_ms: f64,
-    pub first_delay_ms: f64,
-    pub factor: f64,
-    pub max_delay_ms: f64,
-    pub transient: Vec<errors::ErrorCode>,
-}
-
-/// Checks the arguments of `waitForOutcome` exactly as the other methods check theirs (a
-/// `TypeError`; `invalid_request` for a bad `timeoutMs` or an unknown option) and returns the
-/// plan of the wait.
+/// Checks the arguments of `waitForOutcome` (in `index.js`: JS timers between single
+/// `callRecord` requests, so no pool thread is held while it waits) exactly as the other
+/// methods check theirs (a `TypeError`; `invalid_request` for a bad `timeoutMs` or an unknown
+/// option) and returns the plan of the wait: `{ timeoutMs, firstDelayMs, factor, maxDelayMs,
+/// transient }`, the core's schedule for its blocking wait (a poll at once, then after 0.5 s,
+/// backing off by 1.5 to one every 5 s) and the codes a poll may fail with and be retried at
+/// the next interval (reading is harmless).
 #[napi(catch_unwind, skip_typescript, js_name = "waitPlan")]
-pub fn wait_plan(env: Env, call_id: Unknown, options: Option<Unknown>) -> Result<WaitPlan> {
-    convert::string_arg(&env, &call_id, "callId")?;
+pub fn wait_plan<'env>(
+    env: &'env Env,
+    call_id: Unknown,
+    options: Option<Unknown>,
+) -> Result<Object<'env>> {
+    convert::string_arg(env, &call_id, "callId")?;
     let mut timeout_ms = DEFAULT_WAIT_MS;
     if let Some(o) =
         options.filter(|o| !matches!(o.get_type(), Ok(ValueType::Undefined | ValueType::Null)))
     {
-        let w: convert::WaitOptions = convert::parse(&env, &o, "options")?;
-        refuse_unknown(&env, convert::unknown_keys(&env, &o, &[keys::WAIT], "")?)?;
-        if let Some(signal) = &w.signal {
-            AbortHook::check(&env, signal)?;
+        let w: convert::WaitOptions = convert::parse(env, &o, "options")?;
+        refuse_unknown(env, convert::unknown_keys(env, &o, &[keys::WAIT], "")?)?;
+        if let Some(signal) = w.signal.as_ref().filter(|s| {
+            !matches!(s.get_type(), Ok(ValueType::Undefined | ValueType::Null))
+        }) {
+            AbortHook::check(env, signal)?;
         }
         if let Some(ms) = w.timeout_ms {
             let d = guard(|| core::Span::Millis(ms).checked("timeoutMs"))
-                .map_err(|e| to_napi(&env, e))?;
+                .map_err(|e| to_napi(env, e))?;
             timeout_ms = d.as_secs_f64() * 1000.0;
         }
     }
-    Ok(WaitPlan {
-        timeout_ms,
-        first_delay_ms: 500.0,
-        factor: 1.5,
-        max_delay_ms: 5000.0,
-        transient: vec![
+    let mut plan = Object::new(env)?;
+    plan.set("timeoutMs", timeout_ms)?;
+    plan.set("firstDelayMs", 500.0)?;
+    plan.set("factor", 1.5)?;
+    plan.set("maxDelayMs", 5000.0)?;
+    plan.set(
+        "transient",
+        vec![
             errors::ErrorCode::RateLimited,
             errors::ErrorCode::Transport,
             errors::ErrorCode::OutcomeUnknown,
         ],
-    })
+    )?;
+    Ok(plan)
 }
 
 // ---------------------------------------------------------------- the async task
