@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the npm package bitrix24-callback from bindings/node and runs its checks:
-# npm ci, napi build (debug), no diff in the committed index.js/index.d.ts, tsc, node --test.
+# npm ci, napi build (debug, with the test hooks), no diff in the committed native.js/index.d.ts,
+# tsc, the release build that packing uses (artifacts/), node --test (the fake portal runs in the
+# test process, from the package's testing module; the pack test installs the packed tarballs).
 # Run from anywhere (paths are taken relative to this file). Honours $CARGO_TARGET_DIR and
-# $B24_CALLBACK_BIN (the `b24-callback` binary that serves the fake portal; built if missing)
-# and $REDIS_SERVER (the `redis-server` the shared-state tests start; installed if missing).
+# $REDIS_SERVER (the `redis-server` the shared-state tests start; installed if missing).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,36 +28,24 @@ if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
   esac
   export CARGO_TARGET_DIR
 fi
-if [[ -n "${B24_CALLBACK_BIN:-}" ]]; then
-  case "$B24_CALLBACK_BIN" in
-    /*) ;;
-    *) B24_CALLBACK_BIN="$root/$B24_CALLBACK_BIN" ;;
-  esac
-  export B24_CALLBACK_BIN
-fi
 
 echo "== npm ci"
 npm ci --no-audit --no-fund
 
-echo "== napi build (debug)"
+echo "== napi build (debug, test hooks on)"
 npm run build
 
-echo "== generated index.js / index.d.ts are up to date"
-if ! git -C "$root" diff --exit-code -- node/index.js node/index.d.ts; then
-  echo "node/test.sh: index.js or index.d.ts changed after a rebuild; commit the regenerated files" >&2
+echo "== generated native.js / index.d.ts are up to date"
+if ! git -C "$root" diff --exit-code -- node/native.js node/index.d.ts; then
+  echo "node/test.sh: native.js or index.d.ts changed after a rebuild; commit the regenerated files" >&2
   exit 1
 fi
 
 echo "== tsc --noEmit"
 npm run typecheck
 
-echo "== fake portal binary"
-if [[ -z "${B24_CALLBACK_BIN:-}" ]]; then
-  bin="${CARGO_TARGET_DIR:-$root/target}/debug/b24-callback"
-  if [[ ! -x "$bin" ]]; then
-    (cd "$root" && cargo build -p callback-cli)
-  fi
-fi
+echo "== napi build (release, stripped: what packing ships)"
+npm run build:release
 
 echo "== node --test"
 npm test
