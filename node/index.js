@@ -67,7 +67,10 @@ function loadError(e) {
       `${pkg.name}: no native build for ${platform}; builds exist for ${known.join(', ')} ` +
       `(for another platform, build the addon from source with the repository's \`npm run build:release\`)`
   }
-  const error = new Error(message, { cause: e })
+  // napi-rs's own message blames an npm bug, which is rarely the reason: keep only the chain of
+  // what it tried, as the cause.
+  const tried = e && /^Cannot find native binding/.test(e.message) && e.cause ? e.cause : e
+  const error = new Error(message, { cause: tried })
   error.code = 'ERR_BITRIX24_CALLBACK_NO_NATIVE_BUILD'
   return error
 }

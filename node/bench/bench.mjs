@@ -2,13 +2,12 @@
 //
 //   node node/bench/bench.mjs
 //
-// Loads the package from $B24_NODE_PACKAGE (a folder holding index.js and the .node addon;
-// benches/run points it at a release build), else from node/ (whatever `npm run build` left).
-// The fake portal is `b24-callback fake-portal` ($B24_CALLBACK_BIN, else the release then the
-// debug build under ${CARGO_TARGET_DIR:-target}). Sizes: $BENCH_SCALE (default 1) multiplies
-// the iteration counts.
+// Loads the package from $B24_NODE_PACKAGE (a folder holding index.js, native.js, testing.js
+// and the .node addon; benches/run points it at a release build), else from node/ (whatever
+// `npm run build` left). The fake portal is the package's own (`bitrix24-callback/testing`) in a
+// process of its own (bench/portal.mjs). Sizes: $BENCH_SCALE (default 1) multiplies the
+// iteration counts.
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -28,46 +27,25 @@ const TEXT = 'A visitor asked for a call back'
 const scale = Number(process.env.BENCH_SCALE || 1)
 const n = (count) => Math.max(1, Math.round(count * scale))
 
-function portalBinary() {
-  if (process.env.B24_CALLBACK_BIN) return path.resolve(repoRoot, process.env.B24_CALLBACK_BIN)
-  const target = path.resolve(repoRoot, process.env.CARGO_TARGET_DIR || 'target')
-  for (const profile of ['release', 'debug']) {
-    const bin = path.join(target, profile, 'b24-callback')
-    if (existsSync(bin)) return bin
-  }
-  throw new Error('no b24-callback binary: set B24_CALLBACK_BIN or run cargo build -p callback-cli')
-}
-
+/** The fake portal in a process of its own (bench/portal.mjs, from the package's testing module). */
 async function startPortal() {
-  const child = spawn(portalBinary(), ['fake-portal', '--json', '--burst', '1000000', '--drain', '1000000', '--stage-ms', '3600000'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+  const child = spawn(process.execPath, [
+    path.join(here, 'portal.mjs'),
+    // Lift the simulated operating budget (480 s per 10 min, 1 s per callback by default).
+    JSON.stringify({ burst: 1e6, drainPerSecond: 1e6, stageMs: 3600000, operatingLimitMs: 1e12, callbackProcessingMs: 0 }),
+  ], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, B24_NODE_PACKAGE: pkgDir } })
   const lines = createInterface({ input: child.stdout })
   const first = await new Promise((resolve, reject) => {
     child.once('error', reject)
     child.once('exit', (code) => reject(new Error(`fake portal exited early (code ${code})`)))
     lines.once('line', resolve)
   })
-  const info = JSON.parse(first)
-  const admin = async (method, route, body) => {
-    const res = await fetch(info.admin_url.replace(/\/?$/, '/') + route, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const text = await res.text()
-    if (!res.ok) throw new Error(`admin ${method} ${route}: HTTP ${res.status} ${text}`)
-    return text ? JSON.parse(text) : null
-  }
-  // Lift the simulated operating budget (480 s per 10 min, 1 s per callback by default).
-  await admin('POST', 'config', { operating_limit_seconds: 1e9, callback_processing_ms: 0 })
+  child.removeAllListeners('exit')
   return {
-    info,
-    admin,
+    info: JSON.parse(first),
     stop() {
       lines.close()
       child.stdin.end()
-      child.removeAllListeners('exit')
     },
   }
 }
@@ -147,7 +125,7 @@ measureSync('classifyResponse (HTML 502)', () => pkg.classifyResponse(502, HTML_
 const rssAfterLocal = process.memoryUsage().rss
 const portal = await startPortal()
 const client = new pkg.Client({
-  webhookUrl: portal.info.webhook_url,
+  webhookUrl: portal.info.webhookUrl,
   rateLimit: 'off',
   destinationPolicy: { numberCooldownMs: 0 },
   timeoutMs: 10000,
