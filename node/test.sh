@@ -2,7 +2,9 @@
 # Builds the npm package bitrix24-callback from bindings/node and runs its checks:
 # npm ci, napi build (debug, with the test hooks), no diff in the committed native.js/index.d.ts,
 # tsc, the release build that packing uses (artifacts/), node --test (the fake portal runs in the
-# test process, from the package's testing module; the pack test installs the packed tarballs).
+# test process, from the package's testing module; the pack test installs the packed tarballs),
+# then a 10-second load at 1000 calls/s (bench/load.mjs --check: every call succeeds, open fds
+# and RSS stay flat).
 # Run from anywhere (paths are taken relative to this file). Honours $CARGO_TARGET_DIR and
 # $REDIS_SERVER (the `redis-server` the shared-state tests start; installed if missing).
 set -euo pipefail
@@ -49,3 +51,6 @@ npm run build:release
 
 echo "== node --test"
 npm test
+
+echo "== load: 10 s at 1000 calls/s (limiter off), fds and RSS must stay flat"
+node bench/load.mjs --seconds 10 --rate 1000 --check

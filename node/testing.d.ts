@@ -166,6 +166,14 @@ export interface FakePortalInfo {
   config: Record<string, unknown>
 }
 
+declare global {
+  // `Symbol.asyncDispose` (`await using`): in TypeScript's lib from esnext.disposable, declared
+  // here too for projects whose lib predates it (Node defines the symbol from 18.18 and 20.4).
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol
+  }
+}
+
 export declare class FakePortal {
   private constructor()
   /** Starts a portal on a free port of 127.0.0.1; an unknown option is a `TypeError` naming it. */

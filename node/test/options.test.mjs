@@ -56,8 +56,11 @@ test('startCallback, checkCallback, waitForOutcome and validateRequest refuse un
   // Reported with the other problems of the same input.
   const both = await rejectsWith(client.startCallback({ ...REQUEST, to: 'nope', voise: 'x' }), 'invalid_request')
   assert.deepEqual(both.violations.map((v) => v.field).sort(), ['TO_NUMBER', 'voise'])
-  const check = await rejectsWith(client.checkCallback({ ...REQUEST, signal: AbortSignal.abort() }), 'invalid_request')
-  assert.deepEqual(unknown(check), ['signal'])
+  const check = await rejectsWith(client.checkCallback({ ...REQUEST, lines: 'reg1' }), 'invalid_request')
+  assert.deepEqual(unknown(check), ['lines'])
+  assert.match(check.violations[0].message, /`line`/)
+  // The options of startCallback are checked as they are: their signal is not read.
+  await client.checkCallback({ ...REQUEST, signal: AbortSignal.abort() })
   const wait = await rejectsWith(client.waitForOutcome('callback.1', { timeout: 5 }), 'invalid_request')
   assert.deepEqual(unknown(wait), ['timeout'])
   const v = throwsWith(() => pkg.validateRequest({ ...REQUEST, defaultRegoin: 'US' }), 'invalid_request')

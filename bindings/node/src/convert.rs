@@ -221,7 +221,8 @@ pub mod keys {
     ];
     pub const RATE_LIMIT: &[&str] = &["burst", "perSecond"];
     pub const START: &[&str] = &["line", "to", "text", "voice", "idempotencyKey", "signal"];
-    pub const CHECK: &[&str] = &["line", "to", "text", "voice", "idempotencyKey"];
+    /// `signal` too: the options of `startCallback` may be checked as they are (it is not read).
+    pub const CHECK: &[&str] = &["line", "to", "text", "voice", "idempotencyKey", "signal"];
     pub const REQUEST: &[&str] = &[
         "line",
         "to",
