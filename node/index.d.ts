@@ -54,6 +54,14 @@ export interface Client {
 }
 
 /**
+ * Which binding artifact the generated loader actually loaded: `'native'` for
+ * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
+ * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
+ * can point the loader at a WASI artifact this package does not build itself.
+ */
+export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
  * A Bitrix24 client. Cheap to keep for the life of the process; calls share its connection
  * pool, rate limiter, token state and dedupe memory.
  */

@@ -121,13 +121,26 @@ measureSync('classifyResponse (success)', () => pkg.classifyResponse(200, SUCCES
 measureSync('classifyResponse (error envelope)', () => pkg.classifyResponse(400, ERROR), n(50000))
 measureSync('classifyResponse (HTML 502)', () => pkg.classifyResponse(502, HTML_502), n(50000))
 
+// ----- through the binding, no network: argument conversion, checks, the Promise -----
+const offline = new pkg.Client({ webhookUrl: 'http://127.0.0.1:9/rest/1/benchsecret000001/', rateLimit: 'off', destinationPolicy: { numberCooldownMs: 0, numberHourlyCap: 0 } })
+const checkRequest = { line: 'reg1', to: '+1 201-555-0123', text: TEXT, voice: 'ukenglishfemale' }
+async function measureAsync(name, fn, iterations) {
+  for (let i = 0; i < Math.min(1000, iterations); i++) await fn()
+  const t0 = ns()
+  for (let i = 0; i < iterations; i++) await fn()
+  const perCall = Number(ns() - t0) / iterations
+  rows.push({ name, n: iterations, mean: `${(perCall / 1000).toFixed(2)} µs`, p50: '', p99: '', rate: `${Math.round(1e9 / perCall).toLocaleString('en')}/s` })
+}
+await measureAsync('checkCallback (no network)', () => offline.checkCallback(checkRequest), n(20000))
+await measureAsync('startCallback, invalid input (rejects, no network)', () => offline.startCallback({ line: 'reg1', to: 'nope', text: TEXT }).catch(() => {}), n(20000))
+
 // ----- whole calls over loopback -----
 const rssAfterLocal = process.memoryUsage().rss
 const portal = await startPortal()
 const client = new pkg.Client({
   webhookUrl: portal.info.webhookUrl,
   rateLimit: 'off',
-  destinationPolicy: { numberCooldownMs: 0 },
+  destinationPolicy: { numberCooldownMs: 0, numberHourlyCap: 0 },
   timeoutMs: 10000,
   deadlineMs: 20000,
 })

@@ -256,7 +256,7 @@ impl Client {
     /// The task of `startCallback`, or what is wrong with its options.
     fn start_task(&self, env: &Env, options: &Unknown) -> Result<AsyncTask<Call<core::CallbackStarted>>> {
         let o: StartCallbackOptions = convert::parse(env, options, "options")?;
-        let refused = convert::unknown_keys(env, options, &[keys::START], "")?;
+        let refused = convert::unknown_keys_counted(env, options, keys::START, o.present())?;
         let (input, signal) = o.into_input(refused);
         let request = logging::scoped(self.sink.as_ref(), || guard(|| self.inner.validate(input)))
             .map_err(|e| to_napi(env, e))?;
@@ -284,7 +284,7 @@ impl Client {
     /// The work of `checkCallback`, on the JS thread: it is quick (no I/O, two short locks).
     fn check<'env>(&self, env: &'env Env, options: &Unknown) -> Result<Unknown<'env>> {
         let o: CheckCallbackOptions = convert::parse(env, options, "options")?;
-        let refused = convert::unknown_keys(env, options, &[keys::CHECK], "")?;
+        let refused = convert::unknown_keys_counted(env, options, keys::CHECK, o.present())?;
         let destination = logging::scoped(self.sink.as_ref(), || {
             guard(|| {
                 let request = self.inner.validate(o.into_input(refused))?;
@@ -295,8 +295,7 @@ impl Client {
         runtime::with_redacted_inspect(
             env,
             Destination::from(destination),
-            "Destination",
-            &["number"],
+            runtime::Redacted::Destination,
         )
     }
 
