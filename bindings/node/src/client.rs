@@ -12,8 +12,8 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::convert::{
-    self, CallRecord, CallbackStarted, CheckCallbackOptions, ClientOptions, Destination, FromEnvConfig,
-    Line, OAuthConfig, StartCallbackOptions, Voice, WebhookConfig, keys,
+    self, CallRecord, CallbackStarted, CheckCallbackOptions, ClientOptions, Destination,
+    FromEnvConfig, Line, OAuthConfig, StartCallbackOptions, Voice, WebhookConfig, keys,
 };
 use crate::errors::{self, guard, to_napi};
 use crate::logging::{self, Sink};
@@ -24,7 +24,10 @@ use crate::runtime;
 pub type Pending<'env, T> = Either<AsyncTask<Call<T>>, PromiseRaw<'env, Unknown<'env>>>;
 
 /// The Promise of `task`, or one rejected with its error.
-fn pending<'env, T: IntoJs>(env: &'env Env, task: Result<AsyncTask<Call<T>>>) -> Result<Pending<'env, T>> {
+fn pending<'env, T: IntoJs>(
+    env: &'env Env,
+    task: Result<AsyncTask<Call<T>>>,
+) -> Result<Pending<'env, T>> {
     match task {
         Ok(task) => Ok(Either::A(task)),
         Err(e) => Ok(Either::B(PromiseRaw::reject(env, e)?)),
@@ -52,8 +55,12 @@ impl Client {
     pub fn new(env: Env, options: Unknown) -> Result<Self> {
         let auth: WebhookConfig = convert::parse(&env, &options, "options")?;
         let opts: ClientOptions = convert::parse(&env, &options, "options")?;
-        refuse_unknown(&env, convert::unknown_client_keys(&env, &options, keys::WEBHOOK)?)?;
-        let auth = guard(|| core::Auth::webhook(&auth.webhook_url)).map_err(|e| to_napi(&env, e))?;
+        refuse_unknown(
+            &env,
+            convert::unknown_client_keys(&env, &options, keys::WEBHOOK)?,
+        )?;
+        let auth =
+            guard(|| core::Auth::webhook(&auth.webhook_url)).map_err(|e| to_napi(&env, e))?;
         let sink = logging::sink(&env, opts.logger.as_ref())?;
         let options = opts.into_core(node_binding(&env), None);
         let label = label(&auth);
@@ -72,7 +79,10 @@ impl Client {
     pub fn from_oauth(env: Env, options: Unknown) -> Result<Self> {
         let cfg: OAuthConfig = convert::parse(&env, &options, "options")?;
         let opts: ClientOptions = convert::parse(&env, &options, "options")?;
-        refuse_unknown(&env, convert::unknown_client_keys(&env, &options, keys::OAUTH)?)?;
+        refuse_unknown(
+            &env,
+            convert::unknown_client_keys(&env, &options, keys::OAUTH)?,
+        )?;
         let OAuthConfig {
             client_id,
             client_secret,
@@ -121,7 +131,10 @@ impl Client {
             Some(o) => {
                 let opts: ClientOptions = convert::parse(&env, o, "options")?;
                 let extras: FromEnvConfig = convert::parse(&env, o, "options")?;
-                refuse_unknown(&env, convert::unknown_client_keys(&env, o, keys::ON_TOKENS)?)?;
+                refuse_unknown(
+                    &env,
+                    convert::unknown_client_keys(&env, o, keys::ON_TOKENS)?,
+                )?;
                 (Some(opts), Some(extras), convert::given_keys(&env, o)?)
             }
             None => (None, None, Vec::new()),
@@ -133,20 +146,22 @@ impl Client {
         let merged = convert::over_env(explicit, from_env, node_binding(&env));
         let label = label(&auth);
         let inner = logging::scoped(sink.as_ref(), || {
-            guard(|| match core::Client::with_options(auth.clone(), merged.clone()) {
-                Err(e) if e.code() == core::ErrorCode::InvalidRequest && !given.is_empty() => {
-                    // Options given here are named as given, the others by their variables.
-                    let camel = core::ClientOptions {
-                        names: core::OptionNames::Camel,
-                        ..merged
-                    };
-                    match core::Client::with_options(auth, camel) {
-                        Err(c) => Err(convert::name_explicit(e, &c, &given)),
-                        Ok(_) => Err(e),
+            guard(
+                || match core::Client::with_options(auth.clone(), merged.clone()) {
+                    Err(e) if e.code() == core::ErrorCode::InvalidRequest && !given.is_empty() => {
+                        // Options given here are named as given, the others by their variables.
+                        let camel = core::ClientOptions {
+                            names: core::OptionNames::Camel,
+                            ..merged
+                        };
+                        match core::Client::with_options(auth, camel) {
+                            Err(c) => Err(convert::name_explicit(e, &c, &given)),
+                            Ok(_) => Err(e),
+                        }
                     }
-                }
-                other => other,
-            })
+                    other => other,
+                },
+            )
         })
         .map_err(|e| to_napi(&env, e))?;
         if let Some(wait) = wait {
@@ -254,7 +269,11 @@ impl Client {
     }
 
     /// The task of `startCallback`, or what is wrong with its options.
-    fn start_task(&self, env: &Env, options: &Unknown) -> Result<AsyncTask<Call<core::CallbackStarted>>> {
+    fn start_task(
+        &self,
+        env: &Env,
+        options: &Unknown,
+    ) -> Result<AsyncTask<Call<core::CallbackStarted>>> {
         let o: StartCallbackOptions = convert::parse(env, options, "options")?;
         let refused = convert::unknown_keys_counted(env, options, keys::START, o.present())?;
         let (input, signal) = o.into_input(refused);
@@ -333,7 +352,8 @@ fn token_store(
     env: &Env,
     on_tokens: Option<&Unknown>,
 ) -> Result<(Option<core::TokenStore>, Option<crate::tokens::Wait>)> {
-    match on_tokens.filter(|f| !matches!(f.get_type(), Ok(ValueType::Undefined | ValueType::Null))) {
+    match on_tokens.filter(|f| !matches!(f.get_type(), Ok(ValueType::Undefined | ValueType::Null)))
+    {
         Some(f) => {
             let (store, wait) = crate::tokens::token_store(env, f)?;
             Ok((Some(store), Some(wait)))
@@ -389,9 +409,11 @@ pub fn wait_plan<'env>(
     {
         let w: convert::WaitOptions = convert::parse(env, &o, "options")?;
         refuse_unknown(env, convert::unknown_keys(env, &o, &[keys::WAIT], "")?)?;
-        if let Some(signal) = w.signal.as_ref().filter(|s| {
-            !matches!(s.get_type(), Ok(ValueType::Undefined | ValueType::Null))
-        }) {
+        if let Some(signal) = w
+            .signal
+            .as_ref()
+            .filter(|s| !matches!(s.get_type(), Ok(ValueType::Undefined | ValueType::Null)))
+        {
             AbortHook::check(env, signal)?;
         }
         if let Some(ms) = w.timeout_ms {
@@ -528,7 +550,11 @@ impl AbortHook {
     fn check<'env>(
         env: &'env Env,
         signal: &Unknown,
-    ) -> Result<(Object<'env>, bool, Function<'env, AddListenerArgs<'env>, Unknown<'env>>)> {
+    ) -> Result<(
+        Object<'env>,
+        bool,
+        Function<'env, AddListenerArgs<'env>, Unknown<'env>>,
+    )> {
         let not_a_signal = || errors::type_error(env, "options.signal must be an AbortSignal");
         if signal.get_type()? != ValueType::Object {
             return Err(not_a_signal());

@@ -279,7 +279,11 @@ pub fn unknown_keys_counted(
             value.raw(),
             &mut names
         ))?;
-        napi::check_status!(napi::sys::napi_get_array_length(env.raw(), names, &mut count))?;
+        napi::check_status!(napi::sys::napi_get_array_length(
+            env.raw(),
+            names,
+            &mut count
+        ))?;
     }
     if count as usize == present {
         return Ok(Vec::new());
@@ -429,7 +433,13 @@ pub fn name_explicit(
     let named = a
         .iter()
         .zip(b)
-        .map(|(v, c)| if given.contains(&c.field) { c.clone() } else { v.clone() })
+        .map(|(v, c)| {
+            if given.contains(&c.field) {
+                c.clone()
+            } else {
+                v.clone()
+            }
+        })
         .collect();
     core::Error::invalid(named)
 }
@@ -446,7 +456,12 @@ fn unknown_option(field: &str, key: &str, allowed: &[&[&str]]) -> core::Violatio
     let near = allowed
         .iter()
         .flat_map(|list| list.iter())
-        .map(|known| (edit_distance(&key.to_ascii_lowercase(), &known.to_ascii_lowercase()), known))
+        .map(|known| {
+            (
+                edit_distance(&key.to_ascii_lowercase(), &known.to_ascii_lowercase()),
+                known,
+            )
+        })
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d);
     core::Violation {

@@ -75,7 +75,8 @@ pub fn mask_number(env: Env, phone_number: Unknown) -> Result<String> {
 pub fn validate_request<'env>(env: &'env Env, input: Unknown) -> Result<Unknown<'env>> {
     let i: convert::RequestInput = convert::parse(env, &input, "input")?;
     let refused = convert::unknown_keys_counted(env, &input, convert::keys::REQUEST, i.present())?;
-    let r = errors::guard(|| i.into_builder(refused).build()).map_err(|e| errors::to_napi(env, e))?;
+    let r =
+        errors::guard(|| i.into_builder(refused).build()).map_err(|e| errors::to_napi(env, e))?;
     runtime::with_redacted_inspect(
         env,
         convert::ValidatedRequest::from(&r),

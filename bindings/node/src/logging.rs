@@ -68,7 +68,8 @@ fn level_name(level: Level) -> &'static str {
 /// The sink of a new client: its `logger` option (validated: a function, or an object with at
 /// least one of the level methods), else stderr when the environment asks for it, else none.
 pub fn sink(env: &Env, logger: Option<&Unknown>) -> Result<Option<Arc<Sink>>> {
-    let logger = logger.filter(|l| !matches!(l.get_type(), Ok(ValueType::Undefined | ValueType::Null)));
+    let logger =
+        logger.filter(|l| !matches!(l.get_type(), Ok(ValueType::Undefined | ValueType::Null)));
     let sink = match logger {
         Some(logger) => Some(js_sink(env, logger)?),
         None => env_level().map(|level| Sink::Stderr { level }),
@@ -141,7 +142,11 @@ fn env_level_from(get: impl Fn(&str) -> Option<String>) -> Option<LevelFilter> {
     }
     let debug = get("DEBUG")?;
     let mut on = false;
-    for pattern in debug.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
+    for pattern in debug
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         let (negated, pattern) = match pattern.strip_prefix('-') {
             Some(p) => (true, p),
             None => (false, pattern),
@@ -237,18 +242,30 @@ mod tests {
     #[test]
     fn the_environment_switch() {
         assert_eq!(level(&[]), None);
-        assert_eq!(level(&[("DEBUG", "bitrix24-callback")]), Some(LevelFilter::Debug));
-        assert_eq!(level(&[("DEBUG", "express:*, bitrix24-*")]), Some(LevelFilter::Debug));
+        assert_eq!(
+            level(&[("DEBUG", "bitrix24-callback")]),
+            Some(LevelFilter::Debug)
+        );
+        assert_eq!(
+            level(&[("DEBUG", "express:*, bitrix24-*")]),
+            Some(LevelFilter::Debug)
+        );
         assert_eq!(level(&[("DEBUG", "*")]), Some(LevelFilter::Debug));
         assert_eq!(level(&[("DEBUG", "*,-bitrix24-callback")]), None);
         assert_eq!(level(&[("DEBUG", "express")]), None);
-        assert_eq!(level(&[("BITRIX24_CALLBACK_LOG", "WARN")]), Some(LevelFilter::Warn));
+        assert_eq!(
+            level(&[("BITRIX24_CALLBACK_LOG", "WARN")]),
+            Some(LevelFilter::Warn)
+        );
         assert_eq!(
             level(&[("BITRIX24_CALLBACK_LOG", "off"), ("DEBUG", "*")]),
             None,
             "the library's own variable decides"
         );
-        assert_eq!(level(&[("BITRIX24_CALLBACK_LOG", " "), ("DEBUG", "*")]), Some(LevelFilter::Debug));
+        assert_eq!(
+            level(&[("BITRIX24_CALLBACK_LOG", " "), ("DEBUG", "*")]),
+            Some(LevelFilter::Debug)
+        );
     }
 
     #[test]

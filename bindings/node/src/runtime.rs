@@ -89,7 +89,11 @@ pub type ErrorArgs = FnArgs<(String, Unknown<'static>)>;
 /// The `CallbackError` class: `new` with [`ErrorArgs`] gives an error object.
 pub type ErrorClass<'env> = Function<'env, ErrorArgs, Unknown<'static>>;
 type WrapperArgs = FnArgs<(Function<'static>, Function<'static>)>;
-type RedactMaker = Function<'static, FnArgs<(String, Vec<String>)>, Function<'static, Unknown<'static>, Unknown<'static>>>;
+type RedactMaker = Function<
+    'static,
+    FnArgs<(String, Vec<String>)>,
+    Function<'static, Unknown<'static>, Unknown<'static>>,
+>;
 /// `(level, message)`: what the adapter of a `logger` is called with.
 pub type LogArgs = FnArgs<(&'static str, String)>;
 type LoggerFn = Function<'static, LogArgs, ()>;
@@ -144,9 +148,15 @@ pub fn token_wrapper<'env>(
 }
 
 /// The `(level, message) => void` function that calls the user's `logger`.
-pub fn logger_adapter<'env>(env: &'env Env, logger: &Unknown) -> Result<Function<'env, LogArgs, ()>> {
+pub fn logger_adapter<'env>(
+    env: &'env Env,
+    logger: &Unknown,
+) -> Result<Function<'env, LogArgs, ()>> {
     let logger: Unknown<'static> = unsafe { Unknown::from_napi_value(env.raw(), logger.raw())? };
-    let adapter = runtime(env)?.logger_adapter.borrow_back(env)?.call(logger)?;
+    let adapter = runtime(env)?
+        .logger_adapter
+        .borrow_back(env)?
+        .call(logger)?;
     unsafe { Function::from_napi_value(env.raw(), adapter.raw()) }
 }
 

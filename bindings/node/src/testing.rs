@@ -142,7 +142,9 @@ fn config(env: &Env, options: &str) -> Result<FakePortalConfig> {
     if let Some(s) = o.oauth_scopes {
         c.oauth_scopes = s;
     }
-    c.outgoing_call_permission = o.outgoing_call_permission.unwrap_or(c.outgoing_call_permission);
+    c.outgoing_call_permission = o
+        .outgoing_call_permission
+        .unwrap_or(c.outgoing_call_permission);
     c.line_list_permission = o.line_list_permission.unwrap_or(c.line_list_permission);
     c.empty_error_code = o.empty_error_code.unwrap_or(c.empty_error_code);
     if let Some(lines) = o.lines {
@@ -273,7 +275,12 @@ fn event_json(e: &DeliveredEvent) -> Value {
 /// One operation on a running portal, by name; `arg` is the JSON text of its argument (the
 /// fault of `addFault`). Answers JSON text (`null` for the operations that only act).
 #[napi(catch_unwind, skip_typescript, js_name = "fakePortalCall")]
-pub fn fake_portal_call(env: Env, handle: &Handle, what: String, arg: Option<String>) -> Result<String> {
+pub fn fake_portal_call(
+    env: Env,
+    handle: &Handle,
+    what: String,
+    arg: Option<String>,
+) -> Result<String> {
     let guard = handle.lock().map_err(|_| closed())?;
     let portal = guard.as_ref().ok_or_else(closed)?;
     let list = |items: Vec<Value>| Value::Array(items).to_string();
@@ -365,7 +372,9 @@ fn to_fault(env: &Env, f: FaultOptions) -> Result<Fault> {
         _ => &[],
     };
     if let Some(extra) = given.iter().find(|k| !allowed.contains(k)) {
-        return Err(bad(&format!("`{extra}` does not apply to a `{kind}` fault")));
+        return Err(bad(&format!(
+            "`{extra}` does not apply to a `{kind}` fault"
+        )));
     }
     let status = || -> Result<u16> {
         match status {
@@ -389,9 +398,11 @@ fn to_fault(env: &Env, f: FaultOptions) -> Result<Fault> {
             let delay = Duration::try_from_secs_f64(delay_ms.unwrap_or(0.0) / 1000.0)
                 .map_err(|_| bad("`delayMs` must be a finite, non-negative number"))?;
             FaultKind::from_name(name, delay).ok_or_else(|| {
-                bad("`kind` must be one of delay, close_before_execute, close_after_execute, \
+                bad(
+                    "`kind` must be one of delay, close_before_execute, close_after_execute, \
                      html_502, html_504, truncated_json, rename, overload, query_limit, \
-                     operation_time_limit, respond, redirect")
+                     operation_time_limit, respond, redirect",
+                )
             })?
         }
     };
