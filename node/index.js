@@ -57,6 +57,9 @@ function loadError(e) {
   let message
   if (broken) {
     message = `${pkg.name}: the native build for ${platform} is installed but cannot be loaded: ${broken}`
+  } else if (published.length === 0 && require('fs').existsSync(require('path').join(__dirname, '..', 'bindings', 'node', 'Cargo.toml'))) {
+    // A checkout of the repository: nothing is published from here.
+    message = `${pkg.name}: no native build for ${platform} in this checkout; build it with \`npm run build\``
   } else if (published.length === 0 || known.includes(platform)) {
     message =
       `${pkg.name}: no native build for ${platform}; install ${wanted}@${pkg.version} ` +

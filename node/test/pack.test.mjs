@@ -118,6 +118,17 @@ test('the packed release packages install into a fresh project and work from CJS
   assert.ok(existsSync(path.join(where, 'node_modules', `bitrix24-callback-${PLATFORM}`, ADDON)))
   assert.ok(!existsSync(path.join(where, 'node_modules', 'bitrix24-callback', ADDON)))
 
+  // On another platform (process.platform and .arch faked before the package loads), the loader
+  // names the package that platform needs, or the platforms there are builds for.
+  const elsewhere = (platform, arch) => spawnSync(process.execPath, [
+    '-e', `Object.defineProperty(process, 'platform', { value: '${platform}' }); Object.defineProperty(process, 'arch', { value: '${arch}' }); require('bitrix24-callback')`,
+  ], { cwd: where, encoding: 'utf8' }).stderr
+  assert.match(elsewhere('linux', 'arm64'), new RegExp(`no native build for linux-arm64-gnu; install bitrix24-callback-linux-arm64-gnu@${manifest.version}`))
+  assert.match(elsewhere('darwin', 'arm64'), /no native build for darwin-arm64; install bitrix24-callback-darwin-arm64@/)
+  assert.match(elsewhere('win32', 'x64'), /no native build for win32-x64-msvc; install bitrix24-callback-win32-x64-msvc@/)
+  assert.match(elsewhere('freebsd', 'x64'), /no native build for freebsd-x64; builds exist for linux-x64-gnu, .*darwin-arm64/)
+  assert.doesNotMatch(elsewhere('linux', 'arm64'), /npm has a bug/)
+
   // Without the platform package (`--omit=optional`, a lock file from another platform): the
   // loader says what to install.
   const bare = app('bare', [main])

@@ -1073,6 +1073,78 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_option_names_itself_and_a_near_known_one() {
+        let v = unknown_option("defaultRegoin", "defaultRegoin", &[keys::CLIENT]);
+        assert_eq!(
+            (v.field.as_str(), v.code.as_str()),
+            ("defaultRegoin", "unknown_option")
+        );
+        assert_eq!(v.message, "is not an option; did you mean `defaultRegion`?");
+        let nested = unknown_option(
+            "destinationPolicy.allowedRegion",
+            "allowedRegion",
+            &[keys::POLICY],
+        );
+        assert_eq!(nested.field, "destinationPolicy.allowedRegion");
+        assert!(nested.message.contains("`allowedRegions`"));
+        assert_eq!(
+            unknown_option("colour", "colour", &[keys::CLIENT]).message,
+            "is not an option"
+        );
+        assert!(
+            unknown_option("TIMEOUTMS", "TIMEOUTMS", &[keys::CLIENT])
+                .message
+                .contains("`timeoutMs`")
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn explicit_options_override_the_environment_field_by_field() {
+        let from_env = core::ClientOptions {
+            timeout: Some(core::Span::Seconds(5.0)),
+            default_region: Some("GB".into()),
+            policy: core::PolicyOptions {
+                allowed_regions: Some(vec!["GB".into()]),
+                number_hourly_cap: Some(3.0),
+                ..core::PolicyOptions::default()
+            },
+            names: core::OptionNames::Env,
+            ..core::ClientOptions::default()
+        };
+        let explicit = ClientOptions {
+            default_region: Some("US".into()),
+            destination_policy: Some(DestinationPolicy {
+                allowed_regions: Some(vec!["US".into()]),
+                blocked_regions: None,
+                allowed_prefixes: None,
+                blocked_prefixes: None,
+                block_costly_numbers: None,
+                allowed_number_types: None,
+                high_risk_regions: None,
+                number_cooldown_ms: Some(0.0),
+                number_hourly_cap: None,
+            }),
+            ..options()
+        }
+        .into_core(node(), None);
+        let merged = over_env(Some(explicit), from_env, node());
+        assert_eq!(
+            merged.timeout,
+            Some(core::Span::Seconds(5.0)),
+            "kept from the environment"
+        );
+        assert_eq!(merged.default_region.as_deref(), Some("US"));
+        assert_eq!(merged.policy.allowed_regions, Some(vec!["US".to_owned()]));
+        assert_eq!(merged.policy.number_cooldown, Some(core::Span::Millis(0.0)));
+        assert_eq!(merged.policy.number_hourly_cap, Some(3.0));
+        assert_eq!(merged.names, core::OptionNames::Env);
+        assert_eq!(merged.binding, Some(node()));
+    }
+
+    #[test]
     fn options_reach_the_core_as_given_and_are_named_in_camel_case() {
         let o = ClientOptions {
             timeout_ms: Some(1500.0),
