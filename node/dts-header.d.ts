@@ -30,3 +30,25 @@ export interface AbortSignalLike {
   removeEventListener(type: 'abort', listener: () => void): void
 }
 
+
+/** The levels of the library's log records. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+/**
+ * The `logger` option: an object with a method per level (`console`, pino, winston; a level
+ * without a method is not sent), or one function. It receives the library's own records only
+ * (numbers masked, never a secret), on the JavaScript thread; what it throws is ignored.
+ */
+export type Logger =
+  | ((level: LogLevel, message: string) => void)
+  | { debug?(message: string): void; info?(message: string): void; warn?(message: string): void; error?(message: string): void }
+
+export interface Client {
+  /**
+   * Polls `callRecord` until the record appears or `timeoutMs` (default 120000) passes, then
+   * resolves `null`. Waits with timers between single requests (0.5 s, backing off to 5 s): no
+   * libuv thread is held while it waits. `signal` ends the wait at once: the Promise rejects
+   * with an `AbortError` whose `cause` is `signal.reason`. Bad arguments reject too.
+   */
+  waitForOutcome(callId: string, options?: WaitOptions): Promise<CallRecord | null>
+}

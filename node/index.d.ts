@@ -31,6 +31,28 @@ export interface AbortSignalLike {
 }
 
 
+/** The levels of the library's log records. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+/**
+ * The `logger` option: an object with a method per level (`console`, pino, winston; a level
+ * without a method is not sent), or one function. It receives the library's own records only
+ * (numbers masked, never a secret), on the JavaScript thread; what it throws is ignored.
+ */
+export type Logger =
+  | ((level: LogLevel, message: string) => void)
+  | { debug?(message: string): void; info?(message: string): void; warn?(message: string): void; error?(message: string): void }
+
+export interface Client {
+  /**
+   * Polls `callRecord` until the record appears or `timeoutMs` (default 120000) passes, then
+   * resolves `null`. Waits with timers between single requests (0.5 s, backing off to 5 s): no
+   * libuv thread is held while it waits. `signal` ends the wait at once: the Promise rejects
+   * with an `AbortError` whose `cause` is `signal.reason`. Bad arguments reject too.
+   */
+  waitForOutcome(callId: string, options?: WaitOptions): Promise<CallRecord | null>
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -51,12 +73,19 @@ export declare class Client {
    * serverEndpoint, onTokens, ...options })`: authenticate as an OAuth application.
    */
   static fromOAuth(options: OAuthConfig & ClientOptions): Client
+  /**
+   * `Client.fromEnv(options?)`: the webhook or OAuth application and the options of the
+   * command line's environment variables (`BITRIX24_WEBHOOK_URL`, `BITRIX24_CLIENT_ID`, ...,
+   * `BITRIX24_DEFAULT_REGION`, ...); `options` (every client option, and `onTokens`)
+   * override them. A variable that cannot be used is an `invalid_request` naming it.
+   */
+  static fromEnv(options?: FromEnvConfig & ClientOptions): Client
   /** The portal base address in use (changes after the portal was renamed). */
   get portal(): string
   /**
-   * Validates the input (throws `CallbackError` `invalid_request` synchronously), applies the
-   * destination policy and dedupe, waits for the rate limiter, sends
-   * `voximplant.callback.start` and retries only what is safe.
+   * Validates the input, applies the destination policy and dedupe, waits for the rate
+   * limiter, sends `voximplant.callback.start` and retries only what is safe. Every failure,
+   * invalid input included, is a rejection.
    */
   startCallback(options: StartCallbackOptions): Promise<CallbackStarted>
   /**
@@ -74,11 +103,6 @@ export declare class Client {
   voices(): Promise<Array<Voice>>
   /** `voximplant.statistic.get` for one call: `null` while the call is not finished. */
   callRecord(callId: string): Promise<CallRecord | null>
-  /**
-   * Polls `callRecord` until the record appears or `timeoutMs` (default 120000) passes, then
-   * resolves `null`. Holds one libuv worker while it waits.
-   */
-  waitForOutcome(callId: string, options?: WaitOptions): Promise<CallRecord | null>
   /** `String(client)`: no secret, no token. */
   toString(): string
 }
@@ -148,7 +172,10 @@ export interface CheckCallbackOptions {
  */
 export declare function classifyResponse(httpStatus: number, body: string | Uint8Array): CallbackError | null
 
-/** Options shared by `new Client(...)` and `Client.fromOAuth(...)`; every one is optional. */
+/**
+ * Options shared by `new Client(...)`, `Client.fromOAuth(...)` and `Client.fromEnv(...)`; every
+ * one is optional. A key that is none of these is refused (`unknown_option`).
+ */
 export interface ClientOptions {
   /** TCP connect and TLS handshake bound. Default 10000. */
   connectTimeoutMs?: number
@@ -181,6 +208,13 @@ export interface ClientOptions {
   sharedState?: string
   /** The prefix of every Redis key. Default `bitrix24-callback:<portal host>:`. */
   sharedStatePrefix?: string
+  /**
+   * Receives the library's log records (masked numbers, never a secret): an object with
+   * `debug`/`info`/`warn`/`error` methods (`console`, pino, winston; a level without a
+   * method is not sent) or one function `(level, message) => void`. Without it, records go
+   * to stderr when `BITRIX24_CALLBACK_LOG` (a level) or `DEBUG=bitrix24-callback` is set.
+   */
+  logger?: Logger
 }
 
 /** Pacing of outgoing calls; mirror the portal's leaky bucket. */
@@ -250,6 +284,15 @@ export type ErrorCode = 'invalid_request' | 'destination_blocked' | 'rate_limite
 
 /** Every error code, in the order of the contract table. */
 export declare function errorCodes(): Array<ErrorCode>
+
+/**
+ * `Client.fromEnv({ onTokens, ...options })`: what overrides the environment besides the client
+ * options.
+ */
+export interface FromEnvConfig {
+  /** As for `Client.fromOAuth`; replaces the token file of `BITRIX24_TOKEN_FILE`. */
+  onTokens?: (tokens: TokenPair) => void | Promise<void>
+}
 
 /** The voice ids Bitrix24's text-to-speech knows. */
 export declare function knownVoices(): Array<string>
@@ -422,10 +465,15 @@ export interface Voice {
   name: string
 }
 
-/** `waitForOutcome(callId, { timeoutMs })`. */
+/** `waitForOutcome(callId, { timeoutMs, signal })`. */
 export interface WaitOptions {
   /** How long to poll `voximplant.statistic.get`. Default 120000. */
   timeoutMs?: number
+  /**
+   * Ends the wait at once: the Promise rejects with an `AbortError` whose `cause` is
+   * `signal.reason`.
+   */
+  signal?: AbortSignalLike
 }
 
 /** `new Client({ webhookUrl, ...options })`. */

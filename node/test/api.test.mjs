@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { FAST, pkg, require, throwsWith } from './helpers.mjs'
+import { FAST, pkg, rejectsWith, require, throwsWith } from './helpers.mjs'
 
 const { CallbackError, Client } = pkg
 const WEBHOOK = 'http://127.0.0.1:9/rest/1/apisecret00000001/'
@@ -78,7 +78,7 @@ test('CallbackError has every field of the details, whether the core or a user m
   assert.ok(Object.isFrozen(blocked.violations))
 })
 
-test('wrong argument types throw TypeError synchronously', () => {
+test('wrong argument types of the constructor and the factories throw TypeError', () => {
   const isTypeError = (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE'
   assert.throws(() => new Client(), isTypeError)
   assert.throws(() => new Client('http://x'), isTypeError)
@@ -86,29 +86,59 @@ test('wrong argument types throw TypeError synchronously', () => {
   assert.throws(() => new Client({ webhookUrl: 42 }), isTypeError)
   assert.throws(() => new Client({ webhookUrl: WEBHOOK, timeoutMs: 'soon' }), isTypeError)
   assert.throws(() => new Client({ webhookUrl: WEBHOOK, rateLimit: 7 }), isTypeError)
-  const client = new Client({ webhookUrl: WEBHOOK, ...FAST })
-  assert.throws(() => client.startCallback(), isTypeError)
-  assert.throws(() => client.startCallback({ line: 'reg1', to: 12015550123, text: 'x' }), isTypeError)
-  assert.throws(() => client.startCallback({ line: 'reg1', to: '+12015550123', text: 'x', signal: 5 }), isTypeError)
-  assert.throws(() => client.startCallback({ line: 'reg1', to: '+12015550123', text: 'x', signal: {} }), isTypeError)
-  assert.throws(() => client.callRecord(12), isTypeError)
-  assert.throws(() => client.waitForOutcome('x', 5), isTypeError)
+  assert.throws(() => new Client({ webhookUrl: WEBHOOK, logger: 'console' }), isTypeError)
+  assert.throws(() => new Client({ webhookUrl: WEBHOOK, logger: {} }), isTypeError)
   assert.throws(() => pkg.parseEvent(5, 'tok'), isTypeError)
   assert.throws(() => pkg.classifyResponse('200', '{}'), isTypeError)
   assert.throws(() => pkg.maskNumber(12015550123), isTypeError)
   assert.throws(() => Client.fromOAuth({ clientId: 'a' }), isTypeError)
+  assert.throws(() => Client.fromEnv(5), isTypeError)
 })
 
-test('a TypeError never quotes the value it refused', () => {
+test('every failure of an async method is a rejected Promise, never a throw', async () => {
+  const isTypeError = (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE'
   const client = new Client({ webhookUrl: WEBHOOK, ...FAST })
-  try {
-    client.startCallback({ line: 'reg1', to: 12015550123, text: 'x' })
-    assert.fail('should throw')
-  } catch (e) {
-    assert.ok(e instanceof TypeError)
-    assert.doesNotMatch(e.message, /2015550123/)
-    assert.match(e.message, /`to`/)
+  const calls = {
+    'startCallback()': () => client.startCallback(),
+    'startCallback(number to)': () => client.startCallback({ line: 'reg1', to: 12015550123, text: 'x' }),
+    'startCallback(signal: 5)': () => client.startCallback({ line: 'reg1', to: '+12015550123', text: 'x', signal: 5 }),
+    'startCallback(signal: {})': () => client.startCallback({ line: 'reg1', to: '+12015550123', text: 'x', signal: {} }),
+    'checkCallback()': () => client.checkCallback(),
+    'callRecord(12)': () => client.callRecord(12),
+    'waitForOutcome(x, 5)': () => client.waitForOutcome('x', 5),
+    'waitForOutcome(12)': () => client.waitForOutcome(12),
+    'waitForOutcome(x, { signal: 5 })': () => client.waitForOutcome('x', { signal: 5 }),
   }
+  for (const [name, call] of Object.entries(calls)) {
+    let p
+    assert.doesNotThrow(() => { p = call() }, name)
+    assert.ok(p instanceof Promise, name)
+    await assert.rejects(p, isTypeError, name)
+  }
+  const invalid = {
+    'startCallback(bad input)': () => client.startCallback({ line: '', to: 'not a number', text: '' }),
+    'startCallback(unknown option)': () => client.startCallback({ line: 'reg1', to: '+12015550123', text: 'x', idempotencykey: 'k' }),
+    'checkCallback(bad input)': () => client.checkCallback({ line: 'reg1', to: '12', text: 'x' }),
+    'callRecord(empty id)': () => client.callRecord(''),
+    'waitForOutcome(timeoutMs: -1)': () => client.waitForOutcome('callback.1', { timeoutMs: -1 }),
+    'waitForOutcome(unknown option)': () => client.waitForOutcome('callback.1', { timeout: 5 }),
+  }
+  for (const [name, call] of Object.entries(invalid)) {
+    let p
+    assert.doesNotThrow(() => { p = call() }, name)
+    await rejectsWith(p, 'invalid_request')
+  }
+  // Promise.allSettled and .catch see every one of them.
+  const settled = await Promise.allSettled([client.startCallback({ line: 'reg1', to: 'x', text: 'y' }), client.callRecord(null)])
+  assert.deepEqual(settled.map((s) => s.status), ['rejected', 'rejected'])
+})
+
+test('a TypeError never quotes the value it refused', async () => {
+  const client = new Client({ webhookUrl: WEBHOOK, ...FAST })
+  const e = await client.startCallback({ line: 'reg1', to: 12015550123, text: 'x' }).then(() => assert.fail('should reject'), (e) => e)
+  assert.ok(e instanceof TypeError)
+  assert.doesNotMatch(e.message, /2015550123/)
+  assert.match(e.message, /`to`/)
   try {
     new Client({ webhookUrl: { secret: 'apisecret00000001' } })
     assert.fail('should throw')
@@ -117,9 +147,9 @@ test('a TypeError never quotes the value it refused', () => {
   }
 })
 
-test('invalid input throws CallbackError invalid_request synchronously, before any Promise', () => {
+test('invalid input rejects with CallbackError invalid_request listing every violation', async () => {
   const client = new Client({ webhookUrl: WEBHOOK, ...FAST })
-  const e = throwsWith(() => client.startCallback({ line: '', to: 'not a number', text: '' }), 'invalid_request')
+  const e = await rejectsWith(client.startCallback({ line: '', to: 'not a number', text: '' }), 'invalid_request')
   assert.equal(e.retrySafe, true)
   const fields = e.violations.map((v) => v.field)
   assert.ok(fields.includes('TO_NUMBER'), fields.join())
@@ -226,10 +256,10 @@ test('bad destination-policy values are one invalid_request listing them all', (
   assert.deepEqual(oauth.violations.map((v) => v.field), ['destinationPolicy.highRiskRegions', 'destinationPolicy.numberHourlyCap'])
 })
 
-test('a bad waitForOutcome timeoutMs throws invalid_request synchronously', () => {
+test('a bad waitForOutcome timeoutMs rejects with invalid_request', async () => {
   const client = new Client({ webhookUrl: WEBHOOK, ...FAST })
   for (const timeoutMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
-    const e = throwsWith(() => client.waitForOutcome('callback.1', { timeoutMs }), 'invalid_request')
+    const e = await rejectsWith(client.waitForOutcome('callback.1', { timeoutMs }), 'invalid_request')
     assert.deepEqual(e.violations.map((v) => [v.field, v.code]), [['timeoutMs', 'out_of_range']], String(timeoutMs))
   }
 })

@@ -1,83 +1,47 @@
-// Shared helpers for the node:test suites: the package under test (loaded through the
-// generated index.js, as users load it), the fake portal subprocess and its admin endpoint, a
-// tiny in-process portal for answers the fake portal cannot be asked for, and a real
-// redis-server for the shared state.
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+// Shared helpers for the node:test suites: the package under test (loaded through index.js,
+// as users load it), the fake portal (in this process, from the package's testing module) and
+// its admin endpoint, a tiny in-process portal for answers the fake portal cannot be asked for,
+// and a real redis-server for the shared state.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import { createRequire } from 'node:module'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 export const require = createRequire(import.meta.url)
 export const pkg = require('../index.js')
+export const { FakePortal } = require('../testing.js')
 export const nodeDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const repoRoot = path.resolve(nodeDir, '..')
 
-/** The `b24-callback` binary: $B24_CALLBACK_BIN, else the debug build (built if missing). */
-export function portalBinary() {
-  if (process.env.B24_CALLBACK_BIN) return path.resolve(repoRoot, process.env.B24_CALLBACK_BIN)
-  const target = path.resolve(repoRoot, process.env.CARGO_TARGET_DIR || 'target')
-  const bin = path.join(target, 'debug', 'b24-callback')
-  if (!existsSync(bin)) {
-    const r = spawnSync('cargo', ['build', '-p', 'callback-cli'], { cwd: repoRoot, stdio: 'inherit' })
-    if (r.status !== 0) throw new Error('cargo build -p callback-cli failed')
-  }
-  return bin
-}
+/** The fake portal options that the command line's `fake-portal` flags used to set. */
+const FLAGS = { '--burst': 'burst', '--drain': 'drainPerSecond', '--stage-ms': 'stageMs' }
 
 /**
- * Starts `b24-callback fake-portal --json` and resolves once it listens. The portal stops when
- * `stop()` is called or when this process exits (its stdin pipe closes). A portal that exits
- * before printing its addresses is started again (twice at most) and the incident reported on
- * stderr, so that a rare start-up hiccup of the CLI does not fail a whole test file silently.
+ * Starts the fake portal in this process (`bitrix24-callback/testing`, as users' tests start
+ * it) and resolves once it listens. `args` are the command line's `fake-portal` flags
+ * (`--burst N`, `--drain N`, `--stage-ms N`, `--tls`). What the suites read from it comes from
+ * its admin endpoint (snake_case JSON, the same for every language); `portal.fake` is the
+ * `FakePortal` itself. `stop()` closes it.
  */
 export async function startPortal(args = []) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startPortalOnce(args)
-    } catch (e) {
-      if (attempt >= 3 || !/exited early/.test(e.message)) throw e
-      process.stderr.write(`startPortal: ${e.message}; starting it again\n`)
-    }
+  const options = {}
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--tls') options.tls = true
+    else if (FLAGS[args[i]]) options[FLAGS[args[i]]] = Number(args[++i])
+    else throw new Error(`startPortal: unknown flag ${args[i]}`)
   }
-}
-
-async function startPortalOnce(args) {
-  const child = spawn(portalBinary(), ['fake-portal', '--json', ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  child.unref()
-  child.stdin.unref?.()
-  child.stdout.unref?.()
-  const lines = createInterface({ input: child.stdout })
-  const first = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('fake portal did not start within 20 s')), 20000)
-    child.once('error', reject)
-    child.once('exit', (code) => reject(new Error(`fake portal exited early (code ${code})`)))
-    lines.once('line', (line) => {
-      clearTimeout(timer)
-      resolve(line)
-    })
-  })
-  const info = JSON.parse(first)
-  // 'exit' may be reported after the line was read: make sure it still runs.
-  await new Promise((resolve) => setTimeout(resolve, 50))
-  if (child.exitCode !== null) throw new Error(`fake portal exited early (code ${child.exitCode})`)
-  const admin = async (method, route, body) => {
-    const res = await fetch(info.admin_url.replace(/\/?$/, '/') + route, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const text = await res.text()
-    if (!res.ok) throw new Error(`admin ${method} ${route}: HTTP ${res.status} ${text}`)
-    return text ? JSON.parse(text) : null
-  }
+  const fake = await FakePortal.start(options)
+  const snake = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+  const { config, ...rest } = fake.info()
+  const info = Object.fromEntries(Object.entries(rest).map(([k, v]) => [snake(k), v]))
+  const admin = (method, route, body) => adminRequest(info, method, route, body)
   return {
+    fake,
     info,
     admin,
     ledger: async () => (await admin('GET', 'ledger')).calls,
@@ -86,12 +50,31 @@ async function startPortalOnce(args) {
     clearFaults: () => admin('DELETE', 'faults'),
     config: (patch) => admin('POST', 'config', patch),
     reset: () => admin('POST', 'reset'),
-    stop() {
-      lines.close()
-      child.stdin.end()
-      child.kill()
-    },
+    stop: () => fake.close(),
   }
+}
+
+/** One JSON request to the portal's admin endpoint (over HTTPS, trusting the portal's CA). */
+function adminRequest(info, method, route, body) {
+  const url = new URL(route, info.admin_url.replace(/\/?$/, '/'))
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? https : http).request(url, {
+      method,
+      ca: info.ca_pem || undefined,
+      headers: payload === undefined ? {} : { 'content-type': 'application/json' },
+    }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => (text += d))
+      res.on('end', () => {
+        if (res.statusCode >= 300) reject(new Error(`admin ${method} ${route}: HTTP ${res.statusCode} ${text}`))
+        else resolve(text ? JSON.parse(text) : null)
+      })
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */

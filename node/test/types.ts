@@ -12,6 +12,8 @@ import {
   validateRequest,
   version,
 } from '../index.js'
+import { FakePortal } from '../testing.js'
+import type { FakePortalFault, FakePortalLedgerEntry, FakePortalOptions, FakePortalStats } from '../testing.js'
 import type {
   CallbackErrorDetails,
   CallbackStarted,
@@ -23,6 +25,8 @@ import type {
   DestinationPolicy,
   ErrorCode,
   Line,
+  Logger,
+  LogLevel,
   NumberType,
   OAuthConfig,
   StartCallbackOptions,
@@ -201,4 +205,38 @@ async function main(): Promise<void> {
   void [wire, vType, classified, outcome, data, mine.code, mine2.retrySafe, all, voicesKnown, masked, max, ver]
 }
 
+async function more(): Promise<void> {
+  // Loggers: console, an object of some levels, one function.
+  const levels: LogLevel[] = ['debug', 'info', 'warn', 'error']
+  const loggers: Logger[] = [console, { warn: (m: string) => void m }, (level: LogLevel, message: string) => void [level, message]]
+  for (const logger of loggers) new Client({ webhookUrl: 'https://example.bitrix24.com/rest/1/secret/', logger })
+  // @ts-expect-error a logger is a function or an object of level methods
+  const badLogger: ClientOptions = { logger: 'console' }
+  const fromEnv: Client = Client.fromEnv()
+  Client.fromEnv({ timeoutMs: 5000, defaultRegion: 'GB', onTokens: async (t: TokenPair) => void t.accessToken })
+  // @ts-expect-error the webhook comes from the environment
+  Client.fromEnv({ webhookUrl: 'https://example.bitrix24.com/rest/1/secret/' })
+  const waited: CallRecord | null = await fromEnv.waitForOutcome('callback.1', { timeoutMs: 1000, signal: AbortSignal.timeout(500) })
+
+  const options: FakePortalOptions = { tls: true, burst: 10, drainPerSecond: 5, stageMs: 20, lines: { reg1: 'Sales' } }
+  const portal: FakePortal = await FakePortal.start(options)
+  const url: string = portal.webhookUrl
+  const ca: string | null = portal.caPem
+  const ledger: FakePortalLedgerEntry[] = portal.ledger()
+  const stats: FakePortalStats = portal.stats()
+  const fault: FakePortalFault = { kind: 'delay', delayMs: 100, method: 'voximplant.callback.start', times: 2 }
+  portal.addFault(fault)
+  // @ts-expect-error fault kinds are a closed list
+  portal.addFault({ kind: 'meltdown' })
+  const tokens = portal.issueTokens()
+  const access: string = tokens.accessToken
+  portal.expireAccessTokens()
+  await portal.configure({ stageMs: 10 })
+  const first: string | null | undefined = ledger[0]?.callId
+  void [levels, badLogger, waited, url, ca, stats.callsPlaced, access, first, portal.requests(), portal.calls(), portal.events(), portal.info().webhookSecret]
+  await portal.close()
+  await portal[Symbol.asyncDispose]()
+}
+
 void main
+void more

@@ -19,7 +19,7 @@ const pkg = require(workerData.index)
   const started = await client.startCallback({ line: 'reg1', to: workerData.to, text: 'from a worker' })
   let code = null
   let isClass = false
-  try { client.startCallback({ line: 'reg1', to: 'nope', text: 'x' }) } catch (e) { code = e.code; isClass = e instanceof pkg.CallbackError && e instanceof Error }
+  try { await client.startCallback({ line: 'reg1', to: 'nope', text: 'x' }) } catch (e) { code = e.code; isClass = e instanceof pkg.CallbackError && e instanceof Error }
   parentPort.postMessage({ callId: started.callId, code, isClass, version: pkg.version() })
 })().catch((e) => parentPort.postMessage({ error: String(e && e.stack) }))
 `

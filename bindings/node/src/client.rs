@@ -1,24 +1,38 @@
 //! The `Client` class. Every method that may touch the network returns a Promise settled by an
 //! `AsyncTask`: the blocking core call runs on the libuv thread pool, never on the JS thread.
-//! Arguments are converted and validated synchronously first, so bad input throws at once.
-//! `checkCallback` touches no network: it does its work at once too, but settles a Promise
-//! with the result, so that every failure is a rejection.
+//! Arguments are converted and validated on the JS thread first; whatever is wrong with them
+//! (a `TypeError`, an `invalid_request`) rejects the Promise, as every failure of an async
+//! method does. Only the constructor and the factories throw. `checkCallback` touches no
+//! network: it does its work at once, but settles a Promise with the result too.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use callback_core as core;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::convert::{
-    self, CallRecord, CallbackStarted, CheckCallbackOptions, ClientOptions, Destination, Line,
-    OAuthConfig, StartCallbackOptions, Voice, WaitOptions, WebhookConfig,
+    self, CallRecord, CallbackStarted, CheckCallbackOptions, ClientOptions, Destination,
+    FromEnvConfig, Line, OAuthConfig, StartCallbackOptions, Voice, WebhookConfig, keys,
 };
 use crate::errors::{self, guard, to_napi};
+use crate::logging::{self, Sink};
 use crate::runtime;
 
-/// Default bound of `waitForOutcome`.
-const DEFAULT_WAIT: Duration = Duration::from_secs(120);
+/// What an async method returns: the task's Promise, or a Promise already rejected with what
+/// was wrong with the arguments.
+pub type Pending<'env, T> = Either<AsyncTask<Call<T>>, PromiseRaw<'env, Unknown<'env>>>;
+
+/// The Promise of `task`, or one rejected with its error.
+fn pending<'env, T: IntoJs>(
+    env: &'env Env,
+    task: Result<AsyncTask<Call<T>>>,
+) -> Result<Pending<'env, T>> {
+    match task {
+        Ok(task) => Ok(Either::A(task)),
+        Err(e) => Ok(Either::B(PromiseRaw::reject(env, e)?)),
+    }
+}
 
 /// A Bitrix24 client. Cheap to keep for the life of the process; calls share its connection
 /// pool, rate limiter, token state and dedupe memory.
@@ -26,6 +40,8 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(120);
 pub struct Client {
     inner: core::Client,
     label: String,
+    /// Where the core's records made during this client's calls go (`logger`, or stderr).
+    sink: Option<Arc<Sink>>,
 }
 
 #[napi]
@@ -39,17 +55,17 @@ impl Client {
     pub fn new(env: Env, options: Unknown) -> Result<Self> {
         let auth: WebhookConfig = convert::parse(&env, &options, "options")?;
         let opts: ClientOptions = convert::parse(&env, &options, "options")?;
-        let (auth, label) = guard(|| {
-            let auth = core::Auth::webhook(&auth.webhook_url)?;
-            let label = match &auth {
-                core::Auth::Webhook(w) => format!("auth: 'webhook', userId: '{}'", w.user_id()),
-                core::Auth::OAuth(_) => "auth: 'oauth'".to_owned(),
-            };
-            Ok((auth, label))
-        })
-        .map_err(|e| to_napi(&env, e))?;
-        let inner = build(&env, auth, opts, None)?;
-        Ok(Client { inner, label })
+        refuse_unknown(
+            &env,
+            convert::unknown_client_keys(&env, &options, keys::WEBHOOK)?,
+        )?;
+        let auth =
+            guard(|| core::Auth::webhook(&auth.webhook_url)).map_err(|e| to_napi(&env, e))?;
+        let sink = logging::sink(&env, opts.logger.as_ref())?;
+        let options = opts.into_core(node_binding(&env), None);
+        let label = label(&auth);
+        let inner = build(&env, auth, options, sink.as_ref())?;
+        Ok(Client::wrap(inner, label, sink))
     }
 
     /// `Client.fromOAuth({ clientId, clientSecret, accessToken, refreshToken, clientEndpoint,
@@ -63,6 +79,10 @@ impl Client {
     pub fn from_oauth(env: Env, options: Unknown) -> Result<Self> {
         let cfg: OAuthConfig = convert::parse(&env, &options, "options")?;
         let opts: ClientOptions = convert::parse(&env, &options, "options")?;
+        refuse_unknown(
+            &env,
+            convert::unknown_client_keys(&env, &options, keys::OAUTH)?,
+        )?;
         let OAuthConfig {
             client_id,
             client_secret,
@@ -72,7 +92,6 @@ impl Client {
             server_endpoint,
             on_tokens,
         } = cfg;
-        let label = format!("auth: 'oauth', clientId: '{client_id}'");
         let auth = guard(|| {
             core::Auth::oauth(core::OAuthConfig {
                 client_id,
@@ -84,19 +103,71 @@ impl Client {
             })
         })
         .map_err(|e| to_napi(&env, e))?;
-        let store = match on_tokens
-            .filter(|f| !matches!(f.get_type(), Ok(ValueType::Undefined | ValueType::Null)))
-        {
-            Some(f) => Some(crate::tokens::token_store(&env, &f)?),
-            None => None,
-        };
-        let (store, wait) = store.unzip();
-        let inner = build(&env, auth, opts, store)?;
+        let (store, wait) = token_store(&env, on_tokens.as_ref())?;
+        let sink = logging::sink(&env, opts.logger.as_ref())?;
+        let options = opts.into_core(node_binding(&env), store);
+        let label = label(&auth);
+        let inner = build(&env, auth, options, sink.as_ref())?;
         if let Some(wait) = wait {
             // The deadline the core checked bounds the wait for `onTokens`.
             wait.set(inner.deadline());
         }
-        Ok(Client { inner, label })
+        Ok(Client::wrap(inner, label, sink))
+    }
+
+    /// `Client.fromEnv(options?)`: the webhook or OAuth application and the options of the
+    /// command line's environment variables (`BITRIX24_WEBHOOK_URL`, `BITRIX24_CLIENT_ID`, ...,
+    /// `BITRIX24_DEFAULT_REGION`, ...); `options` (every client option, and `onTokens`)
+    /// override them. A variable that cannot be used is an `invalid_request` naming it.
+    #[napi(
+        catch_unwind,
+        factory,
+        js_name = "fromEnv",
+        ts_args_type = "options?: FromEnvConfig & ClientOptions"
+    )]
+    pub fn from_env(env: Env, options: Option<Unknown>) -> Result<Self> {
+        let options = options.filter(|o| !matches!(o.get_type(), Ok(ValueType::Undefined)));
+        let (opts, extras, given) = match &options {
+            Some(o) => {
+                let opts: ClientOptions = convert::parse(&env, o, "options")?;
+                let extras: FromEnvConfig = convert::parse(&env, o, "options")?;
+                refuse_unknown(
+                    &env,
+                    convert::unknown_client_keys(&env, o, keys::ON_TOKENS)?,
+                )?;
+                (Some(opts), Some(extras), convert::given_keys(&env, o)?)
+            }
+            None => (None, None, Vec::new()),
+        };
+        let (auth, from_env) = guard(core::from_env).map_err(|e| to_napi(&env, e))?;
+        let (store, wait) = token_store(&env, extras.as_ref().and_then(|x| x.on_tokens.as_ref()))?;
+        let sink = logging::sink(&env, opts.as_ref().and_then(|o| o.logger.as_ref()))?;
+        let explicit = opts.map(|o| o.into_core(node_binding(&env), store));
+        let merged = convert::over_env(explicit, from_env, node_binding(&env));
+        let label = label(&auth);
+        let inner = logging::scoped(sink.as_ref(), || {
+            guard(
+                || match core::Client::with_options(auth.clone(), merged.clone()) {
+                    Err(e) if e.code() == core::ErrorCode::InvalidRequest && !given.is_empty() => {
+                        // Options given here are named as given, the others by their variables.
+                        let camel = core::ClientOptions {
+                            names: core::OptionNames::Camel,
+                            ..merged
+                        };
+                        match core::Client::with_options(auth, camel) {
+                            Err(c) => Err(convert::name_explicit(e, &c, &given)),
+                            Ok(_) => Err(e),
+                        }
+                    }
+                    other => other,
+                },
+            )
+        })
+        .map_err(|e| to_napi(&env, e))?;
+        if let Some(wait) = wait {
+            wait.set(inner.deadline());
+        }
+        Ok(Client::wrap(inner, label, sink))
     }
 
     /// The portal base address in use (changes after the portal was renamed).
@@ -105,40 +176,20 @@ impl Client {
         guard(|| Ok(self.inner.portal())).map_err(|e| to_napi(&env, e))
     }
 
-    /// Validates the input (throws `CallbackError` `invalid_request` synchronously), applies the
-    /// destination policy and dedupe, waits for the rate limiter, sends
-    /// `voximplant.callback.start` and retries only what is safe.
+    /// Validates the input, applies the destination policy and dedupe, waits for the rate
+    /// limiter, sends `voximplant.callback.start` and retries only what is safe. Every failure,
+    /// invalid input included, is a rejection.
     #[napi(
         catch_unwind,
         ts_args_type = "options: StartCallbackOptions",
         ts_return_type = "Promise<CallbackStarted>"
     )]
-    pub fn start_callback(
+    pub fn start_callback<'env>(
         &self,
-        env: Env,
+        env: &'env Env,
         options: Unknown,
-    ) -> Result<AsyncTask<Call<core::CallbackStarted>>> {
-        let o: StartCallbackOptions = convert::parse(&env, &options, "options")?;
-        let (input, signal) = o.into_input();
-        let request = guard(|| self.inner.validate(input)).map_err(|e| to_napi(&env, e))?;
-        let token = core::CancelToken::new();
-        let abort = match signal {
-            Some(s) => AbortHook::attach(&env, &s, &token)?,
-            None => None,
-        };
-        let client = self.inner.clone();
-        Ok(AsyncTask::new(Call {
-            work: Some(Box::new(move || {
-                if token.is_cancelled() {
-                    return Err(core::Error::new(
-                        core::ErrorCode::RateLimited,
-                        "aborted before the request was sent",
-                    ));
-                }
-                client.start_callback_cancellable(&request, &token)
-            })),
-            abort,
-        }))
+    ) -> Result<Pending<'env, core::CallbackStarted>> {
+        pending(env, self.start_task(env, &options))
     }
 
     /// Answers what `startCallback` would decide before any network traffic: validation with
@@ -167,14 +218,14 @@ impl Client {
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Line>>")]
     pub fn lines(&self) -> AsyncTask<Call<Vec<core::Line>>> {
         let client = self.inner.clone();
-        Call::spawn(move || client.lines())
+        Call::spawn(self.sink.clone(), move || client.lines())
     }
 
     /// `voximplant.tts.voices.get`: the text-to-speech voices, sorted by id.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Voice>>")]
     pub fn voices(&self) -> AsyncTask<Call<Vec<core::Voice>>> {
         let client = self.inner.clone();
-        Call::spawn(move || client.voices())
+        Call::spawn(self.sink.clone(), move || client.voices())
     }
 
     /// `voximplant.statistic.get` for one call: `null` while the call is not finished.
@@ -183,44 +234,16 @@ impl Client {
         ts_args_type = "callId: string",
         ts_return_type = "Promise<CallRecord | null>"
     )]
-    pub fn call_record(
+    pub fn call_record<'env>(
         &self,
-        env: Env,
+        env: &'env Env,
         call_id: Unknown,
-    ) -> Result<AsyncTask<Call<Option<core::CallRecord>>>> {
-        let call_id = convert::string_arg(&env, &call_id, "callId")?;
-        let client = self.inner.clone();
-        Ok(Call::spawn(move || client.call_record(&call_id)))
-    }
-
-    /// Polls `callRecord` until the record appears or `timeoutMs` (default 120000) passes, then
-    /// resolves `null`. Holds one libuv worker while it waits.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "callId: string, options?: WaitOptions",
-        ts_return_type = "Promise<CallRecord | null>"
-    )]
-    pub fn wait_for_outcome(
-        &self,
-        env: Env,
-        call_id: Unknown,
-        options: Option<Unknown>,
-    ) -> Result<AsyncTask<Call<Option<core::CallRecord>>>> {
-        let call_id = convert::string_arg(&env, &call_id, "callId")?;
-        let mut timeout = DEFAULT_WAIT;
-        if let Some(o) =
-            options.filter(|o| !matches!(o.get_type(), Ok(ValueType::Undefined | ValueType::Null)))
-        {
-            let o: WaitOptions = convert::parse(&env, &o, "options")?;
-            if let Some(ms) = o.timeout_ms {
-                timeout = guard(|| core::Span::Millis(ms).checked("timeoutMs"))
-                    .map_err(|e| to_napi(&env, e))?;
-            }
-        }
-        let client = self.inner.clone();
-        Ok(Call::spawn(move || {
-            client.wait_for_outcome(&call_id, timeout)
-        }))
+    ) -> Result<Pending<'env, Option<core::CallRecord>>> {
+        let task = convert::string_arg(env, &call_id, "callId").map(|call_id| {
+            let client = self.inner.clone();
+            Call::spawn(self.sink.clone(), move || client.call_record(&call_id))
+        });
+        pending(env, task)
     }
 
     /// What `util.inspect` and `console.log` show: no secret, no token.
@@ -241,19 +264,57 @@ impl Client {
 }
 
 impl Client {
+    fn wrap(inner: core::Client, label: String, sink: Option<Arc<Sink>>) -> Client {
+        Client { inner, label, sink }
+    }
+
+    /// The task of `startCallback`, or what is wrong with its options.
+    fn start_task(
+        &self,
+        env: &Env,
+        options: &Unknown,
+    ) -> Result<AsyncTask<Call<core::CallbackStarted>>> {
+        let o: StartCallbackOptions = convert::parse(env, options, "options")?;
+        let refused = convert::unknown_keys_counted(env, options, keys::START, o.present())?;
+        let (input, signal) = o.into_input(refused);
+        let request = logging::scoped(self.sink.as_ref(), || guard(|| self.inner.validate(input)))
+            .map_err(|e| to_napi(env, e))?;
+        let token = core::CancelToken::new();
+        let abort = match signal {
+            Some(s) => AbortHook::attach(env, &s, &token)?,
+            None => None,
+        };
+        let client = self.inner.clone();
+        Ok(AsyncTask::new(Call {
+            work: Some(Box::new(move || {
+                if token.is_cancelled() {
+                    return Err(core::Error::new(
+                        core::ErrorCode::RateLimited,
+                        "aborted before the request was sent",
+                    ));
+                }
+                client.start_callback_cancellable(&request, &token)
+            })),
+            abort,
+            sink: self.sink.clone(),
+        }))
+    }
+
     /// The work of `checkCallback`, on the JS thread: it is quick (no I/O, two short locks).
     fn check<'env>(&self, env: &'env Env, options: &Unknown) -> Result<Unknown<'env>> {
         let o: CheckCallbackOptions = convert::parse(env, options, "options")?;
-        let destination = guard(|| {
-            let request = self.inner.validate(o.into_input())?;
-            self.inner.check(&request)
+        let refused = convert::unknown_keys_counted(env, options, keys::CHECK, o.present())?;
+        let destination = logging::scoped(self.sink.as_ref(), || {
+            guard(|| {
+                let request = self.inner.validate(o.into_input(refused))?;
+                self.inner.check(&request)
+            })
         })
         .map_err(|e| to_napi(env, e))?;
         runtime::with_redacted_inspect(
             env,
             Destination::from(destination),
-            "Destination",
-            &["number"],
+            runtime::Redacted::Destination,
         )
     }
 
@@ -268,22 +329,113 @@ impl Client {
     }
 }
 
-/// The core client for `auth` with the caller's options (the core checks every one of them).
-fn build(
+/// What identifies a client without being a secret: `auth: 'webhook', userId: '1'` or
+/// `auth: 'oauth', clientId: 'local.app.1'`.
+fn label(auth: &core::Auth) -> String {
+    match auth {
+        core::Auth::Webhook(w) => format!("auth: 'webhook', userId: '{}'", w.user_id()),
+        core::Auth::OAuth(o) => format!("auth: 'oauth', clientId: '{}'", o.client_id),
+    }
+}
+
+/// Refuses the unknown keys found (`invalid_request`, one `unknown_option` violation each).
+fn refuse_unknown(env: &Env, refused: Vec<core::Violation>) -> Result<()> {
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(to_napi(env, core::Error::invalid(refused)))
+    }
+}
+
+/// The core's token store calling `onTokens` (when given), and the wait to set once built.
+fn token_store(
     env: &Env,
-    auth: core::Auth,
-    opts: ClientOptions,
-    token_store: Option<core::TokenStore>,
-) -> Result<core::Client> {
-    let node = core::Binding {
+    on_tokens: Option<&Unknown>,
+) -> Result<(Option<core::TokenStore>, Option<crate::tokens::Wait>)> {
+    match on_tokens.filter(|f| !matches!(f.get_type(), Ok(ValueType::Undefined | ValueType::Null)))
+    {
+        Some(f) => {
+            let (store, wait) = crate::tokens::token_store(env, f)?;
+            Ok((Some(store), Some(wait)))
+        }
+        None => Ok((None, None)),
+    }
+}
+
+/// This binding as the User-Agent names it: `node/<version>`.
+fn node_binding(env: &Env) -> core::Binding {
+    core::Binding {
         name: "node".to_owned(),
         version: env
             .get_node_version()
             .map(|v| format!("{}.{}.{}", v.major, v.minor, v.patch))
             .unwrap_or_else(|_| "unknown".to_owned()),
-    };
-    let options = opts.into_core(node, token_store);
-    guard(|| core::Client::with_options(auth, options)).map_err(|e| to_napi(env, e))
+    }
+}
+
+/// The core client for `auth` with the caller's options (the core checks every one of them).
+fn build(
+    env: &Env,
+    auth: core::Auth,
+    options: core::ClientOptions,
+    sink: Option<&Arc<Sink>>,
+) -> Result<core::Client> {
+    logging::scoped(sink, || guard(|| core::Client::with_options(auth, options)))
+        .map_err(|e| to_napi(env, e))
+}
+
+// ---------------------------------------------------------------- waitForOutcome
+
+/// Default bound of `waitForOutcome`, in milliseconds.
+const DEFAULT_WAIT_MS: f64 = 120_000.0;
+
+/// Checks the arguments of `waitForOutcome` (in `index.js`: JS timers between single
+/// `callRecord` requests, so no pool thread is held while it waits) exactly as the other
+/// methods check theirs (a `TypeError`; `invalid_request` for a bad `timeoutMs` or an unknown
+/// option) and returns the plan of the wait: `{ timeoutMs, firstDelayMs, factor, maxDelayMs,
+/// transient }`, the core's schedule for its blocking wait (a poll at once, then after 0.5 s,
+/// backing off by 1.5 to one every 5 s) and the codes a poll may fail with and be retried at
+/// the next interval (reading is harmless).
+#[napi(catch_unwind, skip_typescript, js_name = "waitPlan")]
+pub fn wait_plan<'env>(
+    env: &'env Env,
+    call_id: Unknown,
+    options: Option<Unknown>,
+) -> Result<Object<'env>> {
+    convert::string_arg(env, &call_id, "callId")?;
+    let mut timeout_ms = DEFAULT_WAIT_MS;
+    if let Some(o) =
+        options.filter(|o| !matches!(o.get_type(), Ok(ValueType::Undefined | ValueType::Null)))
+    {
+        let w: convert::WaitOptions = convert::parse(env, &o, "options")?;
+        refuse_unknown(env, convert::unknown_keys(env, &o, &[keys::WAIT], "")?)?;
+        if let Some(signal) = w
+            .signal
+            .as_ref()
+            .filter(|s| !matches!(s.get_type(), Ok(ValueType::Undefined | ValueType::Null)))
+        {
+            AbortHook::check(env, signal)?;
+        }
+        if let Some(ms) = w.timeout_ms {
+            let d = guard(|| core::Span::Millis(ms).checked("timeoutMs"))
+                .map_err(|e| to_napi(env, e))?;
+            timeout_ms = d.as_secs_f64() * 1000.0;
+        }
+    }
+    let mut plan = Object::new(env)?;
+    plan.set("timeoutMs", timeout_ms)?;
+    plan.set("firstDelayMs", 500.0)?;
+    plan.set("factor", 1.5)?;
+    plan.set("maxDelayMs", 5000.0)?;
+    plan.set(
+        "transient",
+        vec![
+            errors::ErrorCode::RateLimited,
+            errors::ErrorCode::Transport,
+            errors::ErrorCode::OutcomeUnknown,
+        ],
+    )?;
+    Ok(plan)
 }
 
 // ---------------------------------------------------------------- the async task
@@ -329,15 +481,19 @@ type Work<T> = Box<dyn FnOnce() -> std::result::Result<T, core::Error> + Send>;
 pub struct Call<T: IntoJs> {
     work: Option<Work<T>>,
     abort: Option<AbortHook>,
+    /// The client's log sink, current on the worker thread while `work` runs.
+    sink: Option<Arc<Sink>>,
 }
 
 impl<T: IntoJs> Call<T> {
     fn spawn(
+        sink: Option<Arc<Sink>>,
         f: impl FnOnce() -> std::result::Result<T, core::Error> + Send + 'static,
     ) -> AsyncTask<Self> {
         AsyncTask::new(Call {
             work: Some(Box::new(f)),
             abort: None,
+            sink,
         })
     }
 }
@@ -348,7 +504,7 @@ impl<T: IntoJs> Task for Call<T> {
 
     fn compute(&mut self) -> Result<Self::Output> {
         match self.work.take() {
-            Some(work) => Ok(guard(work)),
+            Some(work) => Ok(logging::scoped(self.sink.as_ref(), || guard(work))),
             None => Err(Error::new(Status::GenericFailure, "task ran twice")),
         }
     }
@@ -389,27 +545,35 @@ pub struct AbortHook {
 }
 
 impl AbortHook {
-    fn attach(env: &Env, signal: &Unknown, token: &core::CancelToken) -> Result<Option<AbortHook>> {
-        match signal.get_type()? {
-            ValueType::Undefined | ValueType::Null => return Ok(None),
-            ValueType::Object => {}
-            _ => {
-                return Err(errors::type_error(
-                    env,
-                    "options.signal must be an AbortSignal",
-                ));
-            }
+    /// The signal's object, its `aborted` and its `addEventListener`; a `TypeError` for
+    /// anything that is not an `AbortSignal`.
+    fn check<'env>(
+        env: &'env Env,
+        signal: &Unknown,
+    ) -> Result<(
+        Object<'env>,
+        bool,
+        Function<'env, AddListenerArgs<'env>, Unknown<'env>>,
+    )> {
+        let not_a_signal = || errors::type_error(env, "options.signal must be an AbortSignal");
+        if signal.get_type()? != ValueType::Object {
+            return Err(not_a_signal());
         }
         let obj: Object = unsafe { Object::from_napi_value(env.raw(), signal.raw())? };
         let aborted: Option<bool> = obj.get("aborted").ok().flatten();
         let add: Option<Function<AddListenerArgs, Unknown>> =
             obj.get("addEventListener").ok().flatten();
-        let (Some(aborted), Some(add)) = (aborted, add) else {
-            return Err(errors::type_error(
-                env,
-                "options.signal must be an AbortSignal",
-            ));
-        };
+        match (aborted, add) {
+            (Some(aborted), Some(add)) => Ok((obj, aborted, add)),
+            _ => Err(not_a_signal()),
+        }
+    }
+
+    fn attach(env: &Env, signal: &Unknown, token: &core::CancelToken) -> Result<Option<AbortHook>> {
+        if matches!(signal.get_type()?, ValueType::Undefined | ValueType::Null) {
+            return Ok(None);
+        }
+        let (obj, aborted, add) = AbortHook::check(env, signal)?;
         let signal_ref = obj.create_ref::<false>()?;
         if aborted {
             token.cancel();

@@ -48,8 +48,9 @@ pub struct DestinationPolicy {
     pub number_hourly_cap: Option<f64>,
 }
 
-/// Options shared by `new Client(...)` and `Client.fromOAuth(...)`; every one is optional.
-#[napi(object)]
+/// Options shared by `new Client(...)`, `Client.fromOAuth(...)` and `Client.fromEnv(...)`; every
+/// one is optional. A key that is none of these is refused (`unknown_option`).
+#[napi(object, object_to_js = false)]
 pub struct ClientOptions {
     /// TCP connect and TLS handshake bound. Default 10000.
     pub connect_timeout_ms: Option<f64>,
@@ -80,6 +81,12 @@ pub struct ClientOptions {
     pub shared_state: Option<String>,
     /// The prefix of every Redis key. Default `bitrix24-callback:<portal host>:`.
     pub shared_state_prefix: Option<String>,
+    /// Receives the library's log records (masked numbers, never a secret): an object with
+    /// `debug`/`info`/`warn`/`error` methods (`console`, pino, winston; a level without a
+    /// method is not sent) or one function `(level, message) => void`. Without it, records go
+    /// to stderr when `BITRIX24_CALLBACK_LOG` (a level) or `DEBUG=bitrix24-callback` is set.
+    #[napi(ts_type = "Logger")]
+    pub logger: Option<Unknown<'static>>,
 }
 
 /// `new Client({ webhookUrl, ...options })`.
@@ -103,6 +110,15 @@ pub struct OAuthConfig {
     /// Called with every rotated token pair before it is used; persist both tokens. May return
     /// a Promise. A throw or rejection fails the call that caused the refresh with
     /// `auth_failed` (the new pair is still used in memory).
+    #[napi(ts_type = "(tokens: TokenPair) => void | Promise<void>")]
+    pub on_tokens: Option<Unknown<'static>>,
+}
+
+/// `Client.fromEnv({ onTokens, ...options })`: what overrides the environment besides the client
+/// options.
+#[napi(object, object_to_js = false)]
+pub struct FromEnvConfig {
+    /// As for `Client.fromOAuth`; replaces the token file of `BITRIX24_TOKEN_FILE`.
     #[napi(ts_type = "(tokens: TokenPair) => void | Promise<void>")]
     pub on_tokens: Option<Unknown<'static>>,
 }
@@ -149,11 +165,333 @@ pub struct RequestInput {
     pub allow_unknown_voice: Option<bool>,
 }
 
-/// `waitForOutcome(callId, { timeoutMs })`.
-#[napi(object)]
+/// `waitForOutcome(callId, { timeoutMs, signal })`.
+#[napi(object, object_to_js = false)]
 pub struct WaitOptions {
     /// How long to poll `voximplant.statistic.get`. Default 120000.
     pub timeout_ms: Option<f64>,
+    /// Ends the wait at once: the Promise rejects with an `AbortError` whose `cause` is
+    /// `signal.reason`.
+    #[napi(ts_type = "AbortSignalLike")]
+    pub signal: Option<Unknown<'static>>,
+}
+
+// ---------------------------------------------------------------- option names
+
+/// The JavaScript keys of each options object (the camelCase names of the fields above). A key
+/// outside its list is refused with the `unknown_option` code; `test/options.test.mjs` checks
+/// these lists against the interfaces of `index.d.ts`.
+pub mod keys {
+    pub const WEBHOOK: &[&str] = &["webhookUrl"];
+    pub const OAUTH: &[&str] = &[
+        "clientId",
+        "clientSecret",
+        "accessToken",
+        "refreshToken",
+        "clientEndpoint",
+        "serverEndpoint",
+        "onTokens",
+    ];
+    pub const ON_TOKENS: &[&str] = &["onTokens"];
+    pub const CLIENT: &[&str] = &[
+        "connectTimeoutMs",
+        "timeoutMs",
+        "deadlineMs",
+        "rateLimit",
+        "rootCertificates",
+        "userAgentSuffix",
+        "defaultRegion",
+        "allowUnknownVoice",
+        "destinationPolicy",
+        "dedupeWindowMs",
+        "sharedState",
+        "sharedStatePrefix",
+        "logger",
+    ];
+    pub const POLICY: &[&str] = &[
+        "allowedRegions",
+        "blockedRegions",
+        "allowedPrefixes",
+        "blockedPrefixes",
+        "blockCostlyNumbers",
+        "allowedNumberTypes",
+        "highRiskRegions",
+        "numberCooldownMs",
+        "numberHourlyCap",
+    ];
+    pub const RATE_LIMIT: &[&str] = &["burst", "perSecond"];
+    pub const START: &[&str] = &["line", "to", "text", "voice", "idempotencyKey", "signal"];
+    /// `signal` too: the options of `startCallback` may be checked as they are (it is not read).
+    pub const CHECK: &[&str] = &["line", "to", "text", "voice", "idempotencyKey", "signal"];
+    pub const REQUEST: &[&str] = &[
+        "line",
+        "to",
+        "text",
+        "voice",
+        "idempotencyKey",
+        "defaultRegion",
+        "allowUnknownVoice",
+    ];
+    pub const WAIT: &[&str] = &["timeoutMs", "signal"];
+}
+
+/// The violations of the keys of `value` that are in none of `allowed` (a key whose value is
+/// `undefined` counts as absent, as for every option), each named `prefix` + key, code
+/// `unknown_option`, the message suggesting a known key when one is a near miss.
+pub fn unknown_keys(
+    env: &Env,
+    value: &Unknown,
+    allowed: &[&[&str]],
+    prefix: &str,
+) -> Result<Vec<core::Violation>> {
+    let mut out = Vec::new();
+    if value.get_type()? != ValueType::Object {
+        return Ok(out);
+    }
+    let obj: Object = unsafe { Object::from_napi_value(env.raw(), value.raw())? };
+    for key in Object::keys(&obj)? {
+        if allowed.iter().any(|list| list.contains(&key.as_str())) {
+            continue;
+        }
+        if is_undefined(obj.get::<Unknown>(&key)?)? {
+            continue;
+        }
+        out.push(unknown_option(&format!("{prefix}{key}"), &key, allowed));
+    }
+    Ok(out)
+}
+
+/// [`unknown_keys`] for the hot paths (`startCallback`, `checkCallback`, `validateRequest`):
+/// when `value` has exactly as many enumerable keys as the parse found fields (`present`), every
+/// key is one of those fields and none is read one by one. (An object whose known field is not
+/// enumerable but that has an unknown key besides would pass: not worth a slower common case.)
+pub fn unknown_keys_counted(
+    env: &Env,
+    value: &Unknown,
+    allowed: &[&str],
+    present: usize,
+) -> Result<Vec<core::Violation>> {
+    let mut names = std::ptr::null_mut();
+    let mut count = 0u32;
+    unsafe {
+        napi::check_status!(napi::sys::napi_get_property_names(
+            env.raw(),
+            value.raw(),
+            &mut names
+        ))?;
+        napi::check_status!(napi::sys::napi_get_array_length(
+            env.raw(),
+            names,
+            &mut count
+        ))?;
+    }
+    if count as usize == present {
+        return Ok(Vec::new());
+    }
+    unknown_keys(env, value, &[allowed], "")
+}
+
+/// Like [`unknown_keys`], for the nested objects of the client options too
+/// (`destinationPolicy.*`, `rateLimit.*`).
+pub fn unknown_client_keys(
+    env: &Env,
+    value: &Unknown,
+    own: &[&str],
+) -> Result<Vec<core::Violation>> {
+    let mut out = unknown_keys(env, value, &[own, keys::CLIENT], "")?;
+    if value.get_type()? == ValueType::Object {
+        let obj: Object = unsafe { Object::from_napi_value(env.raw(), value.raw())? };
+        for (key, nested) in [
+            ("destinationPolicy", keys::POLICY),
+            ("rateLimit", keys::RATE_LIMIT),
+        ] {
+            if let Some(v) = obj.get::<Unknown>(key)? {
+                out.extend(unknown_keys(env, &v, &[nested], &format!("{key}."))?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The options given (not `undefined`) as violations would name them: `timeoutMs`,
+/// `destinationPolicy.numberCooldownMs`.
+pub fn given_keys(env: &Env, value: &Unknown) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    if value.get_type()? != ValueType::Object {
+        return Ok(out);
+    }
+    let obj: Object = unsafe { Object::from_napi_value(env.raw(), value.raw())? };
+    for key in Object::keys(&obj)? {
+        let Some(v) = obj.get::<Unknown>(&key)? else {
+            continue;
+        };
+        match v.get_type()? {
+            ValueType::Undefined => continue,
+            ValueType::Object if key == "destinationPolicy" => {
+                let nested: Object = unsafe { Object::from_napi_value(env.raw(), v.raw())? };
+                for inner in Object::keys(&nested)? {
+                    if !is_undefined(nested.get::<Unknown>(&inner)?)? {
+                        out.push(format!("{key}.{inner}"));
+                    }
+                }
+            }
+            _ => out.push(key),
+        }
+    }
+    Ok(out)
+}
+
+/// `explicit` options over those of the environment: each option given here replaces the
+/// variable's (a list replaces the whole list). Violations name variables (`OptionNames::Env`);
+/// see [`name_explicit`] for the options given here.
+pub fn over_env(
+    explicit: Option<core::ClientOptions>,
+    from_env: core::ClientOptions,
+    binding: core::Binding,
+) -> core::ClientOptions {
+    let e = from_env;
+    let Some(x) = explicit else {
+        return core::ClientOptions {
+            binding: Some(binding),
+            ..e
+        };
+    };
+    let core::ClientOptions {
+        connect_timeout,
+        timeout,
+        deadline,
+        rate_limit,
+        root_certificates,
+        user_agent_suffix,
+        binding: _,
+        default_region,
+        allow_unknown_voice,
+        policy,
+        dedupe_window,
+        token_store,
+        shared_state,
+        shared_state_prefix,
+        names: _,
+    } = x;
+    let core::PolicyOptions {
+        allowed_regions,
+        blocked_regions,
+        allowed_prefixes,
+        blocked_prefixes,
+        block_costly_numbers,
+        allowed_number_types,
+        high_risk_regions,
+        number_cooldown,
+        number_hourly_cap,
+    } = policy;
+    let p = e.policy;
+    core::ClientOptions {
+        connect_timeout: connect_timeout.or(e.connect_timeout),
+        timeout: timeout.or(e.timeout),
+        deadline: deadline.or(e.deadline),
+        rate_limit: rate_limit.or(e.rate_limit),
+        root_certificates: if root_certificates.is_empty() {
+            e.root_certificates
+        } else {
+            root_certificates
+        },
+        user_agent_suffix: user_agent_suffix.or(e.user_agent_suffix),
+        binding: Some(binding),
+        default_region: default_region.or(e.default_region),
+        allow_unknown_voice: allow_unknown_voice.or(e.allow_unknown_voice),
+        policy: core::PolicyOptions {
+            allowed_regions: allowed_regions.or(p.allowed_regions),
+            blocked_regions: blocked_regions.or(p.blocked_regions),
+            allowed_prefixes: allowed_prefixes.or(p.allowed_prefixes),
+            blocked_prefixes: blocked_prefixes.or(p.blocked_prefixes),
+            block_costly_numbers: block_costly_numbers.or(p.block_costly_numbers),
+            allowed_number_types: allowed_number_types.or(p.allowed_number_types),
+            high_risk_regions: high_risk_regions.or(p.high_risk_regions),
+            number_cooldown: number_cooldown.or(p.number_cooldown),
+            number_hourly_cap: number_hourly_cap.or(p.number_hourly_cap),
+        },
+        dedupe_window: dedupe_window.or(e.dedupe_window),
+        token_store: token_store.or(e.token_store),
+        shared_state: shared_state.or(e.shared_state),
+        shared_state_prefix: shared_state_prefix.or(e.shared_state_prefix),
+        names: core::OptionNames::Env,
+    }
+}
+
+/// The violations of `by_variable` (the merged options checked with variable names), each one
+/// of an option in `given` renamed as `by_option` (the same options checked with camelCase
+/// names, violation for violation) names it. Unchanged if the two lists do not pair up.
+pub fn name_explicit(
+    by_variable: core::Error,
+    by_option: &core::Error,
+    given: &[String],
+) -> core::Error {
+    let (a, b) = (by_variable.violations(), by_option.violations());
+    if a.len() != b.len() {
+        return by_variable;
+    }
+    let named = a
+        .iter()
+        .zip(b)
+        .map(|(v, c)| {
+            if given.contains(&c.field) {
+                c.clone()
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
+    core::Error::invalid(named)
+}
+
+/// Whether a property read as `value` is absent or `undefined`.
+fn is_undefined(value: Option<Unknown>) -> Result<bool> {
+    Ok(match value {
+        None => true,
+        Some(v) => v.get_type()? == ValueType::Undefined,
+    })
+}
+
+fn unknown_option(field: &str, key: &str, allowed: &[&[&str]]) -> core::Violation {
+    let near = allowed
+        .iter()
+        .flat_map(|list| list.iter())
+        .map(|known| {
+            (
+                edit_distance(&key.to_ascii_lowercase(), &known.to_ascii_lowercase()),
+                known,
+            )
+        })
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d);
+    core::Violation {
+        field: field.to_owned(),
+        code: "unknown_option".to_owned(),
+        message: match near {
+            Some((_, known)) => format!("is not an option; did you mean `{known}`?"),
+            None => "is not an option".to_owned(),
+        },
+    }
+}
+
+/// Levenshtein distance (option names are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Parses `value` with napi's derived conversion; failures become a `TypeError` naming only
@@ -193,6 +531,7 @@ impl ClientOptions {
             dedupe_window_ms,
             shared_state,
             shared_state_prefix,
+            logger: _,
         } = self;
         core::ClientOptions {
             connect_timeout: connect_timeout_ms.map(core::Span::Millis),
@@ -265,8 +604,19 @@ impl DestinationPolicy {
 }
 
 impl StartCallbackOptions {
-    /// The request for the core (validated by `core::Client::validate`) and the signal.
-    pub fn into_input(self) -> (core::RequestInput, Option<Unknown<'static>>) {
+    /// How many of its keys the parse found (for [`unknown_keys_counted`]).
+    pub fn present(&self) -> usize {
+        3 + usize::from(self.voice.is_some())
+            + usize::from(self.idempotency_key.is_some())
+            + usize::from(self.signal.is_some())
+    }
+
+    /// The request for the core (validated by `core::Client::validate`, which reports the
+    /// `refused` keys with its own violations) and the signal.
+    pub fn into_input(
+        self,
+        refused: Vec<core::Violation>,
+    ) -> (core::RequestInput, Option<Unknown<'static>>) {
         let StartCallbackOptions {
             line,
             to,
@@ -281,15 +631,20 @@ impl StartCallbackOptions {
             text: Some(text),
             voice,
             idempotency_key,
-            violations: Vec::new(),
+            violations: refused,
         };
         (input, signal)
     }
 }
 
 impl CheckCallbackOptions {
-    /// The request for the core (validated by `core::Client::validate`).
-    pub fn into_input(self) -> core::RequestInput {
+    /// How many of its keys the parse found (for [`unknown_keys_counted`]).
+    pub fn present(&self) -> usize {
+        3 + usize::from(self.voice.is_some()) + usize::from(self.idempotency_key.is_some())
+    }
+
+    /// The request for the core (validated by `core::Client::validate`, with `refused`).
+    pub fn into_input(self, refused: Vec<core::Violation>) -> core::RequestInput {
         let CheckCallbackOptions {
             line,
             to,
@@ -303,14 +658,22 @@ impl CheckCallbackOptions {
             text: Some(text),
             voice,
             idempotency_key,
-            violations: Vec::new(),
+            violations: refused,
         }
     }
 }
 
 impl RequestInput {
-    /// A core request builder holding this input and its client-level rules.
-    pub fn into_builder(self) -> core::CallbackRequestBuilder {
+    /// How many of its keys the parse found (for [`unknown_keys_counted`]).
+    pub fn present(&self) -> usize {
+        3 + usize::from(self.voice.is_some())
+            + usize::from(self.idempotency_key.is_some())
+            + usize::from(self.default_region.is_some())
+            + usize::from(self.allow_unknown_voice.is_some())
+    }
+
+    /// A core request builder holding this input (and `refused`) and its client-level rules.
+    pub fn into_builder(self, refused: Vec<core::Violation>) -> core::CallbackRequestBuilder {
         let RequestInput {
             line,
             to,
@@ -333,7 +696,7 @@ impl RequestInput {
             text: Some(text),
             voice,
             idempotency_key,
-            violations: Vec::new(),
+            violations: refused,
         })
     }
 }
@@ -698,6 +1061,7 @@ mod tests {
             dedupe_window_ms: None,
             shared_state: None,
             shared_state_prefix: None,
+            logger: None,
         }
     }
 
@@ -706,6 +1070,78 @@ mod tests {
             name: "node".into(),
             version: "20.0.0".into(),
         }
+    }
+
+    #[test]
+    fn an_unknown_option_names_itself_and_a_near_known_one() {
+        let v = unknown_option("defaultRegoin", "defaultRegoin", &[keys::CLIENT]);
+        assert_eq!(
+            (v.field.as_str(), v.code.as_str()),
+            ("defaultRegoin", "unknown_option")
+        );
+        assert_eq!(v.message, "is not an option; did you mean `defaultRegion`?");
+        let nested = unknown_option(
+            "destinationPolicy.allowedRegion",
+            "allowedRegion",
+            &[keys::POLICY],
+        );
+        assert_eq!(nested.field, "destinationPolicy.allowedRegion");
+        assert!(nested.message.contains("`allowedRegions`"));
+        assert_eq!(
+            unknown_option("colour", "colour", &[keys::CLIENT]).message,
+            "is not an option"
+        );
+        assert!(
+            unknown_option("TIMEOUTMS", "TIMEOUTMS", &[keys::CLIENT])
+                .message
+                .contains("`timeoutMs`")
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn explicit_options_override_the_environment_field_by_field() {
+        let from_env = core::ClientOptions {
+            timeout: Some(core::Span::Seconds(5.0)),
+            default_region: Some("GB".into()),
+            policy: core::PolicyOptions {
+                allowed_regions: Some(vec!["GB".into()]),
+                number_hourly_cap: Some(3.0),
+                ..core::PolicyOptions::default()
+            },
+            names: core::OptionNames::Env,
+            ..core::ClientOptions::default()
+        };
+        let explicit = ClientOptions {
+            default_region: Some("US".into()),
+            destination_policy: Some(DestinationPolicy {
+                allowed_regions: Some(vec!["US".into()]),
+                blocked_regions: None,
+                allowed_prefixes: None,
+                blocked_prefixes: None,
+                block_costly_numbers: None,
+                allowed_number_types: None,
+                high_risk_regions: None,
+                number_cooldown_ms: Some(0.0),
+                number_hourly_cap: None,
+            }),
+            ..options()
+        }
+        .into_core(node(), None);
+        let merged = over_env(Some(explicit), from_env, node());
+        assert_eq!(
+            merged.timeout,
+            Some(core::Span::Seconds(5.0)),
+            "kept from the environment"
+        );
+        assert_eq!(merged.default_region.as_deref(), Some("US"));
+        assert_eq!(merged.policy.allowed_regions, Some(vec!["US".to_owned()]));
+        assert_eq!(merged.policy.number_cooldown, Some(core::Span::Millis(0.0)));
+        assert_eq!(merged.policy.number_hourly_cap, Some(3.0));
+        assert_eq!(merged.names, core::OptionNames::Env);
+        assert_eq!(merged.binding, Some(node()));
     }
 
     #[test]

@@ -7,7 +7,10 @@
 mod client;
 mod convert;
 mod errors;
+mod logging;
 mod runtime;
+#[cfg(feature = "testing")]
+mod testing;
 mod tokens;
 
 use callback_core as core;
@@ -71,12 +74,13 @@ pub fn mask_number(env: Env, phone_number: Unknown) -> Result<String> {
 )]
 pub fn validate_request<'env>(env: &'env Env, input: Unknown) -> Result<Unknown<'env>> {
     let i: convert::RequestInput = convert::parse(env, &input, "input")?;
-    let r = errors::guard(|| i.into_builder().build()).map_err(|e| errors::to_napi(env, e))?;
+    let refused = convert::unknown_keys_counted(env, &input, convert::keys::REQUEST, i.present())?;
+    let r =
+        errors::guard(|| i.into_builder(refused).build()).map_err(|e| errors::to_napi(env, e))?;
     runtime::with_redacted_inspect(
         env,
         convert::ValidatedRequest::from(&r),
-        "ValidatedRequest",
-        &["wireBody"],
+        runtime::Redacted::ValidatedRequest,
     )
 }
 
@@ -132,7 +136,6 @@ pub fn parse_event<'env>(
     runtime::with_redacted_inspect(
         env,
         convert::TelephonyEvent::from(event),
-        "TelephonyEvent",
-        &["data", "memberId"],
+        runtime::Redacted::TelephonyEvent,
     )
 }
