@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs the Swift suite: the SwiftPM package in bindings/uniffi/swift (library target
-# Bitrix24Callback = the generated Swift, system-library target Bitrix24CallbackFFI = the
-# generated header + module map, XCTest target Bitrix24CallbackTests) is staged together with
-# the generated sources and libcallback_uniffi.so, and `swift test` runs it against the fake
-# portal. Swift comes from Debian 13's `swiftlang`, inside a debootstrap chroot cached OUTSIDE
+# Bitrix24Callback = the generated Swift plus swift/Wrappers/, system-library target
+# Bitrix24CallbackFFI = the generated header + module map, XCTest target Bitrix24CallbackTests)
+# is staged together with the generated sources and the testing build of libcallback_uniffi.so,
+# whose fake portal (`FakePortal`) the tests start in their own process, and `swift test` runs
+# it. Swift comes from Debian 13's `swiftlang`, inside a debootstrap chroot cached OUTSIDE
 # the repository (B24_SWIFT_CHROOT, default /var/cache/bitrix24-callback/swift-trixie; see
 # swift-chroot.sh), because Debian 12 has no Swift. Needs root (chroot, mount).
 # A missing toolchain is a failure, never a skip. Exits non-zero on any failure; the last line
 # of the test output is XCTest's "Executed N tests, with N failures ...".
 #
-#   bindings/uniffi/test-swift.sh            (honours CARGO_TARGET_DIR and B24_CALLBACK_BIN)
+#   bindings/uniffi/test-swift.sh            (honours CARGO_TARGET_DIR and B24_SWIFT_CHROOT)
 set -euo pipefail
 LOG_PREFIX=test-swift
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -17,7 +18,7 @@ started=$(date +%s)
 
 if [ "$(id -u)" != 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
-        exec sudo --preserve-env=CARGO_TARGET_DIR,B24_CALLBACK_BIN,B24_SWIFT_CHROOT,PATH,CARGO_HOME,RUSTUP_HOME "$0" "$@"
+        exec sudo --preserve-env=CARGO_TARGET_DIR,B24_SWIFT_CHROOT,PATH,CARGO_HOME,RUSTUP_HOME "$0" "$@"
     fi
     log "root is needed (debootstrap, chroot, mount)"
     exit 1
@@ -34,7 +35,7 @@ for tool in swift swift-build swift-test; do
 done
 [ -f "$CHROOT/usr/libexec/swift/lib/swift/linux/libXCTest.so" ] || { log "no XCTest in $CHROOT"; exit 1; }
 
-# 2. Native library, bindgen, CLI; then the generated Swift.
+# 2. The testing build of the native library and bindgen; then the generated Swift.
 build_native
 generate_bindings swift
 
@@ -61,6 +62,9 @@ put() {
 }
 put "$SRC/Package.swift" Package.swift
 put "$GEN/Bitrix24Callback.swift" Sources/Bitrix24Callback/Bitrix24Callback.swift
+for f in "$SRC"/Wrappers/*.swift; do
+    put "$f" "Sources/Bitrix24Callback/${f##*/}"
+done
 put "$GEN/Bitrix24CallbackFFI.h" Sources/Bitrix24CallbackFFI/Bitrix24CallbackFFI.h
 put "$GEN/Bitrix24CallbackFFI.modulemap" Sources/Bitrix24CallbackFFI/module.modulemap
 put "$NATIVE_LIB" lib/libcallback_uniffi.so
@@ -110,7 +114,6 @@ stop_chroot_processes() {
 }
 cleanup() {
     stop_chroot_processes
-    stop_fake_portal
     if mountpoint -q "$CHROOT/proc"; then umount "$CHROOT/proc" || umount -l "$CHROOT/proc"; fi
 }
 trap cleanup EXIT
@@ -131,12 +134,10 @@ in_chroot() {
 log "swift build --build-tests (package $PKG_IN)"
 in_chroot swift build --package-path "$PKG_IN" --build-tests
 
-# 4. Run against the fake portal on the host's loopback (the chroot shares the network); the
-#    test process inherits its JSON line and the vectors' directory from `swift test`.
-start_fake_portal
+# 4. Run; the test process inherits the vectors' directory from `swift test`.
 log "swift test"
 status=0
-in_chroot B24_FAKE_PORTAL_JSON="$B24_FAKE_PORTAL_JSON" B24_VECTORS_DIR="$WORK_IN/vectors" \
+in_chroot B24_VECTORS_DIR="$WORK_IN/vectors" \
     swift test --package-path "$PKG_IN" --skip-build --disable-swift-testing || status=$?
 log "finished in $(( $(date +%s) - started )) s (exit $status)"
 exit "$status"
