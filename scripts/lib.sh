@@ -266,18 +266,23 @@ start_fake_portal() {
 
 UNIFFI_OUT="$CARGO_TARGET_DIR/uniffi"
 
-# uniffi_build [--release]: builds the binding's library and uniffi-bindgen (the debug build
-# together with the CLI, see build_cli: the suites' one cargo selection). Sets UNIFFI_LIB and
-# UNIFFI_BINDGEN.
+# The testing build of the uniffi library: the fake portal in the box (`FakePortal`) and the
+# core's test hook (a start from the line "test-hook:panic" panics mid-call). Never shipped.
+UNIFFI_TEST_FEATURES="callback-uniffi/testing,callback-uniffi/test-hooks"
+
+# uniffi_build [--release] [--testing]: builds the binding's library and uniffi-bindgen, with
+# --testing the testing build (UNIFFI_TEST_FEATURES) that the Kotlin and Swift suites run. Sets
+# UNIFFI_LIB and UNIFFI_BINDGEN.
 uniffi_build() {
-    local profile=debug
+    local profile=debug args=()
     if [ "${1:-}" = --release ]; then
         profile=release
-        log "cargo build --release -p callback-uniffi -p uniffi-bindgen"
-        cargo build --release -p callback-uniffi -p uniffi-bindgen || return 1
-    else
-        build_cli -p callback-uniffi -p uniffi-bindgen || return 1
+        args+=(--release)
+        shift
     fi
+    [ "${1:-}" = --testing ] && args+=(--features "$UNIFFI_TEST_FEATURES")
+    log "cargo build ${args[*]} -p callback-uniffi -p uniffi-bindgen"
+    cargo build --quiet "${args[@]}" -p callback-uniffi -p uniffi-bindgen || return 1
     UNIFFI_LIB="$CARGO_TARGET_DIR/$profile/libcallback_uniffi.so"
     UNIFFI_BINDGEN="$CARGO_TARGET_DIR/$profile/uniffi-bindgen"
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Compiles the generated Kotlin binding plus the Kotlin test suite and runs it on the JVM (JNA)
-# against the fake portal. Standalone from a fresh Debian machine (installs what it needs);
-# exits non-zero on any failure, including a missing toolchain.
+# against the testing build of the library, whose fake portal (`FakePortal`) the tests start in
+# their own process. Standalone from a fresh Debian machine (installs what it needs); exits
+# non-zero on any failure, including a missing toolchain.
 #
-#   bindings/uniffi/test-kotlin.sh            (honours CARGO_TARGET_DIR and B24_CALLBACK_BIN)
+#   bindings/uniffi/test-kotlin.sh            (honours CARGO_TARGET_DIR)
 set -euo pipefail
 LOG_PREFIX=test-kotlin
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -36,8 +37,8 @@ HAMCREST=$(jar_of /usr/share/java/hamcrest-core.jar /usr/share/java/hamcrest.jar
 JSON=$(jar_of /usr/share/java/com.android.json.jar)
 KOTLIN_JARS="$KLIB/kotlin-test.jar:$KLIB/kotlin-test-junit.jar:$KLIB/kotlinx-coroutines-core-jvm.jar"
 
-# 2. Native library, bindgen, CLI; then the generated Kotlin.
-uniffi_build
+# 2. The testing build of the native library and bindgen; then the generated Kotlin.
+uniffi_build --testing
 uniffi_generate kotlin
 
 # 3. Compile the generated binding together with the tests.
@@ -50,8 +51,8 @@ JAVA_OPTS="${JAVA_OPTS:--Xss4m}" "$KOTLINC" -nowarn -jvm-target 17 \
     -d "$BUILD/classes" \
     "$UNIFFI_OUT/kotlin" "$KOTLIN_DIR/src"
 
-# 4. Run against the fake portal (stopped when this script exits).
-start_fake_portal
+# 4. Run (the vectors are the core's shared test data).
+export B24_VECTORS_DIR="$B24_ROOT/tests/vectors"
 log "running"
 status=0
 java -Djna.library.path="$(dirname "$UNIFFI_LIB")" \

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs the Swift suite: the SwiftPM package in bindings/uniffi/swift (library target
-# Bitrix24Callback = the generated Swift, system-library target Bitrix24CallbackFFI = the
-# generated header + module map, XCTest target Bitrix24CallbackTests) is staged together with
-# the generated sources and libcallback_uniffi.so, and `swift test` runs it against the fake
-# portal. Swift comes from Debian 13's `swiftlang`, inside a debootstrap chroot cached OUTSIDE
+# Bitrix24Callback = the generated Swift plus swift/Wrappers/, system-library target
+# Bitrix24CallbackFFI = the generated header + module map, XCTest target Bitrix24CallbackTests)
+# is staged together with the generated sources and the testing build of libcallback_uniffi.so,
+# whose fake portal (`FakePortal`) the tests start in their own process, and `swift test` runs
+# it. Swift comes from Debian 13's `swiftlang`, inside a debootstrap chroot cached OUTSIDE
 # the repository (B24_SWIFT_CHROOT, default /var/cache/bitrix24-callback/swift-trixie; see
 # swift-chroot.sh), because Debian 12 has no Swift. Needs root (chroot, mount).
 # A missing toolchain is a failure, never a skip. Exits non-zero on any failure; the last line
 # of the test output is XCTest's "Executed N tests, with N failures ...".
 #
-#   bindings/uniffi/test-swift.sh            (honours CARGO_TARGET_DIR and B24_CALLBACK_BIN)
+#   bindings/uniffi/test-swift.sh            (honours CARGO_TARGET_DIR and B24_SWIFT_CHROOT)
 set -euo pipefail
 LOG_PREFIX=test-swift
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -27,8 +28,8 @@ for tool in swift swift-build swift-test; do
 done
 [ -f "$CHROOT/usr/libexec/swift/lib/swift/linux/libXCTest.so" ] || { log "no XCTest in $CHROOT"; exit 1; }
 
-# 2. Native library, bindgen, CLI; then the generated Swift.
-uniffi_build
+# 2. The testing build of the native library and bindgen; then the generated Swift.
+uniffi_build --testing
 uniffi_generate swift
 
 # 3. Stage the package inside the chroot. Runs sharing the chroot take turns (one /proc mount,
@@ -54,6 +55,9 @@ put() {
 }
 put "$SRC/Package.swift" Package.swift
 put "$GEN/Bitrix24Callback.swift" Sources/Bitrix24Callback/Bitrix24Callback.swift
+for f in "$SRC"/Wrappers/*.swift; do
+    put "$f" "Sources/Bitrix24Callback/${f##*/}"
+done
 put "$GEN/Bitrix24CallbackFFI.h" Sources/Bitrix24CallbackFFI/Bitrix24CallbackFFI.h
 put "$GEN/Bitrix24CallbackFFI.modulemap" Sources/Bitrix24CallbackFFI/module.modulemap
 put "$UNIFFI_LIB" lib/libcallback_uniffi.so
@@ -122,13 +126,10 @@ in_chroot() {
 log "swift build --build-tests (package $PKG_IN)"
 in_chroot swift build --package-path "$PKG_IN" --build-tests
 
-# 4. Run against the fake portal on the host's loopback (the chroot shares the network; the
-#    portal is stopped when this script exits, before the cleanup above); the test process
-#    inherits its JSON line and the vectors' directory from `swift test`.
-start_fake_portal
+# 4. Run; the test process inherits the vectors' directory from `swift test`.
 log "swift test"
 status=0
-in_chroot B24_FAKE_PORTAL_JSON="$B24_FAKE_PORTAL_JSON" B24_VECTORS_DIR="$WORK_IN/vectors" \
+in_chroot B24_VECTORS_DIR="$WORK_IN/vectors" \
     swift test --package-path "$PKG_IN" --skip-build --disable-swift-testing || status=$?
 log "finished in $((SECONDS - started)) s (exit $status)"
 exit "$status"

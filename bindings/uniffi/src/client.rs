@@ -1,10 +1,11 @@
 //! `CallbackClient`: the core's blocking client as a uniffi object.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use callback_core as core;
 
+use crate::asynchronous::{self, Cancelled, Kind, Wakers, offload};
 use crate::convert;
 use crate::error::{CallbackError, guarded};
 use crate::types::{
@@ -60,12 +61,28 @@ pub trait TokenStore: Send + Sync {
     fn save(&self, tokens: TokenPair) -> Result<(), TokenStoreError>;
 }
 
-/// Cancels a call that is still waiting for the rate limiter or a back-off (it then fails with
-/// `RateLimited`, nothing sent). Once the request is on the wire, cancelling has no effect.
-/// Tie it to coroutine / `Task` cancellation.
-#[derive(Debug, Default, uniffi::Object)]
+/// Cancels the calls it is given (the blocking `startCallbackBlocking`, and in Swift the
+/// `...(cancel:)` forms of the async methods).
+///
+/// A start still waiting for the rate limiter or a back-off then fails with `RateLimited`,
+/// nothing sent. A request already on the wire is not torn down: a blocking call waits for it,
+/// an async one returns at once (`OutcomeUnknown`: the request completes in the background and
+/// its answer is discarded). One token may serve several calls; cancelling is final.
+///
+/// Kotlin needs no token for its `suspend` methods (cancelling the coroutine cancels the call),
+/// nor Swift for the plain async methods (cancelling the `Task` does).
+#[derive(Default, uniffi::Object)]
 pub struct CancelToken {
-    inner: core::CancelToken,
+    pub(crate) inner: core::CancelToken,
+    wakers: Mutex<Wakers>,
+}
+
+impl std::fmt::Debug for CancelToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelToken")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
 }
 
 #[uniffi::export]
@@ -77,6 +94,14 @@ impl CancelToken {
 
     pub fn cancel(&self) {
         self.inner.cancel();
+        let waiting = self
+            .wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take_all();
+        for waker in waiting {
+            waker.wake();
+        }
     }
 
     pub fn is_cancelled(&self) -> bool {
@@ -84,11 +109,33 @@ impl CancelToken {
     }
 }
 
+impl CancelToken {
+    /// A future that resolves when the token is cancelled.
+    pub(crate) fn cancelled(&self) -> Cancelled<'_> {
+        Cancelled::new(self)
+    }
+
+    pub(crate) fn register(&self, id: &mut Option<u64>, waker: &std::task::Waker) {
+        self.wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .register(id, waker);
+    }
+
+    pub(crate) fn unregister(&self, id: u64) {
+        self.wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unregister(id);
+    }
+}
+
 /// A Bitrix24 client. Thread-safe: share one instance across threads; it holds the connection
 /// pool, the rate limiter, the token state and the dedupe memory.
 ///
-/// Every method blocks the calling thread (network I/O, bounded by the client's deadline):
-/// call it from `Dispatchers.IO` (Kotlin) or `Task.detached` / a background queue (Swift).
+/// The calls that talk to the portal are async (Kotlin `suspend`, Swift `async`) under their
+/// plain names, and cancellable by the coroutine or task; each also has a `...Blocking` twin
+/// for threads of the app's own. Every call is bounded by the client's deadline.
 #[derive(uniffi::Object)]
 pub struct CallbackClient {
     inner: core::Client,
@@ -145,6 +192,36 @@ impl CallbackClient {
         })
     }
 
+    /// A client from the environment, read the way the command line reads it:
+    /// `BITRIX24_WEBHOOK_URL` (or `BITRIX24_CLIENT_ID`, `BITRIX24_CLIENT_SECRET`,
+    /// `BITRIX24_CLIENT_ENDPOINT`, `BITRIX24_TOKEN_FILE` or `BITRIX24_ACCESS_TOKEN` and
+    /// `BITRIX24_REFRESH_TOKEN` for an OAuth application), `BITRIX24_DEFAULT_REGION`,
+    /// `BITRIX24_TIMEOUT`, `BITRIX24_ALLOWED_REGIONS`, ... (see the README).
+    ///
+    /// Every option in `options` (and `tokenStore`) overrides the environment's; extra root
+    /// certificates add up. A variable that cannot be read throws `InvalidRequest` with a
+    /// violation named by the variable; a bad option in `options` is named in camelCase, as
+    /// everywhere else. For backends and tests: an app on a device has no such environment.
+    #[uniffi::constructor(default(options = None, token_store = None))]
+    pub fn from_env(
+        options: Option<ClientOptions>,
+        token_store: Option<Box<dyn TokenStore>>,
+    ) -> Result<Arc<Self>, CallbackError> {
+        guarded(|| {
+            let (auth, env) = core::from_env()?;
+            let given = options.is_some() || token_store.is_some();
+            let explicit = convert::client_options(options, token_store);
+            if given {
+                // The app's own options first, so that their violations carry its names.
+                core::Client::with_options(auth.clone(), explicit.clone())?;
+            }
+            let options = convert::env_options(env, explicit);
+            Ok(Arc::new(CallbackClient {
+                inner: core::Client::with_options(auth, options)?,
+            }))
+        })
+    }
+
     /// Validates `request` with this client's rules (default region, unknown voices) without
     /// sending anything.
     pub fn validate(&self, request: CallbackRequest) -> Result<ValidatedRequest, CallbackError> {
@@ -154,64 +231,181 @@ impl CallbackClient {
         })
     }
 
-    /// What `startCallback` would decide, without any network traffic and without reserving
-    /// anything (the cooldown, the hourly cap and the idempotency key stay as they are): the
-    /// destination, or the `CallbackError` `startCallback` would throw before sending
-    /// (`InvalidRequest`, `DestinationBlocked`). A key already used for this very request is
-    /// accepted (`startCallback` would return the remembered answer).
-    pub fn check_callback(&self, request: CallbackRequest) -> Result<Destination, CallbackError> {
-        guarded(|| {
-            let built = self.inner.validate(request.into())?;
-            Ok(self.inner.check(&built)?.into())
-        })
-    }
+    // ---- async (Kotlin `suspend`, Swift `async`): the main names -------------------------
 
     /// Validates the request, applies the destination policy and dedupe, paces through the
     /// rate limiter and sends `voximplant.callback.start`; retries only what is safe.
-    /// Blocks; see the class documentation.
-    pub fn start_callback(
+    ///
+    /// Suspends without holding the caller's thread (the blocking call runs on a thread of its
+    /// own). Cancelling the coroutine (Swift: the `Task`) while the call still waits for the
+    /// limiter or a back-off ends it at once with nothing sent; a request already on the wire
+    /// completes in the background and its answer is discarded.
+    pub async fn start_callback(
         &self,
         request: CallbackRequest,
     ) -> Result<CallbackStarted, CallbackError> {
-        guarded(|| {
-            let built = self.inner.validate(request.into())?;
-            Ok(self.inner.start_callback(&built)?.into())
+        let client = self.inner.clone();
+        offload(None, Kind::Start, move |token| {
+            start(&client, request, Some(token))
         })
+        .await
     }
 
-    /// Like `startCallback`, but gives up with `RateLimited` (nothing sent) when `cancel` is
-    /// cancelled while the call still waits for the limiter or a back-off.
-    pub fn start_callback_cancellable(
+    /// What `startCallback` would decide, without any network traffic to the portal and
+    /// without reserving anything (the cooldown, the hourly cap and the idempotency key stay as
+    /// they are): the destination, or the `CallbackError` `startCallback` would throw before
+    /// sending (`InvalidRequest`, `DestinationBlocked`). A key already used for this very
+    /// request is accepted (`startCallback` would return the remembered answer).
+    pub async fn check_callback(
+        &self,
+        request: CallbackRequest,
+    ) -> Result<Destination, CallbackError> {
+        let client = self.inner.clone();
+        offload(None, Kind::Read, move |_| check(&client, request)).await
+    }
+
+    /// `voximplant.line.get`: the lines usable as `fromLine`, sorted by id.
+    pub async fn lines(&self) -> Result<Vec<Line>, CallbackError> {
+        let client = self.inner.clone();
+        offload(None, Kind::Read, move |_| lines(&client)).await
+    }
+
+    /// `voximplant.tts.voices.get`, sorted by id.
+    pub async fn voices(&self) -> Result<Vec<Voice>, CallbackError> {
+        let client = self.inner.clone();
+        offload(None, Kind::Read, move |_| voices(&client)).await
+    }
+
+    /// `voximplant.statistic.get` for one call; `null`/`nil` while the call is not finished.
+    pub async fn call_record(&self, call_id: String) -> Result<Option<CallRecord>, CallbackError> {
+        let client = self.inner.clone();
+        offload(None, Kind::Read, move |_| call_record(&client, &call_id)).await
+    }
+
+    /// Polls `callRecord` until the record appears or `timeout` passes (`null`/`nil`). Between
+    /// two polls it sleeps on a timer (no thread is held); cancelling stops the polling.
+    pub async fn wait_for_outcome(
+        &self,
+        call_id: String,
+        timeout: Duration,
+    ) -> Result<Option<CallRecord>, CallbackError> {
+        let client = self.inner.clone();
+        asynchronous::wait_for_outcome(None, timeout, move || call_record(&client, &call_id)).await
+    }
+
+    // ---- async with a token (Swift's task-cancellation wrappers call these) --------------
+
+    /// `startCallback` that also ends when `cancel` is cancelled (Swift: `startCallback(request:
+    /// cancel:)`; the plain `startCallback(request:)` ties a token to task cancellation).
+    pub async fn start_callback_cancellable(
         &self,
         request: CallbackRequest,
         cancel: Arc<CancelToken>,
     ) -> Result<CallbackStarted, CallbackError> {
-        guarded(|| {
-            let built = self.inner.validate(request.into())?;
-            Ok(self
-                .inner
-                .start_callback_cancellable(&built, &cancel.inner)?
-                .into())
+        let client = self.inner.clone();
+        offload(Some(cancel), Kind::Start, move |token| {
+            start(&client, request, Some(token))
         })
+        .await
     }
 
-    /// `voximplant.line.get`: the lines usable as `fromLine`, sorted by id.
-    pub fn lines(&self) -> Result<Vec<Line>, CallbackError> {
-        guarded(|| Ok(self.inner.lines()?.into_iter().map(Line::from).collect()))
+    /// `checkCallback` that also ends when `cancel` is cancelled.
+    pub async fn check_callback_cancellable(
+        &self,
+        request: CallbackRequest,
+        cancel: Arc<CancelToken>,
+    ) -> Result<Destination, CallbackError> {
+        let client = self.inner.clone();
+        offload(Some(cancel), Kind::Read, move |_| check(&client, request)).await
     }
 
-    /// `voximplant.tts.voices.get`, sorted by id.
-    pub fn voices(&self) -> Result<Vec<Voice>, CallbackError> {
-        guarded(|| Ok(self.inner.voices()?.into_iter().map(Voice::from).collect()))
+    /// `lines` that also ends when `cancel` is cancelled.
+    pub async fn lines_cancellable(
+        &self,
+        cancel: Arc<CancelToken>,
+    ) -> Result<Vec<Line>, CallbackError> {
+        let client = self.inner.clone();
+        offload(Some(cancel), Kind::Read, move |_| lines(&client)).await
     }
 
-    /// `voximplant.statistic.get` for one call; `null`/`nil` while the call is not finished.
-    pub fn call_record(&self, call_id: String) -> Result<Option<CallRecord>, CallbackError> {
-        guarded(|| Ok(self.inner.call_record(&call_id)?.map(CallRecord::from)))
+    /// `voices` that also ends when `cancel` is cancelled.
+    pub async fn voices_cancellable(
+        &self,
+        cancel: Arc<CancelToken>,
+    ) -> Result<Vec<Voice>, CallbackError> {
+        let client = self.inner.clone();
+        offload(Some(cancel), Kind::Read, move |_| voices(&client)).await
     }
 
-    /// Polls `callRecord` until the record appears or `timeout` passes (`null`/`nil`).
-    pub fn wait_for_outcome(
+    /// `callRecord` that also ends when `cancel` is cancelled.
+    pub async fn call_record_cancellable(
+        &self,
+        call_id: String,
+        cancel: Arc<CancelToken>,
+    ) -> Result<Option<CallRecord>, CallbackError> {
+        let client = self.inner.clone();
+        offload(Some(cancel), Kind::Read, move |_| {
+            call_record(&client, &call_id)
+        })
+        .await
+    }
+
+    /// `waitForOutcome` that also ends (polling stops) when `cancel` is cancelled.
+    pub async fn wait_for_outcome_cancellable(
+        &self,
+        call_id: String,
+        timeout: Duration,
+        cancel: Arc<CancelToken>,
+    ) -> Result<Option<CallRecord>, CallbackError> {
+        let client = self.inner.clone();
+        asynchronous::wait_for_outcome(Some(cancel), timeout, move || {
+            call_record(&client, &call_id)
+        })
+        .await
+    }
+
+    // ---- blocking: for threads of the app's own (a server, a background queue) ------------
+
+    /// `startCallback` on the calling thread (blocks for up to the client's deadline). With
+    /// `cancel`, a call still waiting for the limiter or a back-off ends with `RateLimited`,
+    /// nothing sent, once the token is cancelled.
+    #[uniffi::method(default(cancel = None))]
+    pub fn start_callback_blocking(
+        &self,
+        request: CallbackRequest,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<CallbackStarted, CallbackError> {
+        guarded(|| start(&self.inner, request, cancel.as_deref().map(|c| &c.inner)))
+    }
+
+    /// `checkCallback` on the calling thread.
+    pub fn check_callback_blocking(
+        &self,
+        request: CallbackRequest,
+    ) -> Result<Destination, CallbackError> {
+        guarded(|| check(&self.inner, request))
+    }
+
+    /// `lines` on the calling thread.
+    pub fn lines_blocking(&self) -> Result<Vec<Line>, CallbackError> {
+        guarded(|| lines(&self.inner))
+    }
+
+    /// `voices` on the calling thread.
+    pub fn voices_blocking(&self) -> Result<Vec<Voice>, CallbackError> {
+        guarded(|| voices(&self.inner))
+    }
+
+    /// `callRecord` on the calling thread.
+    pub fn call_record_blocking(
+        &self,
+        call_id: String,
+    ) -> Result<Option<CallRecord>, CallbackError> {
+        guarded(|| call_record(&self.inner, &call_id))
+    }
+
+    /// `waitForOutcome` on the calling thread (the thread sleeps between polls).
+    pub fn wait_for_outcome_blocking(
         &self,
         call_id: String,
         timeout: Duration,
@@ -228,4 +422,36 @@ impl CallbackClient {
     pub fn portal(&self) -> String {
         self.inner.portal()
     }
+}
+
+// The calls themselves, shared by the async and the blocking methods.
+
+fn start(
+    client: &core::Client,
+    request: CallbackRequest,
+    cancel: Option<&core::CancelToken>,
+) -> Result<CallbackStarted, CallbackError> {
+    let built = client.validate(request.into())?;
+    let started = match cancel {
+        Some(token) => client.start_callback_cancellable(&built, token)?,
+        None => client.start_callback(&built)?,
+    };
+    Ok(started.into())
+}
+
+fn check(client: &core::Client, request: CallbackRequest) -> Result<Destination, CallbackError> {
+    let built = client.validate(request.into())?;
+    Ok(client.check(&built)?.into())
+}
+
+fn lines(client: &core::Client) -> Result<Vec<Line>, CallbackError> {
+    Ok(client.lines()?.into_iter().map(Line::from).collect())
+}
+
+fn voices(client: &core::Client) -> Result<Vec<Voice>, CallbackError> {
+    Ok(client.voices()?.into_iter().map(Voice::from).collect())
+}
+
+fn call_record(client: &core::Client, call_id: &str) -> Result<Option<CallRecord>, CallbackError> {
+    Ok(client.call_record(call_id)?.map(CallRecord::from))
 }

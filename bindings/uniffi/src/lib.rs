@@ -4,9 +4,10 @@
 //! one place (`src/convert.rs`), calls the core, and maps the core's error in one place
 //! (`src/error.rs`). Every rule (ranges, presets, regions, texts) is the core's.
 //!
-//! Every export is synchronous and may block on the network for up to the client's deadline,
-//! so apps call it from a background dispatcher (Kotlin `withContext(Dispatchers.IO)`, Swift
-//! `Task.detached` or a background queue), never from the UI thread.
+//! The client's network calls are async exports under their plain names (Kotlin `suspend fun
+//! startCallback`, Swift `func startCallback(request:) async throws`), each run on a thread of
+//! its own and cancellable by the coroutine or task (`src/asynchronous.rs`; no async runtime),
+//! and each has a blocking `...Blocking` twin for the app's own threads.
 //!
 //! Names in the foreign languages (Kotlin package `bitrix24.callback`, Swift module
 //! `Bitrix24Callback`): `CallbackClient`, `CallbackError` (Kotlin `CallbackException`),
@@ -14,10 +15,12 @@
 
 uniffi::setup_scaffolding!();
 
+mod asynchronous;
 mod client;
 mod convert;
 mod error;
 mod functions;
+mod testing;
 mod types;
 
 pub use client::{CallbackClient, CancelToken, TokenStore, TokenStoreError};
@@ -25,6 +28,10 @@ pub use error::{CallbackError, ErrorCode, ErrorDetails, Violation};
 pub use functions::{
     classify_response, default_high_risk_regions, known_voices, mask_number, max_text_chars,
     number_type_from_str, parse_event, validate_request, version,
+};
+pub use testing::{
+    FakeCall, FakeCallState, FakeEvent, FakeFault, FakeFaultKind, FakeLine, FakePortal,
+    FakePortalError, FakePortalOptions, FakeRequest, FakeStats, FakeTokens, fake_portal_available,
 };
 pub use types::{
     CallOutcome, CallRecord, CallbackRequest, CallbackStarted, ClientOptions, Destination,

@@ -10,8 +10,8 @@ use callback_core as core;
 use callback_fake_portal::redis_server::RedisServer;
 use callback_fake_portal::{FakePortal, FakePortalConfig};
 use callback_uniffi::{
-    CallbackClient, CallbackError, CallbackRequest, ClientOptions, DestinationPolicy, ErrorCode,
-    NumberType, OAuthCredentials, RateLimit, TokenPair, TokenStore, TokenStoreError,
+    CallbackClient, CallbackError, CallbackRequest, CancelToken, ClientOptions, DestinationPolicy,
+    ErrorCode, NumberType, OAuthCredentials, RateLimit, TokenPair, TokenStore, TokenStoreError,
     classify_response, default_high_risk_regions, mask_number, number_type_from_str,
     validate_request,
 };
@@ -140,10 +140,10 @@ fn every_core_code_maps_to_the_variant_of_the_same_code() {
 fn start_callback_and_lines_through_the_binding() {
     let portal = portal();
     let client = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
-    let lines = client.lines().unwrap();
+    let lines = client.lines_blocking().unwrap();
     assert!(lines.iter().any(|l| l.id == "reg1"));
     let started = client
-        .start_callback(request("+12015550123", "reg1"))
+        .start_callback_blocking(request("+12015550123", "reg1"), None)
         .unwrap();
     assert!(started.call_id.is_some());
     assert!(!started.deduplicated);
@@ -210,7 +210,7 @@ fn portal_errors_keep_their_fields() {
     let portal = portal();
     let client = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
     let err = client
-        .start_callback(request("+12015550124", "nosuchline"))
+        .start_callback_blocking(request("+12015550124", "nosuchline"), None)
         .unwrap_err();
     let d = err.details();
     assert!(matches!(err, CallbackError::LineNotFound { .. }), "{err:?}");
@@ -229,14 +229,14 @@ fn https_portal_with_an_extra_root_certificate() {
     .unwrap();
     let ca = portal.ca_pem().expect("a CA for the TLS portal");
     let without = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
-    let err = without.lines().unwrap_err();
+    let err = without.lines_blocking().unwrap_err();
     assert_eq!(err.code(), ErrorCode::Transport, "{err:?}");
     let opts = ClientOptions {
         root_certificates: vec![ca],
         ..options().unwrap()
     };
     let with = CallbackClient::webhook(portal.webhook_url(), Some(opts)).unwrap();
-    assert!(!with.lines().unwrap().is_empty());
+    assert!(!with.lines_blocking().unwrap().is_empty());
 }
 
 struct Recorder(Arc<Mutex<Vec<TokenPair>>>);
@@ -267,10 +267,10 @@ fn rotated_tokens_reach_the_token_store() {
     let saved = Arc::new(Mutex::new(Vec::new()));
     let store: Box<dyn TokenStore> = Box::new(Recorder(saved.clone()));
     let client = CallbackClient::oauth(creds, options(), Some(store)).unwrap();
-    client.lines().unwrap();
+    client.lines_blocking().unwrap();
     assert!(saved.lock().unwrap().is_empty());
     portal.expire_access_tokens();
-    client.voices().unwrap();
+    client.voices_blocking().unwrap();
     let saved = saved.lock().unwrap();
     assert_eq!(saved.len(), 1);
     assert_ne!(saved[0].access_token, grant.access_token);
@@ -321,7 +321,7 @@ fn policy_vectors_through_check_callback() {
         let number = case["number"].as_str().unwrap();
         let expect = &case["expect"];
         match (
-            client.check_callback(request(number, "reg1")),
+            client.check_callback_blocking(request(number, "reg1")),
             expect["code"].as_str(),
         ) {
             (Ok(d), None) => {
@@ -395,7 +395,7 @@ fn check_callback_decides_without_traffic_or_reservation() {
     let client = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
 
     let d = client
-        .check_callback(request("+44 20 7946 0000", "reg1"))
+        .check_callback_blocking(request("+44 20 7946 0000", "reg1"))
         .unwrap();
     assert_eq!(d.number, "+442079460000");
     assert_eq!(d.masked_number, mask_number(d.number.clone()));
@@ -406,7 +406,7 @@ fn check_callback_decides_without_traffic_or_reservation() {
     assert!(!printed.contains("2079460000"), "{printed}");
 
     let err = client
-        .check_callback(request("+39 0878 123 45", "reg1"))
+        .check_callback_blocking(request("+39 0878 123 45", "reg1"))
         .unwrap_err();
     assert!(
         matches!(err, CallbackError::DestinationBlocked { .. }),
@@ -418,22 +418,22 @@ fn check_callback_decides_without_traffic_or_reservation() {
     // Checking reserves nothing: many checks, then the call itself still goes through.
     for _ in 0..10 {
         client
-            .check_callback(request("+12015550123", "reg1"))
+            .check_callback_blocking(request("+12015550123", "reg1"))
             .unwrap();
     }
     assert!(portal.requests().is_empty(), "checkCallback sent something");
     client
-        .start_callback(request("+12015550123", "reg1"))
+        .start_callback_blocking(request("+12015550123", "reg1"), None)
         .unwrap();
     assert_eq!(portal.ledger().len(), 1);
     // Now start would refuse the number (cooldown), and so does the check.
     let err = client
-        .check_callback(request("+12015550123", "reg1"))
+        .check_callback_blocking(request("+12015550123", "reg1"))
         .unwrap_err();
     assert_eq!(violations(&err), pairs(&[("TO_NUMBER", "cooldown")]));
     let requests = portal.requests().len();
     let again = client
-        .start_callback(request("+12015550123", "reg1"))
+        .start_callback_blocking(request("+12015550123", "reg1"), None)
         .unwrap_err();
     assert_eq!(again.details(), err.details());
     assert_eq!(portal.requests().len(), requests);
@@ -447,13 +447,21 @@ fn an_idempotency_key_reused_for_another_number_is_refused() {
         idempotency_key: Some("form-7".into()),
         ..request(number, "reg1")
     };
-    client.start_callback(keyed("+12025550111")).unwrap();
+    client
+        .start_callback_blocking(keyed("+12025550111"), None)
+        .unwrap();
     // The same request: start would answer from memory, so the check accepts it.
-    let d = client.check_callback(keyed("+12025550111")).unwrap();
+    let d = client
+        .check_callback_blocking(keyed("+12025550111"))
+        .unwrap();
     assert_eq!(d.number, "+12025550111");
     for err in [
-        client.check_callback(keyed("+12025550112")).unwrap_err(),
-        client.start_callback(keyed("+12025550112")).unwrap_err(),
+        client
+            .check_callback_blocking(keyed("+12025550112"))
+            .unwrap_err(),
+        client
+            .start_callback_blocking(keyed("+12025550112"), None)
+            .unwrap_err(),
     ] {
         assert!(
             matches!(err, CallbackError::InvalidRequest { .. }),
@@ -501,15 +509,15 @@ fn the_hourly_cap_and_the_high_risk_list_are_options() {
     let client = CallbackClient::webhook(portal.webhook_url(), policy_options(capped)).unwrap();
     for _ in 0..2 {
         client
-            .start_callback(request("+12025550120", "reg1"))
+            .start_callback_blocking(request("+12025550120", "reg1"), None)
             .unwrap();
     }
     for err in [
         client
-            .check_callback(request("+12025550120", "reg1"))
+            .check_callback_blocking(request("+12025550120", "reg1"))
             .unwrap_err(),
         client
-            .start_callback(request("+12025550120", "reg1"))
+            .start_callback_blocking(request("+12025550120", "reg1"), None)
             .unwrap_err(),
     ] {
         assert_eq!(err.code(), ErrorCode::DestinationBlocked, "{err:?}");
@@ -522,7 +530,7 @@ fn the_hourly_cap_and_the_high_risk_list_are_options() {
     assert!(default_high_risk_regions().contains(&"JM".to_owned()));
     let default = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
     let err = default
-        .check_callback(request(jamaica, "reg1"))
+        .check_callback_blocking(request(jamaica, "reg1"))
         .unwrap_err();
     assert_eq!(
         violations(&err),
@@ -533,7 +541,9 @@ fn the_hourly_cap_and_the_high_risk_list_are_options() {
         ..DestinationPolicy::default()
     };
     let client = CallbackClient::webhook(portal.webhook_url(), policy_options(own)).unwrap();
-    let d = client.check_callback(request(jamaica, "reg1")).unwrap();
+    let d = client
+        .check_callback_blocking(request(jamaica, "reg1"))
+        .unwrap();
     assert_eq!(
         (d.region.as_deref(), d.number_type),
         (Some("JM"), NumberType::Mobile)
@@ -575,10 +585,10 @@ fn an_unreachable_shared_state_refuses_before_sending() {
         CallbackClient::webhook(portal.webhook_url(), shared_options(UNREACHABLE_REDIS)).unwrap();
     for err in [
         client
-            .start_callback(keyed("+12025550130", "form-1"))
+            .start_callback_blocking(keyed("+12025550130", "form-1"), None)
             .unwrap_err(),
         client
-            .check_callback(keyed("+12025550130", "form-1"))
+            .check_callback_blocking(keyed("+12025550130", "form-1"))
             .unwrap_err(),
     ] {
         assert!(
@@ -618,7 +628,7 @@ fn a_shared_state_password_is_never_shown() {
     assert!(!printed.contains("s3cretpw"), "{printed}");
     let client = CallbackClient::webhook(portal.webhook_url(), Some(opts)).unwrap();
     let err = client
-        .start_callback(keyed("+12025550131", "form-2"))
+        .start_callback_blocking(keyed("+12025550131", "form-2"), None)
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::SharedStateUnavailable, "{err:?}");
     let text = format!("{err} {err:?} {}", err.details().description);
@@ -641,15 +651,19 @@ fn two_clients_with_one_shared_state_place_one_call_per_key() {
     let client =
         || CallbackClient::webhook(portal.webhook_url(), shared_options(&redis.url())).unwrap();
     let (a, b) = (client(), client());
-    let first = a.start_callback(keyed("+12025550132", "form-3")).unwrap();
-    let second = b.start_callback(keyed("+12025550132", "form-3")).unwrap();
+    let first = a
+        .start_callback_blocking(keyed("+12025550132", "form-3"), None)
+        .unwrap();
+    let second = b
+        .start_callback_blocking(keyed("+12025550132", "form-3"), None)
+        .unwrap();
     assert!(!first.deduplicated);
     assert!(second.deduplicated, "the second client knew the key");
     assert_eq!(second.call_id, first.call_id);
     assert_eq!(portal.ledger().len(), 1, "one call placed");
     // The number's cooldown is shared too.
     let err = b
-        .check_callback(request("+12025550132", "reg1"))
+        .check_callback_blocking(request("+12025550132", "reg1"))
         .unwrap_err();
     assert_eq!(violations(&err), pairs(&[("TO_NUMBER", "cooldown")]));
 
@@ -663,8 +677,183 @@ fn two_clients_with_one_shared_state_place_one_call_per_key() {
     )
     .unwrap();
     let third = other
-        .start_callback(keyed("+12025550132", "form-3"))
+        .start_callback_blocking(keyed("+12025550132", "form-3"), None)
         .unwrap();
     assert!(!third.deduplicated);
     assert_eq!(portal.ledger().len(), 2);
+}
+
+/// A minimal executor for the async exports: polls on this thread, parks between wake-ups
+/// (uniffi's foreign executors do the same job from Kotlin and Swift).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+#[test]
+fn the_async_methods_work_without_a_runtime() {
+    let portal = portal();
+    let client = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
+    let lines = block_on(client.lines()).unwrap();
+    assert!(lines.iter().any(|l| l.id == "reg1"));
+    assert!(!block_on(client.voices()).unwrap().is_empty());
+    let d = block_on(client.check_callback(request("+12015550125", "reg1"))).unwrap();
+    assert_eq!(d.number, "+12015550125");
+    let started = block_on(client.start_callback(request("+12015550125", "reg1"))).unwrap();
+    let call_id = started.call_id.unwrap();
+    let record = block_on(client.wait_for_outcome(call_id.clone(), Duration::from_secs(10)))
+        .unwrap()
+        .expect("the simulated call ends within the wait");
+    assert_eq!(record.call_id, call_id);
+    assert!(block_on(client.call_record(call_id)).unwrap().is_some());
+    let err = block_on(client.start_callback(request("+12015550126", "nosuchline"))).unwrap_err();
+    assert!(matches!(err, CallbackError::LineNotFound { .. }), "{err:?}");
+    assert_eq!(portal.ledger().len(), 1);
+}
+
+/// A client whose limiter admits one call, then one every 5 s.
+fn slow_client(portal: &FakePortal) -> Arc<CallbackClient> {
+    CallbackClient::webhook(
+        portal.webhook_url(),
+        Some(ClientOptions {
+            rate_limit: Some(RateLimit::Custom {
+                burst: 1,
+                per_second: 0.2,
+            }),
+            deadline: Some(Duration::from_secs(30)),
+            ..options().unwrap()
+        }),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_dropped_start_waiting_for_the_limiter_sends_nothing() {
+    use std::task::{Context, Waker};
+    let portal = portal();
+    let client = slow_client(&portal);
+    block_on(client.start_callback(request("+12015550127", "reg1"))).unwrap();
+    let sent = portal.requests().len();
+    let mut waiting = Box::pin(client.start_callback(request("+12015550128", "reg1")));
+    assert!(
+        waiting
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    drop(waiting);
+    // The call's thread saw its token cancelled and gave up; nothing reaches the portal, not
+    // even once the limiter would have admitted it.
+    std::thread::sleep(Duration::from_millis(5_500));
+    assert_eq!(portal.requests().len(), sent);
+    assert_eq!(portal.ledger().len(), 1);
+}
+
+#[test]
+fn a_cancelled_token_ends_an_async_start_at_once() {
+    let portal = portal();
+    let client = slow_client(&portal);
+    block_on(client.start_callback(request("+12015550129", "reg1"))).unwrap();
+    let cancel = CancelToken::new();
+    let c = cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        c.cancel();
+    });
+    let started = std::time::Instant::now();
+    let err = block_on(client.start_callback_cancellable(request("+12015550130", "reg1"), cancel))
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, CallbackError::RateLimited { .. }), "{err:?}");
+    assert!(err.details().description.contains("nothing was sent"));
+    assert_eq!(portal.ledger().len(), 1);
+    // The blocking form takes the same token.
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let err = client
+        .start_callback_blocking(request("+12015550131", "reg1"), Some(cancel))
+        .unwrap_err();
+    assert!(matches!(err, CallbackError::RateLimited { .. }), "{err:?}");
+    assert_eq!(portal.ledger().len(), 1);
+}
+
+#[test]
+fn a_cancelled_wait_for_outcome_stops_polling() {
+    let portal = FakePortal::start(FakePortalConfig {
+        stage_duration: Duration::from_secs(60),
+        ..FakePortalConfig::default()
+    })
+    .unwrap();
+    let client = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
+    let call_id = block_on(client.start_callback(request("+12015550132", "reg1")))
+        .unwrap()
+        .call_id
+        .unwrap();
+    let cancel = CancelToken::new();
+    let c = cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1_200));
+        c.cancel();
+    });
+    let started = std::time::Instant::now();
+    let err =
+        block_on(client.wait_for_outcome_cancellable(call_id, Duration::from_secs(60), cancel))
+            .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, CallbackError::RateLimited { .. }), "{err:?}");
+    let polls = |p: &FakePortal| {
+        p.requests()
+            .iter()
+            .filter(|r| r.rest_method.as_deref() == Some("voximplant.statistic.get"))
+            .count()
+    };
+    let seen = polls(&portal);
+    assert!((2..=4).contains(&seen), "{seen} polls in 1.2 s");
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(polls(&portal), seen, "no poll after the cancellation");
+}
+
+/// Only with `--features test-hooks` (the hook exists only in test builds of the core).
+#[cfg(feature = "test-hooks")]
+#[test]
+fn a_forced_panic_is_outcome_unknown_and_the_client_goes_on() {
+    let portal = portal();
+    let client = CallbackClient::webhook(portal.webhook_url(), options()).unwrap();
+    let err = client
+        .start_callback_blocking(request("+12015550133", core::TEST_PANIC_LINE), None)
+        .unwrap_err();
+    assert!(
+        matches!(err, CallbackError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
+    let err = block_on(client.start_callback(request("+12015550134", core::TEST_PANIC_LINE)))
+        .unwrap_err();
+    assert!(
+        matches!(err, CallbackError::OutcomeUnknown { .. }),
+        "{err:?}"
+    );
+    assert!(block_on(client.start_callback(request("+12015550135", "reg1"))).is_ok());
 }

@@ -24,14 +24,14 @@ class CheckTest {
     @Test
     fun allowedDestinationHidesTheNumberWhenPrinted() {
         webhookClient().use { client ->
-            val d = client.checkCallback(request("+44 20 7946 0000"))
+            val d = client.checkCallbackBlocking(request("+44 20 7946 0000"))
             assertEquals("+442079460000", d.number)
             assertEquals(maskNumber(d.number), d.maskedNumber)
             assertEquals("GB", d.region)
             assertEquals(NumberType.FIXED_LINE, d.numberType)
             assertTrue(d.toString().contains(d.maskedNumber), "$d")
             assertFalse(d.toString().contains("2079460000"), "number in: $d")
-            assertEquals(0, Portal.requests().length(), "checkCallback sent something")
+            assertEquals(0, Portal.requests().size, "checkCallback sent something")
         }
     }
 
@@ -39,11 +39,11 @@ class CheckTest {
     fun premiumRateIsRefusedWithItsCode() {
         webhookClient().use { client ->
             val e = expectError<CallbackException.DestinationBlocked>(ErrorCode.DESTINATION_BLOCKED) {
-                client.checkCallback(request("+39 0878 123 45"))
+                client.checkCallbackBlocking(request("+39 0878 123 45"))
             }
             assertEquals(listOf("TO_NUMBER" to "premium_rate"), e.violations.map { it.field to it.code })
             assertNull(e.httpStatus)
-            assertEquals(0, Portal.requests().length(), "checkCallback sent something")
+            assertEquals(0, Portal.requests().size, "checkCallback sent something")
         }
     }
 
@@ -51,17 +51,17 @@ class CheckTest {
     fun checkingSendsAndReservesNothing() {
         webhookClient().use { client ->
             val number = Numbers.fresh()
-            repeat(10) { client.checkCallback(request(number)) }
-            assertEquals(0, Portal.requests().length(), "checkCallback sent something")
-            client.startCallback(request(number))
-            assertEquals(1, Portal.ledger().length())
+            repeat(10) { client.checkCallbackBlocking(request(number)) }
+            assertEquals(0, Portal.requests().size, "checkCallback sent something")
+            client.startCallbackBlocking(request(number))
+            assertEquals(1, Portal.ledger().size)
             // Now startCallback would refuse the number (cooldown), and so does the check.
-            val sent = Portal.requests().length()
+            val sent = Portal.requests().size
             val e = expectError<CallbackException.DestinationBlocked>(ErrorCode.DESTINATION_BLOCKED) {
-                client.checkCallback(request(number))
+                client.checkCallbackBlocking(request(number))
             }
             assertEquals(listOf("TO_NUMBER" to "cooldown"), e.violations.map { it.field to it.code })
-            assertEquals(sent, Portal.requests().length(), "checkCallback sent something")
+            assertEquals(sent, Portal.requests().size, "checkCallback sent something")
         }
     }
 
@@ -70,17 +70,17 @@ class CheckTest {
         webhookClient().use { client ->
             val first = Numbers.fresh()
             val other = Numbers.fresh()
-            client.startCallback(request(first, key = "form-7"))
+            client.startCallbackBlocking(request(first, key = "form-7"))
             // The same request: startCallback would answer from memory, so the check accepts it.
-            assertEquals(first, client.checkCallback(request(first, key = "form-7")).number)
+            assertEquals(first, client.checkCallbackBlocking(request(first, key = "form-7")).number)
             for (call in listOf(
-                { client.checkCallback(request(other, key = "form-7")) },
-                { client.startCallback(request(other, key = "form-7")) },
+                { client.checkCallbackBlocking(request(other, key = "form-7")) },
+                { client.startCallbackBlocking(request(other, key = "form-7")) },
             )) {
                 val e = expectError<CallbackException.InvalidRequest>(ErrorCode.INVALID_REQUEST) { call() }
                 assertEquals(listOf("idempotency_key" to "reused"), e.violations.map { it.field to it.code })
             }
-            assertEquals(1, Portal.ledger().length(), "calls placed")
+            assertEquals(1, Portal.ledger().size, "calls placed")
         }
     }
 
@@ -104,12 +104,12 @@ class CheckTest {
         val policy = DestinationPolicy(numberCooldown = Duration.ZERO, numberHourlyCap = 2u)
         webhookClient(options(policy = policy)).use { client ->
             val number = Numbers.fresh()
-            repeat(2) { client.startCallback(request(number)) }
-            for (call in listOf({ client.checkCallback(request(number)) }, { client.startCallback(request(number)) })) {
+            repeat(2) { client.startCallbackBlocking(request(number)) }
+            for (call in listOf({ client.checkCallbackBlocking(request(number)) }, { client.startCallbackBlocking(request(number)) })) {
                 val e = expectError<CallbackException.DestinationBlocked>(ErrorCode.DESTINATION_BLOCKED) { call() }
                 assertEquals(listOf("TO_NUMBER" to "hourly_cap"), e.violations.map { it.field to it.code })
             }
-            assertEquals(2, Portal.ledger().length(), "calls placed")
+            assertEquals(2, Portal.ledger().size, "calls placed")
         }
     }
 
@@ -122,7 +122,7 @@ class CheckTest {
         assertTrue("JM" in defaultHighRiskRegions(), "${defaultHighRiskRegions()}")
         val own = DestinationPolicy(highRiskRegions = listOf("CU"))
         webhookClient(options(policy = own)).use { client ->
-            assertEquals("JM", client.checkCallback(request("+1 876 555 0123")).region)
+            assertEquals("JM", client.checkCallbackBlocking(request("+1 876 555 0123")).region)
         }
     }
 }

@@ -1,5 +1,6 @@
-// The happy paths against the fake portal: a callback, dedupe, lines/voices, outcomes,
-// one client shared by several threads, cancellation.
+// The happy paths against the fake portal: a callback, dedupe, lines/voices, outcomes (the
+// suspend methods and their blocking twins), one client shared by several threads,
+// cancellation.
 package bitrix24.callback.tests
 
 import bitrix24.callback.CallOutcome
@@ -9,20 +10,12 @@ import bitrix24.callback.ErrorCode
 import bitrix24.callback.RateLimit
 import bitrix24.callback.maskNumber
 import bitrix24.callback.version
-import bitrix24.callback.CallbackClient
-import bitrix24.callback.CallbackRequest
-import bitrix24.callback.CallbackStarted
-import kotlinx.coroutines.CoroutineStart
-import kotlinx.coroutines.Dispatchers
+import bitrix24.callback.FakeFaultKind
 import kotlinx.coroutines.async
-import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.cancelAndJoin
-import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.delay
-import kotlinx.coroutines.ensureActive
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
-import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeout
 import org.junit.Before
 import java.time.Duration
@@ -37,36 +30,12 @@ import kotlin.test.assertNotNull
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
 
-/**
- * The README's suspending wrapper: runs the blocking call on Dispatchers.IO and turns coroutine
- * cancellation into a CancelToken (honoured while the call waits for the limiter or a back-off).
- */
-suspend fun CallbackClient.startCallbackSuspending(request: CallbackRequest): CallbackStarted =
-    coroutineScope {
-        val cancel = CancelToken()
-        val watcher = launch(start = CoroutineStart.UNDISPATCHED) {
-            try {
-                awaitCancellation()
-            } finally {
-                cancel.cancel()
-            }
-        }
-        try {
-            withContext(Dispatchers.IO) { startCallbackCancellable(request, cancel) }
-        } catch (e: CallbackException) {
-            ensureActive() // cancelled: surface the coroutine's CancellationException instead
-            throw e
-        } finally {
-            watcher.cancel()
-        }
-    }
-
 class ClientTest {
     @Before
     fun clean() = Portal.reset()
 
     @Test
-    fun startCallbackSucceeds() {
+    fun startCallbackSucceeds() = runBlocking<Unit> {
         webhookClient().use { client ->
             val number = Numbers.fresh()
             val started = client.startCallback(request(number))
@@ -78,18 +47,17 @@ class ClientTest {
             assertEquals(Portal.baseUrl.trimEnd('/'), client.portal().trimEnd('/'))
 
             val ledger = Portal.ledger()
-            assertEquals(1, ledger.length(), "calls placed")
-            val placed = ledger.getJSONObject(0)
-            assertEquals(callId, placed.getString("call_id"))
-            assertEquals("reg1", placed.getString("line"))
-            assertEquals(number, "+" + placed.getString("number").trimStart('+'))
+            assertEquals(1, ledger.size, "calls placed")
+            val placed = ledger[0]
+            assertEquals(callId, placed.callId)
+            assertEquals("reg1", placed.line)
+            assertEquals(number, "+" + placed.number.trimStart('+'))
+            assertFalse(placed.toString().contains(number.drop(4)), "number printed: $placed")
 
             // The library, the binding and the app's suffix, in the User-Agent.
-            val requests = Portal.requests()
-            val agent = (0 until requests.length())
-                .map { requests.getJSONObject(it) }
-                .first { it.optString("rest_method") == "voximplant.callback.start" }
-                .optString("user_agent")
+            val agent = Portal.requests()
+                .first { it.restMethod == "voximplant.callback.start" }
+                .userAgent
             assertEquals("bitrix24-callback/${version()} (uniffi/${version()}) kotlin-tests", agent)
         }
     }
@@ -98,17 +66,17 @@ class ClientTest {
     fun idempotencyKeyDeduplicates() {
         webhookClient().use { client ->
             val req = request(key = "form-submission-42")
-            val first = client.startCallback(req)
-            val second = client.startCallback(req)
+            val first = client.startCallbackBlocking(req)
+            val second = client.startCallbackBlocking(req)
             assertFalse(first.deduplicated)
             assertTrue(second.deduplicated)
             assertEquals(first.callId, second.callId)
-            assertEquals(1, Portal.ledger().length(), "the portal was called once")
+            assertEquals(1, Portal.ledger().size, "the portal was called once")
         }
     }
 
     @Test
-    fun linesAndVoices() {
+    fun linesAndVoices() = runBlocking<Unit> {
         webhookClient().use { client ->
             val lines = client.lines()
             val ids = lines.map { it.id }
@@ -125,14 +93,14 @@ class ClientTest {
     @Test
     fun restAppLineHasNoCallId() {
         webhookClient().use { client ->
-            val started = client.startCallback(request(line = "REST_APP:1"))
+            val started = client.startCallbackBlocking(request(line = "REST_APP:1"))
             assertNull(started.callId)
-            assertEquals(1, Portal.ledger().length())
+            assertEquals(1, Portal.ledger().size)
         }
     }
 
     @Test
-    fun outcomesOfFinishedCalls() {
+    fun outcomesOfFinishedCalls() = runBlocking<Unit> {
         webhookClient().use { client ->
             val answered = client.startCallback(request())
             val busy = client.startCallback(request("+12015550101"))
@@ -146,6 +114,9 @@ class ClientTest {
             assertEquals(b, client.callRecord(busy.callId!!))
             b.maskedNumber?.let { assertFalse(it.contains("5550101"), "masked: $it") }
             assertNull(client.callRecord("no-such-call-id"))
+            // The blocking twins answer the same.
+            assertEquals(b, client.callRecordBlocking(busy.callId!!))
+            assertEquals(b, client.waitForOutcomeBlocking(busy.callId!!, Duration.ofSeconds(5)))
         }
     }
 
@@ -164,7 +135,7 @@ class ClientTest {
                     gate.await()
                     repeat(perThread) { i ->
                         try {
-                            val started = client.startCallback(request(numbers[t * perThread + i]))
+                            val started = client.startCallbackBlocking(request(numbers[t * perThread + i]))
                             callIds += started.callId!!
                         } catch (e: Throwable) {
                             errors += e
@@ -177,17 +148,17 @@ class ClientTest {
             assertTrue(pool.awaitTermination(60, TimeUnit.SECONDS), "threads finished")
             assertTrue(errors.isEmpty(), "errors: $errors")
             assertEquals(threads * perThread, callIds.toSet().size, "distinct call ids")
-            assertEquals(threads * perThread, Portal.ledger().length(), "calls placed")
+            assertEquals(threads * perThread, Portal.ledger().size, "calls placed")
         }
     }
 
     @Test
-    fun fromACoroutineOnDispatchersIO() = runBlocking {
-        // The README's pattern: the blocking call runs on Dispatchers.IO while the calling
-        // coroutine's thread stays free (it keeps ticking during a slow portal answer).
-        Portal.fault("delay", times = 1, delayMs = 800)
+    fun suspendingCallsLeaveTheCallersThreadFree() = runBlocking<Unit> {
+        // runBlocking has one thread: it keeps ticking while the portal is slow, because the
+        // blocking call runs on a thread of the library's own.
+        Portal.fault(FakeFaultKind.Delay(Duration.ofMillis(800)))
         webhookClient().use { client ->
-            val call = async { withContext(Dispatchers.IO) { client.startCallback(request()) } }
+            val call = async { client.startCallback(request()) }
             var ticks = 0
             while (!call.isCompleted) {
                 delay(50)
@@ -199,18 +170,18 @@ class ClientTest {
     }
 
     @Test
-    fun cancellingTheCoroutineCancelsTheWaitingCall() = runBlocking {
+    fun cancellingTheCoroutineCancelsTheWaitingCall() = runBlocking<Unit> {
         // Buckets are shared process-wide per portal and numbers: these numbers are this test's.
         val opts = options(deadline = Duration.ofSeconds(30), rateLimit = RateLimit.Custom(1u, 0.04))
         webhookClient(opts).use { client ->
-            assertNotNull(client.startCallbackSuspending(request()).callId)
+            assertNotNull(client.startCallback(request()).callId)
             val began = System.nanoTime()
-            val job = launch { client.startCallbackSuspending(request()) }
+            val job = launch { client.startCallback(request()) }
             delay(300)
             withTimeout(10_000) { job.cancelAndJoin() }
             assertTrue(job.isCancelled)
             assertTrue((System.nanoTime() - began) < 10_000_000_000, "cancelled promptly")
-            assertEquals(1, Portal.ledger().length(), "the cancelled call was not sent")
+            assertEquals(1, Portal.ledger().size, "the cancelled call was not sent")
         }
     }
 
@@ -219,7 +190,7 @@ class ClientTest {
         // One token, refilled every 20 s: the second call has to wait for the limiter.
         val opts = options(deadline = Duration.ofSeconds(30), rateLimit = RateLimit.Custom(1u, 0.05))
         webhookClient(opts).use { client ->
-            client.startCallback(request())
+            client.startCallbackBlocking(request())
             val token = CancelToken()
             val canceller = Thread {
                 Thread.sleep(300)
@@ -228,13 +199,13 @@ class ClientTest {
             canceller.start()
             val began = System.nanoTime()
             val e = expectError<CallbackException.RateLimited>(ErrorCode.RATE_LIMITED) {
-                client.startCallbackCancellable(request(), token)
+                client.startCallbackBlocking(request(), token)
             }
             canceller.join()
             assertTrue(token.isCancelled())
             assertTrue(e.retrySafe)
             assertTrue((System.nanoTime() - began) < 10_000_000_000, "gave up promptly")
-            assertEquals(1, Portal.ledger().length(), "the cancelled call was not sent")
+            assertEquals(1, Portal.ledger().size, "the cancelled call was not sent")
         }
     }
 

@@ -13,8 +13,8 @@ import bitrix24.callback.TokenPair
 import bitrix24.callback.classifyResponse
 import bitrix24.callback.errorCodeFromStr
 import bitrix24.callback.validateRequest
-import org.json.JSONArray
-import org.json.JSONObject
+import bitrix24.callback.FakeFaultKind
+import bitrix24.callback.FakePortalOptions
 import org.junit.Before
 import java.time.Duration
 import kotlin.test.Test
@@ -44,7 +44,7 @@ class ErrorTest {
     fun invalidRequestListsEveryViolation() {
         webhookClient().use { client ->
             val e = expectError<CallbackException.InvalidRequest>(ErrorCode.INVALID_REQUEST) {
-                client.startCallback(CallbackRequest(fromLine = "", toNumber = "12", text = ""))
+                client.startCallbackBlocking(CallbackRequest(fromLine = "", toNumber = "12", text = ""))
             }
             val fields = e.violations.map { it.field }
             assertTrue("FROM_LINE" in fields && "TO_NUMBER" in fields && "TEXT_TO_PRONOUNCE" in fields, "$fields")
@@ -52,7 +52,7 @@ class ErrorTest {
             assertNull(e.httpStatus)
             assertNull(e.bitrixCode)
             assertEquals(e.violations, e.details().violations)
-            assertEquals(0, Portal.ledger().length(), "nothing sent")
+            assertEquals(0, Portal.ledger().size, "nothing sent")
         }
         // The same through the free function, without a client.
         val e = expectError<CallbackException.InvalidRequest>(ErrorCode.INVALID_REQUEST) {
@@ -102,10 +102,10 @@ class ErrorTest {
         val policy = DestinationPolicy(allowedRegions = listOf("DE"))
         webhookClient(options(policy = policy)).use { client ->
             val e = expectError<CallbackException.DestinationBlocked>(ErrorCode.DESTINATION_BLOCKED) {
-                client.startCallback(request())
+                client.startCallbackBlocking(request())
             }
             assertNull(e.httpStatus)
-            assertEquals(0, Portal.ledger().length(), "nothing sent")
+            assertEquals(0, Portal.ledger().size, "nothing sent")
         }
     }
 
@@ -113,33 +113,33 @@ class ErrorTest {
     fun destinationBlockedByCooldown() {
         webhookClient().use { client ->
             val number = Numbers.fresh()
-            client.startCallback(request(number))
+            client.startCallbackBlocking(request(number))
             expectError<CallbackException.DestinationBlocked>(ErrorCode.DESTINATION_BLOCKED) {
-                client.startCallback(request(number))
+                client.startCallbackBlocking(request(number))
             }
-            assertEquals(1, Portal.ledger().length())
+            assertEquals(1, Portal.ledger().size)
         }
     }
 
     @Test
     fun rateLimitedByThePortal() {
-        Portal.fault("query_limit", times = 1000)
+        Portal.fault(FakeFaultKind.QueryLimit, times = 1000)
         webhookClient(options(deadline = Duration.ofSeconds(2))).use { client ->
             val e = expectError<CallbackException.RateLimited>(ErrorCode.RATE_LIMITED) {
-                client.startCallback(request())
+                client.startCallbackBlocking(request())
             }
             assertEquals("QUERY_LIMIT_EXCEEDED", e.bitrixCode)
             assertEquals(503.toUShort(), e.httpStatus)
-            assertEquals(0, Portal.ledger().length())
+            assertEquals(0, Portal.ledger().size)
         }
     }
 
     @Test
     fun operationTimeLimit() {
-        Portal.fault("operation_time_limit", times = 1000)
+        Portal.fault(FakeFaultKind.OperationTimeLimit, times = 1000)
         webhookClient(options(deadline = Duration.ofSeconds(2))).use { client ->
             val e = expectError<CallbackException.OperationTimeLimit>(ErrorCode.OPERATION_TIME_LIMIT) {
-                client.startCallback(request())
+                client.startCallbackBlocking(request())
             }
             assertEquals("OPERATION_TIME_LIMIT", e.bitrixCode)
             assertEquals(429.toUShort(), e.httpStatus)
@@ -150,7 +150,7 @@ class ErrorTest {
     fun authFailedWithAWrongWebhookSecret() {
         val wrong = Portal.webhookUrl.trimEnd('/').substringBeforeLast('/') + "/wrongsecret0000000001/"
         CallbackClient.webhook(wrong, options()).use { client ->
-            val e = expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.lines() }
+            val e = expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.linesBlocking() }
             assertNotNull(e.httpStatus)
             assertFalse("${e.message} $e".contains("wrongsecret0000000001"), "secret echoed: $e")
         }
@@ -158,33 +158,33 @@ class ErrorTest {
 
     @Test
     fun insufficientScope() {
-        Portal.config(JSONObject().put("webhook_scopes", JSONArray(listOf("crm"))))
+        Portal.update(FakePortalOptions(webhookScopes = listOf("crm")))
         try {
             webhookClient().use { client ->
                 val e = expectError<CallbackException.InsufficientScope>(ErrorCode.INSUFFICIENT_SCOPE) {
-                    client.startCallback(request())
+                    client.startCallbackBlocking(request())
                 }
                 assertEquals("insufficient_scope", e.bitrixCode)
                 assertNotNull(e.httpStatus)
             }
         } finally {
-            Portal.config(JSONObject().put("webhook_scopes", JSONArray(listOf("call", "telephony"))))
+            Portal.update(FakePortalOptions(webhookScopes = listOf("call", "telephony")))
         }
     }
 
     @Test
     fun accessDenied() {
-        Portal.config(JSONObject().put("outgoing_call_permission", false))
+        Portal.update(FakePortalOptions(outgoingCallPermission = false))
         try {
             webhookClient().use { client ->
                 val e = expectError<CallbackException.AccessDenied>(ErrorCode.ACCESS_DENIED) {
-                    client.startCallback(request())
+                    client.startCallbackBlocking(request())
                 }
                 assertEquals("ACCESS_DENIED", e.bitrixCode)
                 assertEquals(403.toUShort(), e.httpStatus)
             }
         } finally {
-            Portal.config(JSONObject().put("outgoing_call_permission", true))
+            Portal.update(FakePortalOptions(outgoingCallPermission = true))
         }
     }
 
@@ -192,11 +192,11 @@ class ErrorTest {
     fun lineNotFound() {
         webhookClient().use { client ->
             val e = expectError<CallbackException.LineNotFound>(ErrorCode.LINE_NOT_FOUND) {
-                client.startCallback(request(line = "nosuchline"))
+                client.startCallbackBlocking(request(line = "nosuchline"))
             }
             assertEquals(400.toUShort(), e.httpStatus)
             assertNotNull(e.bitrixCode)
-            assertEquals(0, Portal.ledger().length())
+            assertEquals(0, Portal.ledger().size)
         }
     }
 
@@ -215,10 +215,10 @@ class ErrorTest {
 
     @Test
     fun portalErrorOnOverload() {
-        Portal.fault("overload", times = 1000)
+        Portal.fault(FakeFaultKind.Overload, times = 1000)
         webhookClient(options(deadline = Duration.ofSeconds(2))).use { client ->
             val e = expectError<CallbackException.Portal>(ErrorCode.PORTAL_ERROR) {
-                client.startCallback(request())
+                client.startCallbackBlocking(request())
             }
             assertEquals("OVERLOAD_LIMIT", e.bitrixCode)
             assertEquals(503.toUShort(), e.httpStatus)
@@ -229,7 +229,7 @@ class ErrorTest {
     fun transportWhenNothingListens() {
         val closed = java.net.ServerSocket(0).use { it.localPort }
         CallbackClient.webhook("http://127.0.0.1:$closed/rest/1/abcdefghijklmnop/", options()).use { client ->
-            val e = expectError<CallbackException.Transport>(ErrorCode.TRANSPORT) { client.lines() }
+            val e = expectError<CallbackException.Transport>(ErrorCode.TRANSPORT) { client.linesBlocking() }
             assertNull(e.httpStatus)
             assertFalse("${e.message}".contains("abcdefghijklmnop"))
         }
@@ -237,26 +237,26 @@ class ErrorTest {
 
     @Test
     fun outcomeUnknownWhenTheConnectionDropsAfterExecuting() {
-        Portal.fault("close_after_execute", times = 1)
+        Portal.fault(FakeFaultKind.CloseAfterExecute)
         webhookClient().use { client ->
             val e = expectError<CallbackException.OutcomeUnknown>(ErrorCode.OUTCOME_UNKNOWN) {
-                client.startCallback(request())
+                client.startCallbackBlocking(request())
             }
             assertFalse(e.retrySafe)
-            assertEquals(1, Portal.ledger().length(), "the portal did place the call")
+            assertEquals(1, Portal.ledger().size, "the portal did place the call")
         }
     }
 
     @Test
     fun outcomeUnknownOnHtml502AndControllerFailure() {
-        Portal.fault("html_502", times = 1)
+        Portal.fault(FakeFaultKind.Html502)
         webhookClient().use { client ->
             val e = expectError<CallbackException.OutcomeUnknown>(ErrorCode.OUTCOME_UNKNOWN) {
-                client.startCallback(request())
+                client.startCallbackBlocking(request())
             }
             assertEquals(502.toUShort(), e.httpStatus)
             expectError<CallbackException.OutcomeUnknown>(ErrorCode.OUTCOME_UNKNOWN) {
-                client.startCallback(request("+12015550106"))
+                client.startCallbackBlocking(request("+12015550106"))
             }
         }
     }
@@ -285,12 +285,12 @@ class ErrorTest {
     /** The README's catch clauses: a specific variant first, then any CallbackException. */
     @Test
     fun readmeCatchClauses() {
-        Portal.fault("close_after_execute", times = 1)
+        Portal.fault(FakeFaultKind.CloseAfterExecute)
         val seen = ArrayList<String>()
         webhookClient().use { client ->
             for (req in listOf(request(), request(line = "nosuchline"))) {
                 try {
-                    client.startCallback(req)
+                    client.startCallbackBlocking(req)
                 } catch (e: CallbackException.OutcomeUnknown) {
                     seen += "do not resend"
                 } catch (e: CallbackException) {

@@ -8,7 +8,7 @@ import bitrix24.callback.ErrorCode
 import bitrix24.callback.TelephonyEvent
 import bitrix24.callback.parseEvent
 import com.sun.net.httpserver.HttpServer
-import org.json.JSONObject
+import bitrix24.callback.FakePortalOptions
 import org.junit.Before
 import java.net.InetSocketAddress
 import java.util.concurrent.LinkedBlockingQueue
@@ -34,13 +34,14 @@ class EventsTest {
         server.start()
         val token = "kotlin-application-token-0001"
         try {
-            Portal.admin(
-                "POST", "events",
-                JSONObject().put("handler_url", "http://127.0.0.1:${server.address.port}/events")
-                    .put("application_token", token),
+            Portal.update(
+                FakePortalOptions(
+                    eventHandler = "http://127.0.0.1:${server.address.port}/events",
+                    applicationToken = token,
+                ),
             )
             webhookClient().use { client ->
-                val callId = assertNotNull(client.startCallback(request("+12015550102")).callId)
+                val callId = assertNotNull(client.startCallbackBlocking(request("+12015550102")).callId)
                 var end: TelephonyEvent? = null
                 var endBody = ""
                 val until = System.nanoTime() + 20_000_000_000
@@ -61,7 +62,7 @@ class EventsTest {
                 }
             }
         } finally {
-            Portal.admin("POST", "events", JSONObject().put("handler_url", JSONObject.NULL))
+            Portal.update(FakePortalOptions(eventHandler = ""))
             server.stop(0)
         }
     }

@@ -26,8 +26,8 @@ class OAuthTest {
         return OAuthCredentials(
             clientId = Portal.oauthClientId,
             clientSecret = Portal.oauthClientSecret,
-            accessToken = grant.getString("access_token"),
-            refreshToken = grant.getString("refresh_token"),
+            accessToken = grant.accessToken,
+            refreshToken = grant.refreshToken,
             clientEndpoint = Portal.clientEndpoint,
             serverEndpoint = Portal.serverEndpoint,
         )
@@ -45,11 +45,11 @@ class OAuthTest {
         val creds = credentials()
         val store = Recorder()
         CallbackClient.oauth(creds, options(), store).use { client ->
-            client.lines()
+            client.linesBlocking()
             assertEquals(0, store.saved.size, "no refresh while the token is valid")
 
             Portal.expireTokens()
-            val started = client.startCallback(request())
+            val started = client.startCallbackBlocking(request())
             assertNotNull(started.callId)
             assertEquals(1, store.saved.size, "one rotation")
             val pair = store.saved[0]
@@ -58,9 +58,9 @@ class OAuthTest {
             assertFalse(pair.toString().contains(pair.accessToken), "printed token: $pair")
             assertFalse(pair.toString().contains(pair.refreshToken), "printed token: $pair")
 
-            client.voices()
+            client.voicesBlocking()
             assertEquals(1, store.saved.size, "the new token is in use")
-            assertEquals(1, Portal.ledger().length())
+            assertEquals(1, Portal.ledger().size)
         }
     }
 
@@ -73,7 +73,7 @@ class OAuthTest {
         }
         CallbackClient.oauth(credentials(), options(), failing).use { client ->
             Portal.expireTokens()
-            val e = expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.lines() }
+            val e = expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.linesBlocking() }
             assertTrue(e.description.contains("disk full"), e.description)
         }
     }
@@ -87,7 +87,7 @@ class OAuthTest {
         }
         CallbackClient.oauth(credentials(), options(), throwing).use { client ->
             Portal.expireTokens()
-            val e = expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.lines() }
+            val e = expectError<CallbackException.AuthFailed>(ErrorCode.AUTH_FAILED) { client.linesBlocking() }
             // The exception's type is reported, its (app-controlled) message is not.
             assertTrue(e.description.contains("IllegalStateException"), e.description)
             assertFalse(e.description.contains("bug in the app"), e.description)

@@ -1,5 +1,6 @@
-// The fake portal started by test-kotlin.sh: its addresses (B24_FAKE_PORTAL_JSON) and its
-// admin endpoint, plus small helpers shared by the test classes.
+// The fake portal of these tests: the library's own FakePortal (the testing build of
+// libcallback_uniffi, cargo feature `testing`), started in this process on first use, plus
+// small helpers shared by the test classes.
 package bitrix24.callback.tests
 
 import bitrix24.callback.CallbackClient
@@ -7,10 +8,14 @@ import bitrix24.callback.CallbackException
 import bitrix24.callback.CallbackRequest
 import bitrix24.callback.ClientOptions
 import bitrix24.callback.ErrorCode
-import org.json.JSONArray
-import org.json.JSONObject
-import java.net.HttpURLConnection
-import java.net.URI
+import bitrix24.callback.FakeCall
+import bitrix24.callback.FakeFault
+import bitrix24.callback.FakeFaultKind
+import bitrix24.callback.FakePortal
+import bitrix24.callback.FakePortalOptions
+import bitrix24.callback.FakeRequest
+import bitrix24.callback.FakeStats
+import bitrix24.callback.FakeTokens
 import java.time.Duration
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.test.assertEquals
@@ -18,68 +23,36 @@ import kotlin.test.assertTrue
 import kotlin.test.fail
 
 object Portal {
-    private val info: JSONObject = JSONObject(
-        System.getenv("B24_FAKE_PORTAL_JSON")
-            ?: error("B24_FAKE_PORTAL_JSON is not set: run bindings/uniffi/test-kotlin.sh"),
-    )
-    val baseUrl: String = info.getString("base_url")
-    val webhookUrl: String = info.getString("webhook_url")
-    val clientEndpoint: String = info.getString("client_endpoint")
-    val serverEndpoint: String = info.getString("server_endpoint")
-    val oauthClientId: String = info.getString("oauth_client_id")
-    val oauthClientSecret: String = info.getString("oauth_client_secret")
-    private val adminUrl: String = info.getString("admin_url").trimEnd('/') + "/"
+    /** One portal for the whole run (simulated call stages of 200 ms). */
+    val fake: FakePortal by lazy { FakePortal.start(FakePortalOptions(stageDuration = Duration.ofMillis(200))) }
+
+    val baseUrl: String get() = fake.baseUrl()
+    val webhookUrl: String get() = fake.webhookUrl()
+    val clientEndpoint: String get() = fake.clientEndpoint()
+    val serverEndpoint: String get() = fake.serverEndpoint()
+    val oauthClientId: String get() = fake.oauthClientId()
+    val oauthClientSecret: String get() = fake.oauthClientSecret()
 
     /** The secret part of the webhook address (must never show up in any error text). */
-    val webhookSecret: String = webhookUrl.trimEnd('/').substringAfterLast('/')
+    val webhookSecret: String get() = fake.webhookSecret()
 
-    fun admin(method: String, path: String, body: JSONObject? = null): String {
-        val conn = URI(adminUrl + path).toURL().openConnection() as HttpURLConnection
-        conn.requestMethod = method
-        conn.connectTimeout = 5_000
-        conn.readTimeout = 10_000
-        if (body != null) {
-            conn.doOutput = true
-            conn.setRequestProperty("Content-Type", "application/json")
-            conn.outputStream.use { it.write(body.toString().toByteArray()) }
-        }
-        val status = conn.responseCode
-        val text = (if (status < 400) conn.inputStream else conn.errorStream)
-            ?.use { it.readBytes().decodeToString() } ?: ""
-        check(status in 200..299) { "admin $method $path -> $status $text" }
-        return text
-    }
+    /** Back to a clean portal: no calls, no faults, default counters (tokens and settings stay). */
+    fun reset() = fake.reset()
 
-    /** Back to a clean portal: no calls, no faults, default counters (tokens survive). */
-    fun reset() {
-        admin("POST", "reset")
-        admin("DELETE", "faults")
-    }
+    fun ledger(): List<FakeCall> = fake.ledger()
 
-    fun ledger(): JSONArray = JSONObject(admin("GET", "ledger")).getJSONArray("calls")
+    fun stats(): FakeStats = fake.stats()
 
-    fun stats(): JSONObject = JSONObject(admin("GET", "stats"))
+    fun requests(): List<FakeRequest> = fake.requests()
 
-    fun requests(): JSONArray {
-        val text = admin("GET", "requests").trim()
-        return if (text.startsWith("[")) JSONArray(text) else JSONObject(text).getJSONArray("requests")
-    }
+    fun fault(kind: FakeFaultKind, times: Int = 1, method: String? = "voximplant.callback.start") =
+        fake.addFault(FakeFault(kind = kind, method = method, times = times.toUInt()))
 
-    fun fault(kind: String, times: Int = 1, method: String? = "voximplant.callback.start", delayMs: Int = 0) {
-        val body = JSONObject().put("kind", kind).put("times", times).put("delay_ms", delayMs)
-        if (method != null) body.put("method", method)
-        admin("POST", "faults", body)
-    }
+    fun update(changes: FakePortalOptions) = fake.update(changes)
 
-    fun config(changes: JSONObject) {
-        admin("POST", "config", changes)
-    }
+    fun issueTokens(): FakeTokens = fake.issueTokens()
 
-    fun issueTokens(): JSONObject = JSONObject(admin("POST", "oauth/tokens"))
-
-    fun expireTokens() {
-        admin("POST", "oauth/expire")
-    }
+    fun expireTokens() = fake.expireAccessTokens()
 }
 
 /**
@@ -140,3 +113,23 @@ inline fun <reified T : CallbackException> expectError(code: ErrorCode, block: (
     }
     fail("expected ${T::class.simpleName} ($code), but nothing was thrown")
 }
+
+/** Threads of this process with this name (Linux: `/proc/self/task/<tid>/comm`). */
+fun threadsNamed(name: String): Int =
+    (java.io.File("/proc/self/task").listFiles() ?: emptyArray()).count { task ->
+        runCatching { java.io.File(task, "comm").readText().trim() }.getOrNull() == name
+    }
+
+/** Polls [condition] every 20 ms for up to [millis]; true once it held. */
+fun eventually(millis: Long = 5_000, condition: () -> Boolean): Boolean {
+    val until = System.nanoTime() + millis * 1_000_000
+    while (System.nanoTime() < until) {
+        if (condition()) return true
+        Thread.sleep(20)
+    }
+    return condition()
+}
+
+/** The name of the thread the library runs one call on, and of its one timer thread. */
+const val CALL_THREAD = "b24cb-call"
+const val TIMER_THREAD = "b24cb-timer"

@@ -40,6 +40,11 @@ fun main() {
         OAuthTest::class.java,
         EventsTest::class.java,
         SharedStateTest::class.java,
+        AsyncTest::class.java,
+        FromEnvTest::class.java,
+        PanicTest::class.java,
+        FakePortalTest::class.java,
+        LeakTest::class.java,
     )
     val failed = result.failureCount
     val passed = result.runCount - failed

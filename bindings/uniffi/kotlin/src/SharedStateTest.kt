@@ -28,8 +28,8 @@ class SharedStateTest {
         webhookClient(shared(UNREACHABLE_REDIS)).use { client ->
             val req = request(key = "form-1")
             val calls = listOf<() -> Unit>(
-                { client.startCallback(req) },
-                { client.checkCallback(req) },
+                { client.startCallbackBlocking(req) },
+                { client.checkCallbackBlocking(req) },
             )
             for (call in calls) {
                 val e = expectError<CallbackException.SharedStateUnavailable>(ErrorCode.SHARED_STATE_UNAVAILABLE) {
@@ -40,22 +40,22 @@ class SharedStateTest {
                 assertEquals(ErrorCode.SHARED_STATE_UNAVAILABLE, e.details().code)
             }
         }
-        assertEquals(0, Portal.requests().length(), "something reached the portal")
-        assertEquals(0, Portal.ledger().length())
+        assertEquals(0, Portal.requests().size, "something reached the portal")
+        assertEquals(0, Portal.ledger().size)
     }
 
     @Test
     fun aPrefixIsAcceptedWithTheUrl() {
         webhookClient(shared(UNREACHABLE_REDIS, prefix = "my-site:")).use { client ->
             expectError<CallbackException.SharedStateUnavailable>(ErrorCode.SHARED_STATE_UNAVAILABLE) {
-                client.startCallback(request(key = "form-2"))
+                client.startCallbackBlocking(request(key = "form-2"))
             }
         }
         val e = expectError<CallbackException.InvalidRequest>(ErrorCode.INVALID_REQUEST) {
             CallbackClient.webhook(Portal.webhookUrl, shared(UNREACHABLE_REDIS, prefix = "bad\nprefix"))
         }
         assertEquals(listOf("sharedStatePrefix" to "invalid_character"), e.violations.map { it.field to it.code })
-        assertEquals(0, Portal.requests().length())
+        assertEquals(0, Portal.requests().size)
     }
 
     @Test
@@ -73,7 +73,7 @@ class SharedStateTest {
         assertFalse(opts.toString().contains("s3cretpw"), "password in: $opts")
         webhookClient(opts).use { client ->
             val e = expectError<CallbackException.SharedStateUnavailable>(ErrorCode.SHARED_STATE_UNAVAILABLE) {
-                client.startCallback(request(key = "form-3"))
+                client.startCallbackBlocking(request(key = "form-3"))
             }
             val text = "${e.message} $e ${e.details()} ${e.details().description}"
             assertFalse(text.contains("s3cretpw"), "password in: $text")
@@ -84,6 +84,6 @@ class SharedStateTest {
         }
         assertEquals(listOf("sharedState" to "invalid_url"), e.violations.map { it.field to it.code })
         assertFalse("${e.message} $e ${e.violations}".contains("s3cretpw"), "password in: $e")
-        assertEquals(0, Portal.requests().length())
+        assertEquals(0, Portal.requests().size)
     }
 }

@@ -9,7 +9,7 @@ final class CheckTests: PortalTestCase {
 
     func testAllowedDestinationHidesTheNumberWhenPrinted() throws {
         let client = try webhookClient()
-        let d = try client.checkCallback(request: request("+44 20 7946 0000"))
+        let d = try client.checkCallbackBlocking(request: request("+44 20 7946 0000"))
         XCTAssertEqual(d.number, "+442079460000", "number")
         XCTAssertEqual(d.maskedNumber, maskNumber(number: d.number), "maskedNumber")
         XCTAssertEqual(d.region, "GB", "region")
@@ -24,7 +24,7 @@ final class CheckTests: PortalTestCase {
     func testPremiumRateIsRefusedWithItsCode() throws {
         let client = try webhookClient()
         let d = try expectError(.destinationBlocked) {
-            _ = try client.checkCallback(request: request("+39 0878 123 45"))
+            _ = try client.checkCallbackBlocking(request: request("+39 0878 123 45"))
         }
         XCTAssertEqual(pairs(d), ["TO_NUMBER/premium_rate"])
         XCTAssertEqual(d.httpStatus, nil, "httpStatus")
@@ -34,13 +34,13 @@ final class CheckTests: PortalTestCase {
     func testCheckingSendsAndReservesNothing() throws {
         let client = try webhookClient()
         let number = Numbers.fresh()
-        for _ in 0..<10 { _ = try client.checkCallback(request: request(number)) }
+        for _ in 0..<10 { _ = try client.checkCallbackBlocking(request: request(number)) }
         XCTAssertEqual(try Portal.requests().count, 0, "checkCallback sent something")
-        _ = try client.startCallback(request: request(number))
+        _ = try client.startCallbackBlocking(request: request(number))
         XCTAssertEqual(try Portal.ledger().count, 1, "calls placed")
         // Now startCallback would refuse the number (cooldown), and so does the check.
         let sent = try Portal.requests().count
-        let d = try expectError(.destinationBlocked) { _ = try client.checkCallback(request: request(number)) }
+        let d = try expectError(.destinationBlocked) { _ = try client.checkCallbackBlocking(request: request(number)) }
         XCTAssertEqual(pairs(d), ["TO_NUMBER/cooldown"])
         XCTAssertEqual(try Portal.requests().count, sent, "checkCallback sent something")
     }
@@ -49,12 +49,12 @@ final class CheckTests: PortalTestCase {
         let client = try webhookClient()
         let first = Numbers.fresh()
         let other = Numbers.fresh()
-        _ = try client.startCallback(request: request(first, key: "form-7"))
+        _ = try client.startCallbackBlocking(request: request(first, key: "form-7"))
         // The same request: startCallback would answer from memory, so the check accepts it.
-        XCTAssertEqual(try client.checkCallback(request: request(first, key: "form-7")).number, first)
+        XCTAssertEqual(try client.checkCallbackBlocking(request: request(first, key: "form-7")).number, first)
         let calls: [() throws -> Void] = [
-            { _ = try client.checkCallback(request: request(other, key: "form-7")) },
-            { _ = try client.startCallback(request: request(other, key: "form-7")) },
+            { _ = try client.checkCallbackBlocking(request: request(other, key: "form-7")) },
+            { _ = try client.startCallbackBlocking(request: request(other, key: "form-7")) },
         ]
         for call in calls {
             let d = try expectError(.invalidRequest, call)
@@ -75,10 +75,10 @@ final class CheckTests: PortalTestCase {
     func testHourlyCapIsAnOption() throws {
         let client = try webhookClient(options(policy: DestinationPolicy(numberCooldown: 0, numberHourlyCap: 2)))
         let number = Numbers.fresh()
-        for _ in 0..<2 { _ = try client.startCallback(request: request(number)) }
+        for _ in 0..<2 { _ = try client.startCallbackBlocking(request: request(number)) }
         let calls: [() throws -> Void] = [
-            { _ = try client.checkCallback(request: request(number)) },
-            { _ = try client.startCallback(request: request(number)) },
+            { _ = try client.checkCallbackBlocking(request: request(number)) },
+            { _ = try client.startCallbackBlocking(request: request(number)) },
         ]
         for call in calls {
             let d = try expectError(.destinationBlocked, call)
@@ -96,6 +96,6 @@ final class CheckTests: PortalTestCase {
         XCTAssertNil(numberTypeFromStr(name: "nonsense"))
         XCTAssertTrue(defaultHighRiskRegions().contains("JM"), "\(defaultHighRiskRegions())")
         let client = try webhookClient(options(policy: DestinationPolicy(highRiskRegions: ["CU"])))
-        XCTAssertEqual(try client.checkCallback(request: request("+1 876 555 0123")).region, "JM")
+        XCTAssertEqual(try client.checkCallbackBlocking(request: request("+1 876 555 0123")).region, "JM")
     }
 }

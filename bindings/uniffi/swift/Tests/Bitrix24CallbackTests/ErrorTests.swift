@@ -24,7 +24,7 @@ final class ErrorTests: PortalTestCase {
     func testInvalidRequestListsEveryViolation() throws {
         let client = try webhookClient()
         let d = try expectError(.invalidRequest) {
-            _ = try client.startCallback(request: CallbackRequest(fromLine: "", toNumber: "12", text: ""))
+            _ = try client.startCallbackBlocking(request: CallbackRequest(fromLine: "", toNumber: "12", text: ""))
         }
         let fields = d.violations.map(\.field)
         XCTAssertTrue(fields.contains("FROM_LINE") && fields.contains("TO_NUMBER") && fields.contains("TEXT_TO_PRONOUNCE"), "\(fields)")
@@ -70,7 +70,7 @@ final class ErrorTests: PortalTestCase {
 
     func testDestinationBlockedByRegion() throws {
         let client = try webhookClient(options(policy: DestinationPolicy(allowedRegions: ["DE"])))
-        let d = try expectError(.destinationBlocked) { _ = try client.startCallback(request: request()) }
+        let d = try expectError(.destinationBlocked) { _ = try client.startCallbackBlocking(request: request()) }
         XCTAssertEqual(d.httpStatus, nil, "httpStatus")
         XCTAssertEqual(try Portal.ledger().count, 0, "nothing sent")
     }
@@ -78,24 +78,24 @@ final class ErrorTests: PortalTestCase {
     func testDestinationBlockedByCooldown() throws {
         let client = try webhookClient()
         let number = Numbers.fresh()
-        _ = try client.startCallback(request: request(number))
-        try expectError(.destinationBlocked) { _ = try client.startCallback(request: request(number)) }
+        _ = try client.startCallbackBlocking(request: request(number))
+        try expectError(.destinationBlocked) { _ = try client.startCallbackBlocking(request: request(number)) }
         XCTAssertEqual(try Portal.ledger().count, 1, "calls placed")
     }
 
     func testRateLimitedByThePortal() throws {
-        try Portal.fault("query_limit", times: 1000)
+        try Portal.fault(.queryLimit, times: 1000)
         let client = try webhookClient(options(deadline: 2))
-        let d = try expectError(.rateLimited) { _ = try client.startCallback(request: request()) }
+        let d = try expectError(.rateLimited) { _ = try client.startCallbackBlocking(request: request()) }
         XCTAssertEqual(d.bitrixCode, "QUERY_LIMIT_EXCEEDED", "bitrixCode")
         XCTAssertEqual(d.httpStatus, 503, "httpStatus")
         XCTAssertEqual(try Portal.ledger().count, 0, "nothing placed")
     }
 
     func testOperationTimeLimit() throws {
-        try Portal.fault("operation_time_limit", times: 1000)
+        try Portal.fault(.operationTimeLimit, times: 1000)
         let client = try webhookClient(options(deadline: 2))
-        let d = try expectError(.operationTimeLimit) { _ = try client.startCallback(request: request()) }
+        let d = try expectError(.operationTimeLimit) { _ = try client.startCallbackBlocking(request: request()) }
         XCTAssertEqual(d.bitrixCode, "OPERATION_TIME_LIMIT", "bitrixCode")
         XCTAssertEqual(d.httpStatus, 429, "httpStatus")
     }
@@ -106,7 +106,7 @@ final class ErrorTests: PortalTestCase {
         parts[parts.count - 1] = "wrongsecret0000000001"
         let client = try CallbackClient.webhook(url: parts.joined(separator: "/") + "/", options: options())
         do {
-            _ = try client.lines()
+            _ = try client.linesBlocking()
             XCTFail("a wrong secret was accepted")
         } catch let error as CallbackError {
             XCTAssertEqual(variantCode(error), .authFailed, "variant")
@@ -116,26 +116,26 @@ final class ErrorTests: PortalTestCase {
     }
 
     func testInsufficientScope() throws {
-        try Portal.config(["webhook_scopes": ["crm"]])
-        defer { try? Portal.config(["webhook_scopes": ["call", "telephony"]]) }
+        try Portal.update(FakePortalOptions(webhookScopes: ["crm"]))
+        defer { try? Portal.update(FakePortalOptions(webhookScopes: ["call", "telephony"])) }
         let client = try webhookClient()
-        let d = try expectError(.insufficientScope) { _ = try client.startCallback(request: request()) }
+        let d = try expectError(.insufficientScope) { _ = try client.startCallbackBlocking(request: request()) }
         XCTAssertEqual(d.bitrixCode, "insufficient_scope", "bitrixCode")
         XCTAssertTrue(d.httpStatus != nil, "httpStatus")
     }
 
     func testAccessDenied() throws {
-        try Portal.config(["outgoing_call_permission": false])
-        defer { try? Portal.config(["outgoing_call_permission": true]) }
+        try Portal.update(FakePortalOptions(outgoingCallPermission: false))
+        defer { try? Portal.update(FakePortalOptions(outgoingCallPermission: true)) }
         let client = try webhookClient()
-        let d = try expectError(.accessDenied) { _ = try client.startCallback(request: request()) }
+        let d = try expectError(.accessDenied) { _ = try client.startCallbackBlocking(request: request()) }
         XCTAssertEqual(d.bitrixCode, "ACCESS_DENIED", "bitrixCode")
         XCTAssertEqual(d.httpStatus, 403, "httpStatus")
     }
 
     func testLineNotFound() throws {
         let client = try webhookClient()
-        let d = try expectError(.lineNotFound) { _ = try client.startCallback(request: request(line: "nosuchline")) }
+        let d = try expectError(.lineNotFound) { _ = try client.startCallbackBlocking(request: request(line: "nosuchline")) }
         XCTAssertEqual(d.httpStatus, 400, "httpStatus")
         XCTAssertTrue(d.bitrixCode != nil, "bitrixCode")
         XCTAssertEqual(try Portal.ledger().count, 0, "nothing placed")
@@ -155,9 +155,9 @@ final class ErrorTests: PortalTestCase {
     }
 
     func testPortalErrorOnOverload() throws {
-        try Portal.fault("overload", times: 1000)
+        try Portal.fault(.overload, times: 1000)
         let client = try webhookClient(options(deadline: 2))
-        let d = try expectError(.portalError) { _ = try client.startCallback(request: request()) }
+        let d = try expectError(.portalError) { _ = try client.startCallbackBlocking(request: request()) }
         XCTAssertEqual(d.bitrixCode, "OVERLOAD_LIMIT", "bitrixCode")
         XCTAssertEqual(d.httpStatus, 503, "httpStatus")
     }
@@ -165,25 +165,25 @@ final class ErrorTests: PortalTestCase {
     func testTransportWhenNothingListens() throws {
         // Port 9 (discard) on loopback: nothing listens there on a test machine.
         let client = try CallbackClient.webhook(url: "http://127.0.0.1:9/rest/1/abcdefghijklmnop/", options: options())
-        let d = try expectError(.transport) { _ = try client.lines() }
+        let d = try expectError(.transport) { _ = try client.linesBlocking() }
         XCTAssertEqual(d.httpStatus, nil, "httpStatus")
         XCTAssertFalse(d.description.contains("abcdefghijklmnop"), "secret echoed")
     }
 
     func testOutcomeUnknownWhenTheConnectionDrops() throws {
-        try Portal.fault("close_after_execute", times: 1)
+        try Portal.fault(.closeAfterExecute)
         let client = try webhookClient()
-        let d = try expectError(.outcomeUnknown) { _ = try client.startCallback(request: request()) }
+        let d = try expectError(.outcomeUnknown) { _ = try client.startCallbackBlocking(request: request()) }
         XCTAssertFalse(d.retrySafe)
         XCTAssertEqual(try Portal.ledger().count, 1, "the portal did place the call")
     }
 
     func testOutcomeUnknownOnHtml502AndControllerFailure() throws {
-        try Portal.fault("html_502", times: 1)
+        try Portal.fault(.html502)
         let client = try webhookClient()
-        let d = try expectError(.outcomeUnknown) { _ = try client.startCallback(request: request()) }
+        let d = try expectError(.outcomeUnknown) { _ = try client.startCallbackBlocking(request: request()) }
         XCTAssertEqual(d.httpStatus, 502, "httpStatus")
-        try expectError(.outcomeUnknown) { _ = try client.startCallback(request: request(Magic.controllerFailure)) }
+        try expectError(.outcomeUnknown) { _ = try client.startCallbackBlocking(request: request(Magic.controllerFailure)) }
     }
 
     func testPrintedValuesHideSecretsAndNumbers() throws {
@@ -208,12 +208,12 @@ final class ErrorTests: PortalTestCase {
 
     /// The README's catch clauses: a specific variant first, then any CallbackError.
     func testReadmeCatchClauses() throws {
-        try Portal.fault("close_after_execute", times: 1)
+        try Portal.fault(.closeAfterExecute)
         let client = try webhookClient()
         var seen: [String] = []
         for req in [request(), request(line: "nosuchline")] {
             do {
-                _ = try client.startCallback(request: req)
+                _ = try client.startCallbackBlocking(request: req)
             } catch CallbackError.OutcomeUnknown {
                 seen.append("do not resend")
             } catch let error as CallbackError {

@@ -95,14 +95,14 @@ final class EventTests: PortalTestCase {
     func testFromThePortalAreVerifiedAndParsed() throws {
         let sink = try EventSink()
         defer {
-            _ = try? Portal.admin("POST", "events", ["handler_url": NSNull()])
+            try? Portal.update(FakePortalOptions(eventHandler: ""))
             sink.stop()
         }
         let token = "swift-application-token-0001"
-        try Portal.admin("POST", "events", ["handler_url": "http://127.0.0.1:\(sink.port)/events",
-                                             "application_token": token])
+        try Portal.update(FakePortalOptions(applicationToken: token,
+                                            eventHandler: "http://127.0.0.1:\(sink.port)/events"))
         let client = try webhookClient()
-        let callId = try XCTUnwrap(try client.startCallback(request: request(Magic.noAnswer)).callId, "callId")
+        let callId = try XCTUnwrap(try client.startCallbackBlocking(request: request(Magic.noAnswer)).callId, "callId")
         var end: TelephonyEvent?
         var endBody = ""
         let until = Date().addingTimeInterval(20)

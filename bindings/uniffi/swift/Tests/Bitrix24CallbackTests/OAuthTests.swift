@@ -30,10 +30,10 @@ final class ThrowingStore: TokenStore, @unchecked Sendable {
 
 final class OAuthTests: PortalTestCase {
     func credentials() throws -> OAuthCredentials {
-        let grant = try Portal.json("POST", "oauth/tokens")
+        let grant = try Portal.issueTokens()
         return OAuthCredentials(clientId: Portal.oauthClientId, clientSecret: Portal.oauthClientSecret,
-                                accessToken: grant["access_token"] as? String ?? "",
-                                refreshToken: grant["refresh_token"] as? String ?? "",
+                                accessToken: grant.accessToken,
+                                refreshToken: grant.refreshToken,
                                 clientEndpoint: Portal.clientEndpoint, serverEndpoint: Portal.serverEndpoint)
     }
 
@@ -41,11 +41,11 @@ final class OAuthTests: PortalTestCase {
         let creds = try credentials()
         let store = RecordingStore()
         let client = try CallbackClient.oauth(credentials: creds, options: options(), tokenStore: store)
-        _ = try client.lines()
+        _ = try client.linesBlocking()
         XCTAssertEqual(store.saved.count, 0, "no refresh while the token is valid")
 
-        try Portal.admin("POST", "oauth/expire")
-        let started = try client.startCallback(request: request())
+        try Portal.expireTokens()
+        let started = try client.startCallbackBlocking(request: request())
         XCTAssertTrue(started.callId != nil, "callId")
         XCTAssertEqual(store.saved.count, 1, "one rotation")
         let pair = try XCTUnwrap(store.saved.first, "the saved pair")
@@ -53,22 +53,22 @@ final class OAuthTests: PortalTestCase {
         XCTAssertTrue(pair.refreshToken != creds.refreshToken, "a new refresh token")
         XCTAssertTrue(!"\(pair)".contains(pair.accessToken) && !"\(pair)".contains(pair.refreshToken), "printed token: \(pair)")
 
-        _ = try client.voices()
+        _ = try client.voicesBlocking()
         XCTAssertEqual(store.saved.count, 1, "the new token is in use")
         XCTAssertEqual(try Portal.ledger().count, 1, "calls placed")
     }
 
     func testTokenStoreFailureFailsTheCall() throws {
         let client = try CallbackClient.oauth(credentials: try credentials(), options: options(), tokenStore: FailingStore())
-        try Portal.admin("POST", "oauth/expire")
-        let d = try expectError(.authFailed) { _ = try client.lines() }
+        try Portal.expireTokens()
+        let d = try expectError(.authFailed) { _ = try client.linesBlocking() }
         XCTAssertTrue(d.description.contains("disk full"), d.description)
     }
 
     func testUnexpectedErrorInTheTokenStoreFailsTheCall() throws {
         let client = try CallbackClient.oauth(credentials: try credentials(), options: options(), tokenStore: ThrowingStore())
-        try Portal.admin("POST", "oauth/expire")
-        let d = try expectError(.authFailed) { _ = try client.lines() }
+        try Portal.expireTokens()
+        let d = try expectError(.authFailed) { _ = try client.linesBlocking() }
         // The error's type is reported, its (app-controlled) text is not.
         XCTAssertTrue(d.description.contains("SomeAppError"), d.description)
         XCTAssertFalse(d.description.contains("bug in the app"), d.description)

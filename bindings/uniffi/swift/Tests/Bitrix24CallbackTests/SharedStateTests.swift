@@ -17,8 +17,8 @@ final class SharedStateTests: PortalTestCase {
         let client = try webhookClient(shared(unreachableRedis))
         let req = request(key: "form-1")
         let calls: [() throws -> Void] = [
-            { _ = try client.startCallback(request: req) },
-            { _ = try client.checkCallback(request: req) },
+            { _ = try client.startCallbackBlocking(request: req) },
+            { _ = try client.checkCallbackBlocking(request: req) },
         ]
         for call in calls {
             let d = try expectError(.sharedStateUnavailable) { try call() }
@@ -32,7 +32,7 @@ final class SharedStateTests: PortalTestCase {
     func testTheVariantCanBeCaught() throws {
         let client = try webhookClient(shared(unreachableRedis))
         do {
-            _ = try client.startCallback(request: request(key: "form-2"))
+            _ = try client.startCallbackBlocking(request: request(key: "form-2"))
             XCTFail("started without its shared state")
         } catch CallbackError.SharedStateUnavailable(_, let retrySafe, _, _, _, _, _, _) {
             XCTAssertTrue(retrySafe, "retrySafe")
@@ -41,7 +41,7 @@ final class SharedStateTests: PortalTestCase {
 
     func testAPrefixIsAcceptedWithTheUrl() throws {
         let client = try webhookClient(shared(unreachableRedis, prefix: "my-site:"))
-        try expectError(.sharedStateUnavailable) { _ = try client.startCallback(request: request(key: "form-3")) }
+        try expectError(.sharedStateUnavailable) { _ = try client.startCallbackBlocking(request: request(key: "form-3")) }
         let d = try expectError(.invalidRequest) {
             _ = try CallbackClient.webhook(url: Portal.webhookUrl, options: shared(unreachableRedis, prefix: "bad\nprefix"))
         }
@@ -64,7 +64,7 @@ final class SharedStateTests: PortalTestCase {
         }
         let client = try webhookClient(opts)
         do {
-            _ = try client.startCallback(request: request(key: "form-4"))
+            _ = try client.startCallbackBlocking(request: request(key: "form-4"))
             XCTFail("started without its shared state")
         } catch let error as CallbackError {
             XCTAssertEqual(variantCode(error), .sharedStateUnavailable, "variant")

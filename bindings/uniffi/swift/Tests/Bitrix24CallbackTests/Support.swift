@@ -1,12 +1,9 @@
-// Shared by the XCTest cases: the fake portal's admin endpoint (the portal itself is started by
-// bindings/uniffi/test-swift.sh, which passes its JSON line in B24_FAKE_PORTAL_JSON), test
-// numbers, client/request factories and the error assertion every error test uses.
+// Shared by the XCTest cases: the fake portal (the library's own FakePortal, from the testing
+// build of libcallback_uniffi, started in this process on first use), test numbers,
+// client/request factories and the error assertion every error test uses.
 import Bitrix24Callback
 import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import XCTest
 
 /// An error for helper failures outside an assertion (XCTest reports it with the test).
@@ -15,7 +12,7 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// The base class of the suites that talk to the fake portal: every test starts from a reset
-/// portal (no calls, no faults, default configuration).
+/// portal (no calls, no faults; tokens and settings stay).
 class PortalTestCase: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
@@ -23,83 +20,58 @@ class PortalTestCase: XCTestCase {
     }
 }
 
-/// The fake portal started by test-swift.sh (B24_FAKE_PORTAL_JSON) and its admin endpoint.
+/// The one fake portal of the run (simulated call stages of 200 ms).
 enum Portal {
-    static let info: [String: Any] = {
-        guard let text = ProcessInfo.processInfo.environment["B24_FAKE_PORTAL_JSON"],
-              let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
-        else { fatalError("B24_FAKE_PORTAL_JSON is not set: run bindings/uniffi/test-swift.sh") }
-        return object
+    static let fake: FakePortal = {
+        do {
+            return try FakePortal.start(options: FakePortalOptions(stageDuration: 0.2))
+        } catch {
+            fatalError("the fake portal did not start: \(error)")
+        }
     }()
-    static func string(_ key: String) -> String { info[key] as? String ?? "" }
-    static var baseUrl: String { string("base_url") }
-    static var webhookUrl: String { string("webhook_url") }
-    static var clientEndpoint: String { string("client_endpoint") }
-    static var serverEndpoint: String { string("server_endpoint") }
-    static var oauthClientId: String { string("oauth_client_id") }
-    static var oauthClientSecret: String { string("oauth_client_secret") }
-    static var webhookSecret: String {
-        String(webhookUrl.split(separator: "/").last ?? "")
-    }
-    static var adminUrl: String {
-        let url = string("admin_url")
-        return url.hasSuffix("/") ? url : url + "/"
-    }
+    static var baseUrl: String { fake.baseUrl() }
+    static var webhookUrl: String { fake.webhookUrl() }
+    static var clientEndpoint: String { fake.clientEndpoint() }
+    static var serverEndpoint: String { fake.serverEndpoint() }
+    static var oauthClientId: String { fake.oauthClientId() }
+    static var oauthClientSecret: String { fake.oauthClientSecret() }
+    /// The secret part of the webhook address (must never show up in any error text).
+    static var webhookSecret: String { fake.webhookSecret() }
 
-    /// One synchronous request to the admin endpoint; returns the body.
-    @discardableResult
-    static func admin(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> Data {
-        var request = URLRequest(url: URL(string: adminUrl + path)!)
-        request.httpMethod = method
-        request.timeoutInterval = 10
-        if let body {
-            request.httpBody = try JSONSerialization.data(withJSONObject: body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: (Data?, URLResponse?, Error?) = (nil, nil, nil)
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            result = (data, response, error)
-            done.signal()
-        }.resume()
-        done.wait()
-        if let error = result.2 { throw TestFailure(description: "admin \(method) \(path): \(error)") }
-        let status = (result.1 as? HTTPURLResponse)?.statusCode ?? 0
-        let data = result.0 ?? Data()
-        guard (200..<300).contains(status) else {
-            throw TestFailure(description: "admin \(method) \(path) -> \(status) \(String(decoding: data, as: UTF8.self))")
-        }
-        return data
+    static func reset() throws { fake.reset() }
+    static func ledger() throws -> [FakeCall] { fake.ledger() }
+    static func requests() throws -> [FakeRequest] { fake.requests() }
+    static func stats() throws -> FakeStats { fake.stats() }
+    static func fault(_ kind: FakeFaultKind, times: UInt32 = 1,
+                      method: String? = "voximplant.callback.start") throws {
+        try fake.addFault(fault: FakeFault(kind: kind, method: method, times: times))
     }
+    static func update(_ changes: FakePortalOptions) throws { fake.update(options: changes) }
+    static func issueTokens() throws -> FakeTokens { fake.issueTokens() }
+    static func expireTokens() throws { fake.expireAccessTokens() }
+}
 
-    static func json(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> [String: Any] {
-        let data = try admin(method, path, body)
-        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-    }
+/// The names of the thread the library runs one call on, and of its one timer thread.
+let callThread = "b24cb-call"
+let timerThread = "b24cb-timer"
 
-    static func reset() throws {
-        try admin("POST", "reset")
-        try admin("DELETE", "faults")
-    }
+/// Threads of this process with this name (Linux: /proc/self/task/<tid>/comm).
+func threadsNamed(_ name: String) -> Int {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    return tasks.filter { tid in
+        let comm = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8)
+        return comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name
+    }.count
+}
 
-    static func ledger() throws -> [[String: Any]] {
-        try json("GET", "ledger")["calls"] as? [[String: Any]] ?? []
+/// Polls `condition` every 20 ms for up to `seconds`; true once it held.
+func eventually(_ seconds: TimeInterval = 5, _ condition: () -> Bool) -> Bool {
+    let until = Date().addingTimeInterval(seconds)
+    while Date() < until {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.02)
     }
-
-    static func requests() throws -> [[String: Any]] {
-        let object = try JSONSerialization.jsonObject(with: try admin("GET", "requests"))
-        if let list = object as? [[String: Any]] { return list }
-        return (object as? [String: Any])?["requests"] as? [[String: Any]] ?? []
-    }
-
-    static func fault(_ kind: String, times: Int = 1, method: String = "voximplant.callback.start",
-                      delayMs: Int = 0) throws {
-        try admin("POST", "faults", ["kind": kind, "times": times, "method": method, "delay_ms": delayMs])
-    }
-
-    static func config(_ changes: [String: Any]) throws {
-        try admin("POST", "config", changes)
-    }
+    return condition()
 }
 
 /// The fake portal's magic numbers (US fictional range 555-0100..0199 in area code 201).

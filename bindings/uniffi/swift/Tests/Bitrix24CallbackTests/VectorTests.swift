@@ -141,7 +141,7 @@ final class VectorTests: XCTestCase {
             let client = try CallbackClient.webhook(url: Portal.webhookUrl, options: options(policy: policy))
             let req = CallbackRequest(fromLine: "reg1", toNumber: str(c, "number") ?? "", text: "policy vector")
             do {
-                let d = try client.checkCallback(request: req)
+                let d = try client.checkCallbackBlocking(request: req)
                 if let code = str(expect, "code") {
                     problems.append("allowed (\(d)), expected \(code)")
                 } else {
