@@ -391,7 +391,7 @@ def test_oauth_with_a_spent_refresh_token_is_auth_failed(portal: FakePortal) -> 
 
 
 def test_https_portal_with_an_extra_root_certificate() -> None:
-    tls = FakePortal("--tls", "--stage-ms", "20")
+    tls = FakePortal(tls=True, stage_ms=20)
     try:
         assert tls.webhook_url.startswith("https://") and tls.ca_pem
         with b.Client.from_webhook(tls.webhook_url, root_certificates=tls.ca_pem, number_cooldown=0) as client:
