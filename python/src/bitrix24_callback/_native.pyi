@@ -4,6 +4,8 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, Union, final
 
+from typing_extensions import Never, Self
+
 from ._types import (
     CallbackStarted,
     CallRecord,
@@ -60,6 +62,8 @@ class CancelToken:
 
 @final
 class CallbackRequest:
+    # Raises TypeError: requests come from build_request(...).
+    def __new__(cls, *_args: Never, **_kwargs: Never) -> Self: ...
     @property
     def line(self) -> str: ...
     @property
@@ -83,6 +87,8 @@ class CallbackRequest:
 
 @final
 class Client:
+    # Raises TypeError naming the constructors below.
+    def __new__(cls, *_args: Never, **_kwargs: Never) -> Self: ...
     @classmethod
     def from_webhook(
         cls,
