@@ -1,15 +1,12 @@
-"""Shared fixtures: the installed package, the fake portal (the `b24-callback fake-portal` CLI
-as a subprocess, driven through its `/_fake/` admin endpoint) and a tiny portal written in
-Python that runs inside this process."""
+"""Shared fixtures: the installed package, the fake portal (the package's own
+`bitrix24_callback.testing.FakePortal` in this process, driven through its `/_fake/` admin
+endpoint) and a tiny portal written in Python that also runs inside this process."""
 
 from __future__ import annotations
 
 import http.server
 import json
-import os
 import pathlib
-import subprocess
-import tempfile
 import threading
 import urllib.request
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -17,6 +14,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 import bitrix24_callback
+from bitrix24_callback import testing
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 VECTORS = REPO / "tests" / "vectors"
@@ -33,54 +31,20 @@ def pytest_sessionstart(session: Any) -> None:
     assert SOURCE_TREE not in pkg.parents, f"imported the source tree: {pkg}"
 
 
-# ----- the fake portal (CLI subprocess) -----
-
-
-def _binary() -> pathlib.Path:
-    explicit = os.environ.get("B24_CALLBACK_BIN")
-    if explicit:
-        return pathlib.Path(explicit)
-    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", "target"))
-    if not target.is_absolute():
-        target = REPO / target
-    binary = target / "debug" / "b24-callback"
-    if not _built:
-        # cargo only rebuilds what changed; a stale binary may lack the fake-portal command
-        subprocess.run(["cargo", "build", "-q", "-p", "callback-cli"], cwd=REPO, check=True,
-                       env=dict(os.environ, CARGO_TARGET_DIR=str(target)))
-        _built.append(binary)
-    return binary
-
-
-_built: List[pathlib.Path] = []
+# ----- the fake portal (bitrix24_callback.testing, in this process) -----
 
 
 class FakePortal:
-    """A running `b24-callback fake-portal --json` and its admin endpoint."""
+    """The package's own fake portal (`bitrix24_callback.testing.FakePortal`, started in this
+    process), driven through its `/_fake/` admin endpoint so that the tests see exactly the
+    JSON of the project's other suites."""
 
-    def __init__(self, *extra_args: str) -> None:
-        # stderr goes to a file: a pipe nobody reads could fill up and stall the portal.
-        self.stderr = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            [str(_binary()), "fake-portal", "--json", *extra_args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            self.process.kill()
-            self.process.wait()
-            self.stderr.seek(0)
-            err = self.stderr.read().decode(errors="replace").strip()
-            raise RuntimeError(f"{_binary()} fake-portal printed nothing: {err}")
-        self.urls: Dict[str, Any] = json.loads(line)
-        self.base_url: str = self.urls["base_url"]
-        self.webhook_url: str = self.urls["webhook_url"]
-        self.admin_url: str = self.urls["admin_url"]
-        self.ca_pem: Optional[str] = self.urls.get("ca_pem")
+    def __init__(self, **options: Any) -> None:
+        self.portal = testing.FakePortal(**options)
+        self.base_url: str = self.portal.base_url
+        self.webhook_url: str = self.portal.webhook_url
+        self.admin_url: str = self.portal.admin_url
+        self.ca_pem: Optional[str] = self.portal.ca_pem
         self.info: Dict[str, Any] = self.admin("GET", "info")
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
@@ -117,19 +81,12 @@ class FakePortal:
         return self.admin("POST", "oauth/tokens", {})
 
     def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.stderr.close()
+        self.portal.close()
 
 
 @pytest.fixture(scope="session")
 def fake_portal_process() -> Iterator[FakePortal]:
-    portal = FakePortal("--stage-ms", "20")
+    portal = FakePortal(stage_ms=20)
     original = portal.admin("GET", "config")
     portal.original_config = original  # type: ignore[attr-defined]
     yield portal

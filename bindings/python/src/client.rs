@@ -3,7 +3,8 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use callback_core::{
-    Auth, CancelToken, Client, ErrorCode, OAuthConfig, Span, TokenPair, catch_panic,
+    Auth, CancelToken, Client, ClientOptions, ErrorCode, OAuthConfig, Span, TokenPair,
+    catch_panic,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -67,7 +68,8 @@ fn closed_error() -> PyErr {
     PyRuntimeError::new_err("this Client is closed")
 }
 
-/// A Bitrix24 client. Create it with `Client.from_webhook(...)` or `Client.from_oauth(...)`.
+/// A Bitrix24 client. Create it with `Client.from_webhook(...)`, `Client.from_oauth(...)` or
+/// `Client.from_env()`.
 ///
 /// Share one client between threads (it holds the connection pool, the rate limiter, the
 /// OAuth token state and the dedupe memory). Every call that may touch the network releases
@@ -82,12 +84,10 @@ impl PyClient {
     fn build(
         py: Python<'_>,
         auth: Result<Auth, callback_core::Error>,
-        options: PyOptions,
-        on_tokens: Option<Py<PyAny>>,
+        options: ClientOptions,
     ) -> PyResult<Self> {
         logbridge::refresh(py);
         let auth = auth.or_raise(py)?;
-        let options = options.into_core(py, on_tokens.map(token_store))?;
         let client = py
             .detach(move || {
                 callback_core::warm_up();
@@ -148,6 +148,18 @@ impl Drop for PyClient {
 
 #[pymethods]
 impl PyClient {
+    /// `Client(...)` is not how a client is made: say which constructor to use.
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<Self> {
+        Err(PyTypeError::new_err(
+            "use Client.from_webhook(url), Client.from_oauth(...) or Client.from_env()",
+        ))
+    }
+
     /// A client that authenticates with an incoming webhook
     /// (`https://PORTAL/rest/USER_ID/SECRET/`).
     #[classmethod]
@@ -210,7 +222,7 @@ impl PyClient {
             shared_state_prefix,
         };
         let auth = catch_panic(ErrorCode::InvalidRequest, || Auth::webhook(&url));
-        Self::build(py, auth, options, None)
+        Self::build(py, auth, options.into_core(None))
     }
 
     /// A client of an OAuth application. `on_tokens(pair)` is called with every rotated
@@ -296,7 +308,76 @@ impl PyClient {
             shared_state_prefix,
         };
         let auth = catch_panic(ErrorCode::InvalidRequest, move || Auth::oauth(config));
-        Self::build(py, auth, options, on_tokens)
+        Self::build(py, auth, options.into_core(on_tokens.map(token_store)))
+    }
+
+    /// A client from the environment: the command line's variables (`BITRIX24_WEBHOOK_URL`, or
+    /// `BITRIX24_CLIENT_ID` and the other OAuth variables, `BITRIX24_TOKEN_FILE`, the options'
+    /// `BITRIX24_...`). A keyword given here replaces its variable. A variable that cannot be
+    /// read, like any bad value, raises `InvalidRequestError` naming the variable.
+    #[classmethod]
+    #[pyo3(signature = (
+        *, connect_timeout=None, timeout=None, deadline=None, rate_limit=None,
+        root_certificates=None, user_agent_suffix=None, default_region=None,
+        allow_unknown_voice=None, allowed_regions=None, blocked_regions=None,
+        allowed_prefixes=None, blocked_prefixes=None, block_costly_numbers=None,
+        allowed_number_types=None, high_risk_regions=None, number_cooldown=None,
+        number_hourly_cap=None, dedupe_window=None, shared_state=None,
+        shared_state_prefix=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn from_env(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        connect_timeout: Option<Seconds>,
+        timeout: Option<Seconds>,
+        deadline: Option<Seconds>,
+        rate_limit: Option<RateLimitArg>,
+        root_certificates: Option<PemList>,
+        user_agent_suffix: Option<Text>,
+        default_region: Option<Text>,
+        allow_unknown_voice: Option<Flag>,
+        allowed_regions: Option<StrList>,
+        blocked_regions: Option<StrList>,
+        allowed_prefixes: Option<StrList>,
+        blocked_prefixes: Option<StrList>,
+        block_costly_numbers: Option<Flag>,
+        allowed_number_types: Option<StrList>,
+        high_risk_regions: Option<StrList>,
+        number_cooldown: Option<Seconds>,
+        number_hourly_cap: Option<Count>,
+        dedupe_window: Option<Seconds>,
+        shared_state: Option<Text>,
+        shared_state_prefix: Option<Text>,
+    ) -> PyResult<Self> {
+        let options = PyOptions {
+            connect_timeout,
+            timeout,
+            deadline,
+            rate_limit,
+            root_certificates,
+            user_agent_suffix,
+            default_region,
+            allow_unknown_voice,
+            allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
+            block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
+            number_cooldown,
+            number_hourly_cap,
+            dedupe_window,
+            shared_state,
+            shared_state_prefix,
+        };
+        // Reading the token file is I/O: without the GIL.
+        let env = py.detach(|| catch_panic(ErrorCode::InvalidRequest, callback_core::from_env));
+        match env {
+            Ok((auth, env_options)) => Self::build(py, Ok(auth), options.over(env_options)),
+            Err(e) => Self::build(py, Err(e), ClientOptions::default()),
+        }
     }
 
     /// Validates the request, applies the destination policy and dedupe, waits for the rate

@@ -7,9 +7,12 @@
 //! (`blocking`, `client`), maps core errors onto the exception classes of
 //! `bitrix24_callback.errors` in one place (`errors`), and forwards log records to Python's
 //! `logging` (`logbridge`). The public Python API is curated by `bitrix24_callback/__init__.py`.
+//! With the `testing` feature (on by default) it also carries the fake portal for
+//! `bitrix24_callback.testing` (`testing`).
 //!
 //! Modules only use modules below them (this root uses them all; none uses the root):
-//! `client` → `options`, `request` → `blocking`, `convert`, `errors`, `logbridge`.
+//! `client` → `options`, `request` → `blocking`, `convert`, `errors`, `logbridge`; `testing`
+//! uses none of them.
 
 mod blocking;
 mod client;
@@ -18,6 +21,8 @@ mod errors;
 mod logbridge;
 mod options;
 mod request;
+#[cfg(feature = "testing")]
+mod testing;
 
 use callback_core::{Error, ErrorCode, catch_panic};
 use pyo3::exceptions::PyValueError;
@@ -94,6 +99,19 @@ fn _make_error(py: Python<'_>, code: &str, description: &str) -> PyResult<Py<PyA
     errors::exception_object(py, Error::new(code, description)).map(Bound::unbind)
 }
 
+/// The plan of `AsyncClient.wait_for_outcome`, which waits on asyncio timers between single
+/// polls (each `Client.wait_for_outcome(call_id, timeout=0)`: one `call_record` whose transient
+/// failures the core forgives): `(timeout, first_delay, factor, max_delay)` in seconds, after
+/// checking `timeout` as the blocking wait does. The delays are those of the core's blocking
+/// wait (`callback_core::Client::wait_for_outcome`: 0.5 s, growing by half to 5 s).
+#[pyfunction]
+fn _wait_plan(py: Python<'_>, timeout: convert::Seconds) -> PyResult<(f64, f64, f64, f64)> {
+    let convert::Seconds(timeout) = timeout;
+    let timeout =
+        catch_panic(ErrorCode::InvalidRequest, || timeout.checked("timeout")).or_raise(py)?;
+    Ok((timeout.as_secs_f64(), 0.5, 1.5, 5.0))
+}
+
 /// Cargo's version in PEP 440 spelling (`0.2.0-beta.1` → `0.2.0b1`).
 fn pep440(version: &str) -> String {
     match version.split_once('-') {
@@ -111,7 +129,7 @@ fn pep440(version: &str) -> String {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    logbridge::install(py);
+    logbridge::install();
     m.add("__version__", pep440(env!("CARGO_PKG_VERSION")))?;
     m.add("CORE_VERSION", callback_core::VERSION)?;
     m.add(
@@ -124,6 +142,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         PyTuple::new(py, ErrorCode::ALL.iter().map(|c| c.as_str()))?,
     )?;
     m.add("LOGGER_NAME", logbridge::LOGGER_NAME)?;
+    // Whether this build has the core's test hooks (a test build; never a shipped wheel).
+    m.add("_TEST_HOOKS", cfg!(feature = "test-hooks"))?;
     m.add_class::<client::PyClient>()?;
     m.add_class::<client::PyCancelToken>()?;
     m.add_class::<request::PyCallbackRequest>()?;
@@ -132,6 +152,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_event, m)?)?;
     m.add_function(wrap_pyfunction!(mask_number, m)?)?;
     m.add_function(wrap_pyfunction!(_make_error, m)?)?;
+    m.add_function(wrap_pyfunction!(_wait_plan, m)?)?;
+    #[cfg(feature = "testing")]
+    m.add_class::<testing::PyFakePortal>()?;
     Ok(())
 }
 

@@ -6,10 +6,11 @@
 //! constructors list the keywords in their signatures (pyo3 signatures cannot share them) and
 //! hand them over in one [`PyOptions`]; [`PyOptions::into_core`] is the one conversion, one
 //! line per option. It destructures `PyOptions` and builds `ClientOptions` without `..`, so an
-//! option added on either side does not compile until it is mapped here.
+//! option added on either side does not compile until it is mapped here. `Client.from_env`
+//! lays the keywords it was given over the environment's options ([`PyOptions::over`], again
+//! without `..`).
 
 use callback_core::{Binding, ClientOptions, OptionNames, PolicyOptions, TokenStore};
-use pyo3::prelude::*;
 
 use crate::convert::{Count, Flag, PemList, RateLimitArg, Seconds, StrList, Text};
 
@@ -39,11 +40,7 @@ pub struct PyOptions {
 
 impl PyOptions {
     /// The core's options; `token_store` is `from_oauth`'s `on_tokens`, already wrapped.
-    pub fn into_core(
-        self,
-        py: Python<'_>,
-        token_store: Option<TokenStore>,
-    ) -> PyResult<ClientOptions> {
+    pub fn into_core(self, token_store: Option<TokenStore>) -> ClientOptions {
         let PyOptions {
             connect_timeout,
             timeout,
@@ -66,14 +63,14 @@ impl PyOptions {
             shared_state,
             shared_state_prefix,
         } = self;
-        Ok(ClientOptions {
+        ClientOptions {
             connect_timeout: connect_timeout.map(|s| s.0),
             timeout: timeout.map(|s| s.0),
             deadline: deadline.map(|s| s.0),
             rate_limit: rate_limit.map(|r| r.0),
             root_certificates: root_certificates.map(|p| p.0).unwrap_or_default(),
             user_agent_suffix: user_agent_suffix.map(|t| t.0),
-            binding: Some(binding(py)?),
+            binding: Some(binding()),
             default_region: default_region.map(|t| t.0),
             allow_unknown_voice: allow_unknown_voice.map(|f| f.0),
             policy: PolicyOptions {
@@ -92,18 +89,84 @@ impl PyOptions {
             shared_state: shared_state.map(|t| t.0),
             shared_state_prefix: shared_state_prefix.map(|t| t.0),
             names: OptionNames::Snake,
-        })
+        }
+    }
+
+    /// The environment's options (`callback_core::from_env`) with every keyword given here in
+    /// place of the environment's value, and this binding named in the `User-Agent`. The token
+    /// store (`BITRIX24_TOKEN_FILE`) and the naming of violations (by variable) stay the
+    /// environment's.
+    pub fn over(self, env: ClientOptions) -> ClientOptions {
+        let mine = self.into_core(None);
+        let ClientOptions {
+            connect_timeout,
+            timeout,
+            deadline,
+            rate_limit,
+            root_certificates,
+            user_agent_suffix,
+            binding,
+            default_region,
+            allow_unknown_voice,
+            policy,
+            dedupe_window,
+            token_store: _,
+            shared_state,
+            shared_state_prefix,
+            names: _,
+        } = mine;
+        let PolicyOptions {
+            allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
+            block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
+            number_cooldown,
+            number_hourly_cap,
+        } = policy;
+        let base = env.policy;
+        ClientOptions {
+            connect_timeout: connect_timeout.or(env.connect_timeout),
+            timeout: timeout.or(env.timeout),
+            deadline: deadline.or(env.deadline),
+            rate_limit: rate_limit.or(env.rate_limit),
+            root_certificates: if root_certificates.is_empty() {
+                env.root_certificates
+            } else {
+                root_certificates
+            },
+            user_agent_suffix: user_agent_suffix.or(env.user_agent_suffix),
+            binding,
+            default_region: default_region.or(env.default_region),
+            allow_unknown_voice: allow_unknown_voice.or(env.allow_unknown_voice),
+            policy: PolicyOptions {
+                allowed_regions: allowed_regions.or(base.allowed_regions),
+                blocked_regions: blocked_regions.or(base.blocked_regions),
+                allowed_prefixes: allowed_prefixes.or(base.allowed_prefixes),
+                blocked_prefixes: blocked_prefixes.or(base.blocked_prefixes),
+                block_costly_numbers: block_costly_numbers.or(base.block_costly_numbers),
+                allowed_number_types: allowed_number_types.or(base.allowed_number_types),
+                high_risk_regions: high_risk_regions.or(base.high_risk_regions),
+                number_cooldown: number_cooldown.or(base.number_cooldown),
+                number_hourly_cap: number_hourly_cap.or(base.number_hourly_cap),
+            },
+            dedupe_window: dedupe_window.or(env.dedupe_window),
+            token_store: env.token_store,
+            shared_state: shared_state.or(env.shared_state),
+            shared_state_prefix: shared_state_prefix.or(env.shared_state_prefix),
+            names: env.names,
+        }
     }
 }
 
-/// This binding as the `User-Agent` names it: `python/<platform.python_version()>`.
-fn binding(py: Python<'_>) -> PyResult<Binding> {
-    let version = py
-        .import("platform")?
-        .call_method0("python_version")?
-        .extract::<String>()?;
-    Ok(Binding {
+/// This binding as the `User-Agent` names it: `python/3.11.7`, the first word of `sys.version`
+/// (what `platform.python_version()` gives, without importing `platform`).
+fn binding() -> Binding {
+    let version = pyo3::Python::version_str();
+    Binding {
         name: "python".to_owned(),
-        version,
-    })
+        version: version.split_whitespace().next().unwrap_or(version).to_owned(),
+    }
 }

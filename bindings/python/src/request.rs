@@ -68,6 +68,18 @@ pub struct PyCallbackRequest {
 
 #[pymethods]
 impl PyCallbackRequest {
+    /// Requests come from `build_request(...)` (or are built inside `Client.start_callback`).
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<Self> {
+        Err(PyTypeError::new_err(
+            "use build_request(line=..., to=..., text=...) to validate a request",
+        ))
+    }
+
     /// `FROM_LINE` as sent.
     #[getter]
     fn line(&self) -> &str {

@@ -12,6 +12,10 @@ Typical use::
 
 Every network call releases the GIL; :class:`AsyncClient` offers the same calls as
 coroutines. Log records go to the :mod:`logging` logger ``bitrix24_callback``.
+:mod:`bitrix24_callback.testing` runs a fake Bitrix24 portal in your tests.
+
+Importing the package loads only the native module: the result types, the exceptions and
+:class:`AsyncClient` (with :mod:`asyncio`) are imported when first used.
 """
 
 from ._native import (
@@ -27,38 +31,101 @@ from ._native import (
     mask_number,
     parse_event,
 )
-from ._types import (
-    CallbackStarted,
-    CallOutcome,
-    CallRecord,
-    Destination,
-    Line,
-    NumberType,
-    PortalTime,
-    TelephonyEvent,
-    Timing,
-    TokenPair,
-    Voice,
-)
-from .aio import AsyncClient
-from .errors import (
-    ERROR_CLASSES,
-    AccessDeniedError,
-    AuthFailedError,
-    CallbackError,
-    DestinationBlockedError,
-    InsufficientScopeError,
-    InvalidRequestError,
-    LineNotFoundError,
-    NumberRejectedError,
-    OperationTimeLimitError,
-    OutcomeUnknownError,
-    PortalError,
-    RateLimitedError,
-    SharedStateUnavailableError,
-    TransportError,
-    Violation,
-)
+
+# `typing` is not imported at run time (it costs milliseconds); type checkers treat any
+# `TYPE_CHECKING` as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._types import (
+        CallbackStarted,
+        CallOutcome,
+        CallRecord,
+        Destination,
+        Line,
+        NumberType,
+        PortalTime,
+        TelephonyEvent,
+        Timing,
+        TokenPair,
+        Voice,
+    )
+    from .aio import AsyncClient
+    from .errors import (
+        ERROR_CLASSES,
+        AccessDeniedError,
+        AuthFailedError,
+        CallbackError,
+        DestinationBlockedError,
+        ErrorCode,
+        InsufficientScopeError,
+        InvalidRequestError,
+        LineNotFoundError,
+        NumberRejectedError,
+        OperationTimeLimitError,
+        OutcomeUnknownError,
+        PortalError,
+        RateLimitedError,
+        SharedStateUnavailableError,
+        TransportError,
+        Violation,
+    )
+
+#: The submodule of each name imported on first use.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "CallbackStarted",
+            "CallOutcome",
+            "CallRecord",
+            "Destination",
+            "Line",
+            "NumberType",
+            "PortalTime",
+            "TelephonyEvent",
+            "Timing",
+            "TokenPair",
+            "Voice",
+        ),
+        "_types",
+    ),
+    "AsyncClient": "aio",
+    **dict.fromkeys(
+        (
+            "ERROR_CLASSES",
+            "AccessDeniedError",
+            "AuthFailedError",
+            "CallbackError",
+            "DestinationBlockedError",
+            "ErrorCode",
+            "InsufficientScopeError",
+            "InvalidRequestError",
+            "LineNotFoundError",
+            "NumberRejectedError",
+            "OperationTimeLimitError",
+            "OutcomeUnknownError",
+            "PortalError",
+            "RateLimitedError",
+            "SharedStateUnavailableError",
+            "TransportError",
+            "Violation",
+        ),
+        "errors",
+    ),
+}
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would then accept any name
+
+    def __getattr__(name):
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(__import__(f"{__name__}.{module}", fromlist=[name]), name)
+        globals()[name] = value
+        return value
+
+    def __dir__():
+        return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "__version__",
@@ -90,6 +157,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     # errors
     "ERROR_CLASSES",
+    "ErrorCode",
     "CallbackError",
     "Violation",
     "InvalidRequestError",

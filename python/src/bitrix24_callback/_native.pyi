@@ -2,7 +2,9 @@
 
 from datetime import timedelta
 from types import TracebackType
-from typing import Callable, List, Optional, Sequence, Tuple, Type, Union, final
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, Union, final
+
+from typing_extensions import Never, Self
 
 from ._types import (
     CallbackStarted,
@@ -14,7 +16,7 @@ from ._types import (
     TokenPair,
     Voice,
 )
-from .errors import CallbackError
+from .errors import CallbackError, ErrorCode
 
 __all__ = [
     "__version__",
@@ -31,14 +33,18 @@ __all__ = [
     "parse_event",
     "mask_number",
     "_make_error",
+    "_wait_plan",
+    "_TEST_HOOKS",
+    "_FakePortal",
 ]
 
 __version__: str
 CORE_VERSION: str
 KNOWN_VOICES: Tuple[str, ...]
 MAX_TEXT_CHARS: int
-ERROR_CODES: Tuple[str, ...]
+ERROR_CODES: Tuple[ErrorCode, ...]
 LOGGER_NAME: str
+_TEST_HOOKS: bool
 
 #: Seconds as ``int``/``float``, or a :class:`datetime.timedelta`.
 _Seconds = Union[float, timedelta]
@@ -56,6 +62,8 @@ class CancelToken:
 
 @final
 class CallbackRequest:
+    # Raises TypeError: requests come from build_request(...).
+    def __new__(cls, *_args: Never, **_kwargs: Never) -> Self: ...
     @property
     def line(self) -> str: ...
     @property
@@ -79,6 +87,8 @@ class CallbackRequest:
 
 @final
 class Client:
+    # Raises TypeError naming the constructors below.
+    def __new__(cls, *_args: Never, **_kwargs: Never) -> Self: ...
     @classmethod
     def from_webhook(
         cls,
@@ -116,6 +126,31 @@ class Client:
         client_endpoint: str,
         server_endpoint: str,
         on_tokens: Optional[Callable[[TokenPair], object]] = None,
+        connect_timeout: Optional[_Seconds] = None,
+        timeout: Optional[_Seconds] = None,
+        deadline: Optional[_Seconds] = None,
+        rate_limit: Optional[_RateLimit] = None,
+        root_certificates: Optional[_Pem] = None,
+        user_agent_suffix: Optional[str] = None,
+        default_region: Optional[str] = None,
+        allow_unknown_voice: Optional[bool] = None,
+        allowed_regions: Optional[Sequence[str]] = None,
+        blocked_regions: Optional[Sequence[str]] = None,
+        allowed_prefixes: Optional[Sequence[str]] = None,
+        blocked_prefixes: Optional[Sequence[str]] = None,
+        block_costly_numbers: Optional[bool] = None,
+        allowed_number_types: Optional[Sequence[NumberType]] = None,
+        high_risk_regions: Optional[Sequence[str]] = None,
+        number_cooldown: Optional[_Seconds] = None,
+        number_hourly_cap: Optional[int] = None,
+        dedupe_window: Optional[_Seconds] = None,
+        shared_state: Optional[str] = None,
+        shared_state_prefix: Optional[str] = None,
+    ) -> Client: ...
+    @classmethod
+    def from_env(
+        cls,
+        *,
         connect_timeout: Optional[_Seconds] = None,
         timeout: Optional[_Seconds] = None,
         deadline: Optional[_Seconds] = None,
@@ -187,3 +222,70 @@ def classify_response(status: int, body: Union[bytes, bytearray, str]) -> Option
 def parse_event(body: Union[bytes, bytearray, str], application_token: str) -> TelephonyEvent: ...
 def mask_number(number: str) -> str: ...
 def _make_error(code: str, description: str) -> CallbackError: ...
+def _wait_plan(timeout: _Seconds) -> Tuple[float, float, float, float]: ...
+@final
+class _FakePortal:
+    def __new__(
+        cls,
+        *,
+        tls: bool = False,
+        port: int = 0,
+        burst: Optional[int] = None,
+        drain_per_second: Optional[float] = None,
+        stage_ms: Optional[float] = None,
+        webhook_user_id: Optional[int] = None,
+        webhook_secret: Optional[str] = None,
+        webhook_scopes: Optional[Sequence[str]] = None,
+        oauth_client_id: Optional[str] = None,
+        oauth_client_secret: Optional[str] = None,
+        oauth_scopes: Optional[Sequence[str]] = None,
+        access_token_lifetime_ms: Optional[float] = None,
+        operating_limit_ms: Optional[float] = None,
+        callback_processing_ms: Optional[float] = None,
+        outgoing_call_permission: Optional[bool] = None,
+        line_list_permission: Optional[bool] = None,
+        empty_error_code: Optional[bool] = None,
+        lines: Optional[Sequence[Tuple[str, str]]] = None,
+        rest_app_lines: Optional[Sequence[str]] = None,
+        application_token: Optional[str] = None,
+        event_handler: Optional[str] = None,
+    ) -> _FakePortal: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def webhook_url(self) -> str: ...
+    @property
+    def client_endpoint(self) -> str: ...
+    @property
+    def server_endpoint(self) -> str: ...
+    @property
+    def admin_url(self) -> str: ...
+    @property
+    def ca_pem(self) -> Optional[str]: ...
+    def info_json(self) -> str: ...
+    def ledger(self) -> List[Dict[str, Any]]: ...
+    def stats(self) -> Dict[str, int]: ...
+    def requests(self) -> List[Dict[str, Any]]: ...
+    def calls(self) -> List[Dict[str, Any]]: ...
+    def events(self) -> List[Dict[str, Any]]: ...
+    def add_fault(
+        self,
+        kind: str,
+        *,
+        method: Optional[str] = None,
+        times: int = 1,
+        host: Optional[str] = None,
+        delay_ms: float = 0.0,
+        status: Optional[int] = None,
+        body: Optional[str] = None,
+        content_type: Optional[str] = None,
+        location: Optional[str] = None,
+        execute: bool = False,
+    ) -> None: ...
+    def clear_faults(self) -> None: ...
+    def reset(self) -> None: ...
+    def expire_access_tokens(self) -> None: ...
+    def issue_tokens(self) -> Dict[str, Any]: ...
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None: ...

@@ -4,6 +4,11 @@ Each call runs the blocking client in a worker thread (the native code releases 
 the event loop keeps running while a request is in flight. Cancelling a ``start_callback``
 task also cancels its wait for the rate limiter or a back-off; a request that is already on
 the wire cannot be recalled, and its outcome is then unknown to the caller.
+
+``wait_for_outcome`` holds no thread while it waits: it sleeps on the event loop's timers
+between single ``voximplant.statistic.get`` requests (each in a worker thread), so cancelling
+it (``asyncio.wait_for``, ``task.cancel()``) stops the polling at once, and many waits at a
+time leave the executor free for other work.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from concurrent.futures import Executor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Type, TypedDict, TypeVar
 
-from ._native import CancelToken, Client
+from ._native import CancelToken, Client, _wait_plan
 from ._types import CallbackStarted, CallRecord, Destination, Line, NumberType, TokenPair, Voice
 
 if TYPE_CHECKING:
@@ -65,7 +70,11 @@ class AsyncClient:
 
     def __init__(self, client: Client, *, executor: Optional[Executor] = None) -> None:
         if not isinstance(client, Client):
-            raise TypeError(f"client must be a bitrix24_callback.Client, not {type(client).__name__}")
+            raise TypeError(
+                "AsyncClient(client) wraps a bitrix24_callback.Client, not a "
+                f"{type(client).__name__}: use AsyncClient.from_webhook(url), "
+                "AsyncClient.from_oauth(...) or AsyncClient.from_env()"
+            )
         self._client = client
         self._executor = executor
 
@@ -102,6 +111,14 @@ class AsyncClient:
             **options,
         )
         return cls(client, executor=executor)
+
+    @classmethod
+    def from_env(
+        cls, *, executor: Optional[Executor] = None, **options: Unpack[_ClientOptions]
+    ) -> AsyncClient:
+        """Like :meth:`Client.from_env`: the command line's ``BITRIX24_...`` variables, each
+        keyword given here in place of its variable."""
+        return cls(Client.from_env(**options), executor=executor)
 
     @property
     def sync(self) -> Client:
@@ -175,8 +192,24 @@ class AsyncClient:
     async def call_record(self, call_id: str) -> Optional[CallRecord]:
         return await self._run(self._client.call_record, call_id)
 
-    async def wait_for_outcome(self, call_id: str, *, timeout: float = 120.0) -> Optional[CallRecord]:
-        return await self._run(self._client.wait_for_outcome, call_id, timeout=timeout)
+    async def wait_for_outcome(self, call_id: str, *, timeout: _Seconds = 120.0) -> Optional[CallRecord]:
+        """See :meth:`Client.wait_for_outcome`: polls ``call_record`` until the record appears
+        or ``timeout`` seconds pass (then ``None``), on the same schedule, with the same
+        failures forgiven, but sleeping on the event loop, not in a thread. Cancel it at any
+        time: no poll follows."""
+        limit, delay, factor, longest = _wait_plan(timeout)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + limit
+        while True:
+            # One poll (`timeout=0`): the core forgives a transient failure and answers None.
+            record = await self._run(self._client.wait_for_outcome, call_id, timeout=0)
+            if record is not None:
+                return record
+            left = until - loop.time()
+            if left <= 0:
+                return None
+            await asyncio.sleep(min(delay, left))
+            delay = min(delay * factor, longest)
 
     async def aclose(self) -> None:
         """Closes the underlying client (in a worker thread)."""

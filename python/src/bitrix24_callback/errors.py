@@ -12,9 +12,10 @@ Their messages never contain a secret or a full phone number.
 
 from __future__ import annotations
 
-from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple, Type
+from typing import Any, Dict, Literal, NamedTuple, Optional, Sequence, Tuple, Type
 
 __all__ = [
+    "ErrorCode",
     "Violation",
     "CallbackError",
     "InvalidRequestError",
@@ -31,6 +32,25 @@ __all__ = [
     "SharedStateUnavailableError",
     "OutcomeUnknownError",
     "ERROR_CLASSES",
+]
+
+
+#: The stable codes of :attr:`CallbackError.code`, one per exception class (the same in every
+#: language of the library; ``ERROR_CODES`` lists them at run time).
+ErrorCode = Literal[
+    "invalid_request",
+    "destination_blocked",
+    "rate_limited",
+    "operation_time_limit",
+    "auth_failed",
+    "insufficient_scope",
+    "access_denied",
+    "line_not_found",
+    "number_rejected",
+    "portal_error",
+    "transport",
+    "shared_state_unavailable",
+    "outcome_unknown",
 ]
 
 
@@ -66,14 +86,15 @@ class CallbackError(Exception):
         portal_moved_to: the portal's new address when it answered 302 (renamed).
     """
 
-    code: str = "callback_error"
+    #: Set by each subclass (narrowed there to its own code).
+    code: ErrorCode
     retry_safe: bool = True
 
     def __init__(
         self,
         description: str,
         *,
-        code: Optional[str] = None,
+        code: Optional[ErrorCode] = None,
         retry_safe: Optional[bool] = None,
         bitrix_code: Optional[str] = None,
         http_status: Optional[int] = None,
@@ -82,7 +103,9 @@ class CallbackError(Exception):
         portal_moved_to: Optional[str] = None,
     ) -> None:
         if code is None:
-            code = type(self).code
+            code = getattr(type(self), "code", None)
+            if code is None:
+                raise TypeError("CallbackError needs code=...; or raise one of its subclasses")
         if retry_safe is None:
             retry_safe = type(self).retry_safe
         super().__init__(f"{code}: {description}")
@@ -124,67 +147,67 @@ class CallbackError(Exception):
 class InvalidRequestError(CallbackError, ValueError):
     """Local validation failed; :attr:`violations` lists every problem. Nothing was sent."""
 
-    code = "invalid_request"
+    code: Literal["invalid_request"] = "invalid_request"
 
 
 class DestinationBlockedError(CallbackError):
     """The destination policy refused the number (premium rate, region, cooldown, ...)."""
 
-    code = "destination_blocked"
+    code: Literal["destination_blocked"] = "destination_blocked"
 
 
 class RateLimitedError(CallbackError):
     """``QUERY_LIMIT_EXCEEDED``, or the local limiter could not admit the call in time."""
 
-    code = "rate_limited"
+    code: Literal["rate_limited"] = "rate_limited"
 
 
 class OperationTimeLimitError(CallbackError):
     """HTTP 429 ``OPERATION_TIME_LIMIT``; see :attr:`operating_reset_at`."""
 
-    code = "operation_time_limit"
+    code: Literal["operation_time_limit"] = "operation_time_limit"
 
 
 class AuthFailedError(CallbackError):
     """Invalid webhook or token, an expired token that could not be refreshed, ``invalid_grant``."""
 
-    code = "auth_failed"
+    code: Literal["auth_failed"] = "auth_failed"
 
 
 class InsufficientScopeError(CallbackError):
     """The webhook or application lacks the ``call``/``telephony`` scope."""
 
-    code = "insufficient_scope"
+    code: Literal["insufficient_scope"] = "insufficient_scope"
 
 
 class AccessDeniedError(CallbackError):
     """``ACCESS_DENIED``, plan or permission problems, method confirmation, payment."""
 
-    code = "access_denied"
+    code: Literal["access_denied"] = "access_denied"
 
 
 class LineNotFoundError(CallbackError):
     """The portal does not know ``line`` ("Could not find line/config ...")."""
 
-    code = "line_not_found"
+    code: Literal["line_not_found"] = "line_not_found"
 
 
 class NumberRejectedError(CallbackError):
     """The portal refused the number ("Phone number is not correct")."""
 
-    code = "number_rejected"
+    code: Literal["number_rejected"] = "number_rejected"
 
 
 class PortalError(CallbackError):
     """Any other error answer of the portal, and 503 ``OVERLOAD_LIMIT``."""
 
-    code = "portal_error"
+    code: Literal["portal_error"] = "portal_error"
 
 
 class TransportError(CallbackError):
     """Could not connect, resolve or complete the TLS handshake: nothing was sent."""
 
-    code = "transport"
+    code: Literal["transport"] = "transport"
 
 
 class SharedStateUnavailableError(CallbackError):
@@ -194,7 +217,7 @@ class SharedStateUnavailableError(CallbackError):
     decided); try again once Redis is back.
     """
 
-    code = "shared_state_unavailable"
+    code: Literal["shared_state_unavailable"] = "shared_state_unavailable"
 
 
 class OutcomeUnknownError(CallbackError):
@@ -203,12 +226,12 @@ class OutcomeUnknownError(CallbackError):
     Never retry this automatically; look the call up (or ask a human) first.
     """
 
-    code = "outcome_unknown"
+    code: Literal["outcome_unknown"] = "outcome_unknown"
     retry_safe = False
 
 
 #: Every error class by its code.
-ERROR_CLASSES: Dict[str, Type[CallbackError]] = {
+ERROR_CLASSES: Dict[ErrorCode, Type[CallbackError]] = {
     cls.code: cls
     for cls in (
         InvalidRequestError,
