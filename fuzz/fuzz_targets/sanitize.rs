@@ -25,7 +25,7 @@ const SECRET_PARAMETERS: [&str; 6] = [
 ];
 
 fn value_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%' | '+' | '/')
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%' | '+' | '/' | '=')
 }
 
 /// Values given to a credential parameter in `text`: `name=VALUE`, `name: VALUE`,

@@ -50,12 +50,16 @@ static MAIN_IDENT: AtomicU64 = AtomicU64::new(0);
 /// child's main thread is the thread that forked).
 fn on_main_thread(py: Python<'_>) -> bool {
     // SAFETY: reads the calling thread's identity; no precondition (the GIL is held anyway).
+    // c_ulong: 64 bits here, 32 on Windows.
+    #[allow(clippy::useless_conversion)]
     let me: u64 = u64::from(unsafe { pyo3::ffi::PyThread_get_thread_ident() });
     let pid = std::process::id();
     if MAIN_PID.load(Ordering::Acquire) != pid {
-        let ident = py
-            .import("threading")
-            .and_then(|t| t.call_method0("main_thread")?.getattr("ident")?.extract::<u64>());
+        let ident = py.import("threading").and_then(|t| {
+            t.call_method0("main_thread")?
+                .getattr("ident")?
+                .extract::<u64>()
+        });
         match ident {
             Ok(ident) => {
                 MAIN_IDENT.store(ident, Ordering::Relaxed);

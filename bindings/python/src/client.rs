@@ -3,8 +3,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use callback_core::{
-    Auth, CancelToken, Client, ClientOptions, ErrorCode, OAuthConfig, Span, TokenPair,
-    catch_panic,
+    Auth, CancelToken, Client, ClientOptions, ErrorCode, OAuthConfig, Span, TokenPair, catch_panic,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;

@@ -167,6 +167,10 @@ fn binding() -> Binding {
     let version = pyo3::Python::version_str();
     Binding {
         name: "python".to_owned(),
-        version: version.split_whitespace().next().unwrap_or(version).to_owned(),
+        version: version
+            .split_whitespace()
+            .next()
+            .unwrap_or(version)
+            .to_owned(),
     }
 }

@@ -239,9 +239,8 @@ impl PyFakePortal {
         execute: bool,
     ) -> PyResult<()> {
         let delay = millis("delay_ms", Some(delay_ms))?.unwrap_or_default();
-        let need_status = || {
-            status.ok_or_else(|| PyValueError::new_err(format!("a {kind} fault needs status=")))
-        };
+        let need_status =
+            || status.ok_or_else(|| PyValueError::new_err(format!("a {kind} fault needs status=")));
         let kind = match kind {
             "respond" => FaultKind::Respond {
                 status: need_status()?,
@@ -255,9 +254,8 @@ impl PyFakePortal {
                     .ok_or_else(|| PyValueError::new_err("a redirect fault needs location="))?,
                 execute,
             },
-            name => FaultKind::from_name(name, delay).ok_or_else(|| {
-                PyValueError::new_err(format!("unknown fault kind {name:?}"))
-            })?,
+            name => FaultKind::from_name(name, delay)
+                .ok_or_else(|| PyValueError::new_err(format!("unknown fault kind {name:?}")))?,
         };
         kind.validate().map_err(PyValueError::new_err)?;
         let fault = Fault {

@@ -132,11 +132,14 @@ fn hide_parameter(text: &str, name: &str) -> String {
             j += 1;
         }
         // The value's end is looked for only after a real `name=` / `name:` (looking after
-        // every mention would make repeated names quadratic).
+        // every mention would make repeated names quadratic). A value runs on through `=` (a
+        // form value may hold one unencoded, base64 pads with it): `auth[x]=x=SECRET` hides
+        // all of `x=SECRET`.
         let value_end = (before_ok && saw_separator).then(|| {
             text[j..]
                 .find(|c: char| {
-                    !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%' | '+' | '/'))
+                    !(c.is_ascii_alphanumeric()
+                        || matches!(c, '_' | '-' | '.' | '%' | '+' | '/' | '='))
                 })
                 .map_or(text.len(), |k| j + k)
         });
@@ -255,11 +258,21 @@ mod tests {
                 "fakeapplicationtoken0001",
             ),
             ("AUTH%5bREFRESH_TOKEN%5d=zzz999yyy", "zzz999yyy"),
+            // Found by the same target: a value holding `=` (and another credential's name).
+            (
+                "auth%5Bapplication_token%5D=application_token=faKeappli1&x=1",
+                "faKeappli1",
+            ),
         ] {
             let s = sanitize_text(text);
             assert!(!s.contains(secret), "{text} -> {s}");
             assert!(s.contains("[redacted]"), "{text} -> {s}");
         }
+        // Base64 padding is part of the value.
+        assert_eq!(
+            sanitize_text("access_token=abc123==&x=1"),
+            "access_token=[redacted]&x=1"
+        );
         // Method names and ordinary words survive.
         assert_eq!(
             sanitize_text("Method not found: /rest/voximplant.callback.start"),
