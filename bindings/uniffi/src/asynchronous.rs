@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use callback_core as core;
 
-use crate::client::CancelToken;
 use crate::error::{CallbackError, guarded};
 
 /// The name of the thread that runs one blocking call.
@@ -470,6 +469,75 @@ impl Timer {
                     .unwrap_or_else(PoisonError::into_inner),
             };
         }
+    }
+}
+
+/// Cancels the calls it is given (the blocking `startCallbackBlocking`, and in Swift the
+/// `...(cancel:)` forms of the async methods).
+///
+/// A start still waiting for the rate limiter or a back-off then fails with `RateLimited`,
+/// nothing sent. A request already on the wire is not torn down: a blocking call waits for it,
+/// an async one returns at once (`OutcomeUnknown`: the request completes in the background and
+/// its answer is discarded). One token may serve several calls; cancelling is final.
+///
+/// Kotlin needs no token for its `suspend` methods (cancelling the coroutine cancels the call),
+/// nor Swift for the plain async methods (cancelling the `Task` does).
+#[derive(Default, uniffi::Object)]
+pub struct CancelToken {
+    pub(crate) inner: core::CancelToken,
+    wakers: Mutex<Wakers>,
+}
+
+impl std::fmt::Debug for CancelToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelToken")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+#[uniffi::export]
+impl CancelToken {
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(CancelToken::default())
+    }
+
+    pub fn cancel(&self) {
+        self.inner.cancel();
+        let waiting = self
+            .wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take_all();
+        for waker in waiting {
+            waker.wake();
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+}
+
+impl CancelToken {
+    /// A future that resolves when the token is cancelled.
+    pub(crate) fn cancelled(&self) -> Cancelled<'_> {
+        Cancelled::new(self)
+    }
+
+    pub(crate) fn register(&self, id: &mut Option<u64>, waker: &std::task::Waker) {
+        self.wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .register(id, waker);
+    }
+
+    pub(crate) fn unregister(&self, id: u64) {
+        self.wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unregister(id);
     }
 }
 

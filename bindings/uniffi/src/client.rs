@@ -1,134 +1,18 @@
 //! `CallbackClient`: the core's blocking client as a uniffi object.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use callback_core as core;
 
-use crate::asynchronous::{self, Cancelled, Kind, Wakers, offload};
+use crate::asynchronous::{self, CancelToken, Kind, offload};
 use crate::convert;
 use crate::error::{CallbackError, guarded};
+use crate::tokens::TokenStore;
 use crate::types::{
     CallRecord, CallbackRequest, CallbackStarted, ClientOptions, Destination, Line,
-    OAuthCredentials, TokenPair, ValidatedRequest, Voice,
+    OAuthCredentials, ValidatedRequest, Voice,
 };
-
-/// Why the app's [`TokenStore`] could not persist a rotated pair.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Error)]
-pub enum TokenStoreError {
-    /// The store failed; `reason` is app text (keep secrets out of it).
-    Failed { reason: String },
-}
-
-impl std::fmt::Display for TokenStoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TokenStoreError::Failed { reason } => write!(f, "token store failed: {reason}"),
-        }
-    }
-}
-
-impl std::error::Error for TokenStoreError {}
-
-/// Any other exception thrown by the app's implementation ends up here. Only its type is
-/// kept (the text before the first `:`, e.g. `java.io.IOException`): its message is app text
-/// that could hold anything, and the reason becomes part of the `AuthFailed` description.
-impl From<uniffi::UnexpectedUniFFICallbackError> for TokenStoreError {
-    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        let kind: String = e
-            .reason
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .chars()
-            .take(120)
-            .collect();
-        TokenStoreError::Failed {
-            reason: format!("unexpected error in the app's TokenStore: {kind}"),
-        }
-    }
-}
-
-/// Implemented by the app to persist rotated OAuth tokens (Bitrix24's refresh tokens are
-/// single-use: lose the new pair and the app must be re-authorised).
-///
-/// `save` is called on the thread that made the call which triggered the refresh, before the
-/// new access token is used. Persist both tokens atomically and return; throwing
-/// `TokenStoreException` (Swift: `TokenStoreError`) fails that call with `AuthFailed`.
-#[uniffi::export(callback_interface)]
-pub trait TokenStore: Send + Sync {
-    fn save(&self, tokens: TokenPair) -> Result<(), TokenStoreError>;
-}
-
-/// Cancels the calls it is given (the blocking `startCallbackBlocking`, and in Swift the
-/// `...(cancel:)` forms of the async methods).
-///
-/// A start still waiting for the rate limiter or a back-off then fails with `RateLimited`,
-/// nothing sent. A request already on the wire is not torn down: a blocking call waits for it,
-/// an async one returns at once (`OutcomeUnknown`: the request completes in the background and
-/// its answer is discarded). One token may serve several calls; cancelling is final.
-///
-/// Kotlin needs no token for its `suspend` methods (cancelling the coroutine cancels the call),
-/// nor Swift for the plain async methods (cancelling the `Task` does).
-#[derive(Default, uniffi::Object)]
-pub struct CancelToken {
-    pub(crate) inner: core::CancelToken,
-    wakers: Mutex<Wakers>,
-}
-
-impl std::fmt::Debug for CancelToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CancelToken")
-            .field("cancelled", &self.is_cancelled())
-            .finish()
-    }
-}
-
-#[uniffi::export]
-impl CancelToken {
-    #[uniffi::constructor]
-    pub fn new() -> Arc<Self> {
-        Arc::new(CancelToken::default())
-    }
-
-    pub fn cancel(&self) {
-        self.inner.cancel();
-        let waiting = self
-            .wakers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take_all();
-        for waker in waiting {
-            waker.wake();
-        }
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.is_cancelled()
-    }
-}
-
-impl CancelToken {
-    /// A future that resolves when the token is cancelled.
-    pub(crate) fn cancelled(&self) -> Cancelled<'_> {
-        Cancelled::new(self)
-    }
-
-    pub(crate) fn register(&self, id: &mut Option<u64>, waker: &std::task::Waker) {
-        self.wakers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .register(id, waker);
-    }
-
-    pub(crate) fn unregister(&self, id: u64) {
-        self.wakers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .unregister(id);
-    }
-}
 
 /// A Bitrix24 client. Thread-safe: share one instance across threads; it holds the connection
 /// pool, the rate limiter, the token state and the dedupe memory.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use callback_core as core;
 
-use crate::client::{TokenStore, TokenStoreError};
+use crate::tokens::{TokenStore, TokenStoreError};
 use crate::types::{
     CallbackRequest, ClientOptions, DestinationPolicy, NumberType, OAuthCredentials, RateLimit,
     TokenPair,

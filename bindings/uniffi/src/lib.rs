@@ -21,9 +21,11 @@ mod convert;
 mod error;
 mod functions;
 mod testing;
+mod tokens;
 mod types;
 
-pub use client::{CallbackClient, CancelToken, TokenStore, TokenStoreError};
+pub use asynchronous::CancelToken;
+pub use client::CallbackClient;
 pub use error::{CallbackError, ErrorCode, ErrorDetails, Violation};
 pub use functions::{
     classify_response, default_high_risk_regions, known_voices, mask_number, max_text_chars,
@@ -33,6 +35,7 @@ pub use testing::{
     FakeCall, FakeCallState, FakeEvent, FakeFault, FakeFaultKind, FakeLine, FakePortal,
     FakePortalError, FakePortalOptions, FakeRequest, FakeStats, FakeTokens, fake_portal_available,
 };
+pub use tokens::{TokenStore, TokenStoreError};
 pub use types::{
     CallOutcome, CallRecord, CallbackRequest, CallbackStarted, ClientOptions, Destination,
     DestinationPolicy, Line, NumberType, OAuthCredentials, PortalTime, RateLimit, TelephonyEvent,
