@@ -37,4 +37,4 @@ log "node --test"
 npm test
 
 log "load: 10 s at 1,000 calls/s (limiter off); fds and RSS must stay flat"
-node bench/load.mjs --seconds 10 --rate 1000 --check
+node --expose-gc bench/load.mjs --seconds 10 --rate 1000 --check
