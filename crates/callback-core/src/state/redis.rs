@@ -23,7 +23,7 @@
 //! in memory and written before this client's next decision; until then its key and number
 //! stay "in progress" in Redis, so no other process calls again.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use redis::{Connection, RedisError, Script};
@@ -43,6 +43,15 @@ use crate::state::{
 const POOL: usize = 16;
 /// How long an OAuth pair is kept (Bitrix24's refresh tokens live up to 180 days).
 const TOKEN_KEEP_MS: u64 = 180 * 24 * 3600 * 1000;
+
+/// The script `$source` with its SHA-1 worked out once per process (`Script::new` hashes the
+/// text, and every decision runs one).
+macro_rules! script {
+    ($source:ident) => {{
+        static SCRIPT: OnceLock<Script> = OnceLock::new();
+        SCRIPT.get_or_init(|| Script::new($source))
+    }};
+}
 
 const ADMIT: &str = r"
 local t = redis.call('TIME')
@@ -471,7 +480,7 @@ impl RedisStore {
                     KeyOutcome::Free => ("free", String::new()),
                 };
                 let name = self.key_name(key);
-                let script = Script::new(SETTLE_KEY);
+                let script = script!(SETTLE_KEY);
                 self.redis.run("recording an idempotency key", |con| {
                     script
                         .key(&name)
@@ -490,7 +499,7 @@ impl RedisStore {
                 rules,
             } => {
                 let names = self.number_names(number);
-                let script = Script::new(SETTLE_NUMBER);
+                let script = script!(SETTLE_NUMBER);
                 self.redis.run("recording a call to a number", |con| {
                     script
                         .key(&names[0])
@@ -532,7 +541,7 @@ impl RedisStore {
     ) -> Result<NumberVerdict, Error> {
         self.flush()?;
         let names = self.number_names(number);
-        let script = Script::new(RESERVE_NUMBER);
+        let script = script!(RESERVE_NUMBER);
         let reply: Vec<String> = self.redis.run(what, |con| {
             script
                 .key(&names[0])
@@ -568,7 +577,7 @@ impl Store for RedisStore {
         };
         self.flush()?;
         let what = "pacing the call";
-        let script = Script::new(ADMIT);
+        let script = script!(ADMIT);
         let reply: (i64, String) = self.redis.run(what, |con| {
             script
                 .key(name)
@@ -594,7 +603,7 @@ impl Store for RedisStore {
         let Some((name, schedule)) = &self.bucket else {
             return;
         };
-        let script = Script::new(PORTAL_FULL);
+        let script = script!(PORTAL_FULL);
         let full = micros(schedule.tolerance + schedule.interval);
         if let Err(e) = self.redis.run("noting a full bucket", |con| {
             script.key(name).arg(full).invoke::<i64>(con)
@@ -607,7 +616,7 @@ impl Store for RedisStore {
         self.flush()?;
         let what = "taking an idempotency key";
         let name = self.key_name(key);
-        let script = Script::new(TAKE_KEY);
+        let script = script!(TAKE_KEY);
         let reply: Vec<String> = self.redis.run(what, |con| {
             script
                 .key(&name)
@@ -715,7 +724,7 @@ impl TokenShare for RedisTokens {
     }
 
     fn seed(&self, pair: &SharedPair) -> Result<SharedPair, Error> {
-        let script = Script::new(SEED_TOKENS);
+        let script = script!(SEED_TOKENS);
         let (access, refresh): (String, String) =
             self.redis.run("sharing the OAuth tokens", |con| {
                 script
@@ -744,7 +753,7 @@ impl TokenShare for RedisTokens {
     }
 
     fn unlock(&self, token: &str) {
-        let script = Script::new(UNLOCK);
+        let script = script!(UNLOCK);
         let name = self.lock_name();
         // If this fails the lock simply expires.
         let _ = self.redis.run("releasing the OAuth refresh lock", |con| {
