@@ -8,7 +8,7 @@
 //
 // --check: exit 1 unless every call succeeded, the open descriptors did not grow by more than
 // 16 and the RSS did not grow by more than 64 MiB from the start to the end (a leak shows as a
-// steady climb; the lead's 10-minute run is the real test of flatness). Loads the package from
+// steady climb; the 10-minute run in RELIABILITY.md is the real test of flatness). Loads the package from
 // $B24_NODE_PACKAGE (a folder with index.js, native.js, testing.js and the addon), else node/.
 import { spawn } from 'node:child_process'
 import { readdirSync, writeFileSync } from 'node:fs'
