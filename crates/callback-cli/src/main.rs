@@ -1,6 +1,10 @@
 //! `b24-callback`: start Bitrix24 callbacks from the command line, list lines and voices, follow a
 //! call to its outcome, or run the fake portal.
 
+// The doc comments of the argument structs are clap's `--help` text, printed as written:
+// `[:PASSWORD@]` and `<portal host>` are for people reading help, not rustdoc links or HTML.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 mod args_error;
 mod follow;
 mod hints;
