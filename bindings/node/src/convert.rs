@@ -341,81 +341,21 @@ pub fn given_keys(env: &Env, value: &Unknown) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// `explicit` options over those of the environment: each option given here replaces the
-/// variable's (a list replaces the whole list). Violations name variables (`OptionNames::Env`);
-/// see [`name_explicit`] for the options given here.
+/// `explicit` options over those of the environment (`ClientOptions::over`: each option given
+/// here replaces the variable's, a list the whole list), this binding named in the
+/// `User-Agent`. Violations name variables (`OptionNames::Env`); see [`name_explicit`] for the
+/// options given here.
 pub fn over_env(
     explicit: Option<core::ClientOptions>,
     from_env: core::ClientOptions,
     binding: core::Binding,
 ) -> core::ClientOptions {
-    let e = from_env;
-    let Some(x) = explicit else {
-        return core::ClientOptions {
-            binding: Some(binding),
-            ..e
-        };
-    };
-    let core::ClientOptions {
-        connect_timeout,
-        timeout,
-        deadline,
-        rate_limit,
-        root_certificates,
-        user_agent_suffix,
-        binding: _,
-        default_region,
-        allow_unknown_voice,
-        policy,
-        dedupe_window,
-        token_store,
-        shared_state,
-        shared_state_prefix,
-        names: _,
-    } = x;
-    let core::PolicyOptions {
-        allowed_regions,
-        blocked_regions,
-        allowed_prefixes,
-        blocked_prefixes,
-        block_costly_numbers,
-        allowed_number_types,
-        high_risk_regions,
-        number_cooldown,
-        number_hourly_cap,
-    } = policy;
-    let p = e.policy;
+    let given = explicit.unwrap_or_default();
     core::ClientOptions {
-        connect_timeout: connect_timeout.or(e.connect_timeout),
-        timeout: timeout.or(e.timeout),
-        deadline: deadline.or(e.deadline),
-        rate_limit: rate_limit.or(e.rate_limit),
-        root_certificates: if root_certificates.is_empty() {
-            e.root_certificates
-        } else {
-            root_certificates
-        },
-        user_agent_suffix: user_agent_suffix.or(e.user_agent_suffix),
         binding: Some(binding),
-        default_region: default_region.or(e.default_region),
-        allow_unknown_voice: allow_unknown_voice.or(e.allow_unknown_voice),
-        policy: core::PolicyOptions {
-            allowed_regions: allowed_regions.or(p.allowed_regions),
-            blocked_regions: blocked_regions.or(p.blocked_regions),
-            allowed_prefixes: allowed_prefixes.or(p.allowed_prefixes),
-            blocked_prefixes: blocked_prefixes.or(p.blocked_prefixes),
-            block_costly_numbers: block_costly_numbers.or(p.block_costly_numbers),
-            allowed_number_types: allowed_number_types.or(p.allowed_number_types),
-            high_risk_regions: high_risk_regions.or(p.high_risk_regions),
-            number_cooldown: number_cooldown.or(p.number_cooldown),
-            number_hourly_cap: number_hourly_cap.or(p.number_hourly_cap),
-        },
-        dedupe_window: dedupe_window.or(e.dedupe_window),
-        token_store: token_store.or(e.token_store),
-        shared_state: shared_state.or(e.shared_state),
-        shared_state_prefix: shared_state_prefix.or(e.shared_state_prefix),
-        names: core::OptionNames::Env,
+        ..given
     }
+    .over(from_env)
 }
 
 /// The violations of `by_variable` (the merged options checked with variable names), each one

@@ -97,67 +97,8 @@ impl PyOptions {
     /// store (`BITRIX24_TOKEN_FILE`) and the naming of violations (by variable) stay the
     /// environment's.
     pub fn over(self, env: ClientOptions) -> ClientOptions {
-        let mine = self.into_core(None);
-        let ClientOptions {
-            connect_timeout,
-            timeout,
-            deadline,
-            rate_limit,
-            root_certificates,
-            user_agent_suffix,
-            binding,
-            default_region,
-            allow_unknown_voice,
-            policy,
-            dedupe_window,
-            token_store: _,
-            shared_state,
-            shared_state_prefix,
-            names: _,
-        } = mine;
-        let PolicyOptions {
-            allowed_regions,
-            blocked_regions,
-            allowed_prefixes,
-            blocked_prefixes,
-            block_costly_numbers,
-            allowed_number_types,
-            high_risk_regions,
-            number_cooldown,
-            number_hourly_cap,
-        } = policy;
-        let base = env.policy;
-        ClientOptions {
-            connect_timeout: connect_timeout.or(env.connect_timeout),
-            timeout: timeout.or(env.timeout),
-            deadline: deadline.or(env.deadline),
-            rate_limit: rate_limit.or(env.rate_limit),
-            root_certificates: if root_certificates.is_empty() {
-                env.root_certificates
-            } else {
-                root_certificates
-            },
-            user_agent_suffix: user_agent_suffix.or(env.user_agent_suffix),
-            binding,
-            default_region: default_region.or(env.default_region),
-            allow_unknown_voice: allow_unknown_voice.or(env.allow_unknown_voice),
-            policy: PolicyOptions {
-                allowed_regions: allowed_regions.or(base.allowed_regions),
-                blocked_regions: blocked_regions.or(base.blocked_regions),
-                allowed_prefixes: allowed_prefixes.or(base.allowed_prefixes),
-                blocked_prefixes: blocked_prefixes.or(base.blocked_prefixes),
-                block_costly_numbers: block_costly_numbers.or(base.block_costly_numbers),
-                allowed_number_types: allowed_number_types.or(base.allowed_number_types),
-                high_risk_regions: high_risk_regions.or(base.high_risk_regions),
-                number_cooldown: number_cooldown.or(base.number_cooldown),
-                number_hourly_cap: number_hourly_cap.or(base.number_hourly_cap),
-            },
-            dedupe_window: dedupe_window.or(env.dedupe_window),
-            token_store: env.token_store,
-            shared_state: shared_state.or(env.shared_state),
-            shared_state_prefix: shared_state_prefix.or(env.shared_state_prefix),
-            names: env.names,
-        }
+        // No token store of its own: `into_core(None)` leaves the environment's in place.
+        self.into_core(None).over(env)
     }
 }
 

@@ -82,8 +82,8 @@ impl CallbackClient {
     /// `BITRIX24_REFRESH_TOKEN` for an OAuth application), `BITRIX24_DEFAULT_REGION`,
     /// `BITRIX24_TIMEOUT`, `BITRIX24_ALLOWED_REGIONS`, ... (see the README).
     ///
-    /// Every option in `options` (and `tokenStore`) overrides the environment's; extra root
-    /// certificates add up. A variable that cannot be read throws `InvalidRequest` with a
+    /// Every option in `options` (and `tokenStore`) overrides the environment's, the root
+    /// certificates too when any is given. A variable that cannot be read throws `InvalidRequest` with a
     /// violation named by the variable; a bad option in `options` is named in camelCase, as
     /// everywhere else. For backends and tests: an app on a device has no such environment.
     #[uniffi::constructor(default(options = None, token_store = None))]

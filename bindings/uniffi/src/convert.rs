@@ -66,94 +66,13 @@ pub(crate) fn client_options(
 }
 
 /// The options of `CallbackClient.fromEnv`: every option the app passed (`explicit`, from
-/// [`client_options`]) wins over the environment's (`env`, from `callback_core::from_env`);
-/// extra root certificates add up. Violations keep naming the environment's variables.
+/// [`client_options`]) wins over the environment's (`env`, from `callback_core::from_env`), as
+/// `ClientOptions::over` says. Violations keep naming the environment's variables.
 pub(crate) fn env_options(
     env: core::ClientOptions,
     explicit: core::ClientOptions,
 ) -> core::ClientOptions {
-    let core::ClientOptions {
-        connect_timeout,
-        timeout,
-        deadline,
-        rate_limit,
-        root_certificates,
-        user_agent_suffix,
-        binding,
-        default_region,
-        allow_unknown_voice,
-        policy,
-        dedupe_window,
-        token_store,
-        shared_state,
-        shared_state_prefix,
-        names: _,
-    } = explicit;
-    let core::ClientOptions {
-        connect_timeout: env_connect_timeout,
-        timeout: env_timeout,
-        deadline: env_deadline,
-        rate_limit: env_rate_limit,
-        root_certificates: mut env_roots,
-        user_agent_suffix: env_user_agent_suffix,
-        binding: env_binding,
-        default_region: env_default_region,
-        allow_unknown_voice: env_allow_unknown_voice,
-        policy: env_policy,
-        dedupe_window: env_dedupe_window,
-        token_store: env_token_store,
-        shared_state: env_shared_state,
-        shared_state_prefix: env_shared_state_prefix,
-        names,
-    } = env;
-    env_roots.extend(root_certificates);
-    core::ClientOptions {
-        connect_timeout: connect_timeout.or(env_connect_timeout),
-        timeout: timeout.or(env_timeout),
-        deadline: deadline.or(env_deadline),
-        rate_limit: rate_limit.or(env_rate_limit),
-        root_certificates: env_roots,
-        user_agent_suffix: user_agent_suffix.or(env_user_agent_suffix),
-        binding: binding.or(env_binding),
-        default_region: default_region.or(env_default_region),
-        allow_unknown_voice: allow_unknown_voice.or(env_allow_unknown_voice),
-        policy: env_policy_options(env_policy, policy),
-        dedupe_window: dedupe_window.or(env_dedupe_window),
-        token_store: token_store.or(env_token_store),
-        shared_state: shared_state.or(env_shared_state),
-        shared_state_prefix: shared_state_prefix.or(env_shared_state_prefix),
-        names,
-    }
-}
-
-/// A policy field the app set wins (a `DestinationPolicy` record sets its lists and
-/// `blockCostlyNumbers`; its `null` fields keep the environment's values).
-fn env_policy_options(
-    env: core::PolicyOptions,
-    explicit: core::PolicyOptions,
-) -> core::PolicyOptions {
-    let core::PolicyOptions {
-        allowed_regions,
-        blocked_regions,
-        allowed_prefixes,
-        blocked_prefixes,
-        block_costly_numbers,
-        allowed_number_types,
-        high_risk_regions,
-        number_cooldown,
-        number_hourly_cap,
-    } = explicit;
-    core::PolicyOptions {
-        allowed_regions: allowed_regions.or(env.allowed_regions),
-        blocked_regions: blocked_regions.or(env.blocked_regions),
-        allowed_prefixes: allowed_prefixes.or(env.allowed_prefixes),
-        blocked_prefixes: blocked_prefixes.or(env.blocked_prefixes),
-        block_costly_numbers: block_costly_numbers.or(env.block_costly_numbers),
-        allowed_number_types: allowed_number_types.or(env.allowed_number_types),
-        high_risk_regions: high_risk_regions.or(env.high_risk_regions),
-        number_cooldown: number_cooldown.or(env.number_cooldown),
-        number_hourly_cap: number_hourly_cap.or(env.number_hourly_cap),
-    }
+    explicit.over(env)
 }
 
 /// The app's `TokenStore` as the core's callback; its error text becomes part of `AuthFailed`.

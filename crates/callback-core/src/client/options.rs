@@ -597,6 +597,83 @@ impl Check {
     }
 }
 
+impl PolicyOptions {
+    /// These policy options over `base`: each one set here replaces base's, the others stay
+    /// base's.
+    pub fn over(self, base: PolicyOptions) -> PolicyOptions {
+        let PolicyOptions {
+            allowed_regions,
+            blocked_regions,
+            allowed_prefixes,
+            blocked_prefixes,
+            block_costly_numbers,
+            allowed_number_types,
+            high_risk_regions,
+            number_cooldown,
+            number_hourly_cap,
+        } = self;
+        PolicyOptions {
+            allowed_regions: allowed_regions.or(base.allowed_regions),
+            blocked_regions: blocked_regions.or(base.blocked_regions),
+            allowed_prefixes: allowed_prefixes.or(base.allowed_prefixes),
+            blocked_prefixes: blocked_prefixes.or(base.blocked_prefixes),
+            block_costly_numbers: block_costly_numbers.or(base.block_costly_numbers),
+            allowed_number_types: allowed_number_types.or(base.allowed_number_types),
+            high_risk_regions: high_risk_regions.or(base.high_risk_regions),
+            number_cooldown: number_cooldown.or(base.number_cooldown),
+            number_hourly_cap: number_hourly_cap.or(base.number_hourly_cap),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// These options over `base`, typically the environment's from [`crate::from_env`] under
+    /// the options a caller of `from_env` passed: every option set here replaces base's (the
+    /// root certificates too, when any is given here), every other stays base's, and so do the
+    /// token store when none is given here and the naming of violations (`names`: a bad
+    /// environment value is named by its variable).
+    pub fn over(self, base: ClientOptions) -> ClientOptions {
+        let ClientOptions {
+            connect_timeout,
+            timeout,
+            deadline,
+            rate_limit,
+            root_certificates,
+            user_agent_suffix,
+            binding,
+            default_region,
+            allow_unknown_voice,
+            policy,
+            dedupe_window,
+            token_store,
+            shared_state,
+            shared_state_prefix,
+            names: _,
+        } = self;
+        ClientOptions {
+            connect_timeout: connect_timeout.or(base.connect_timeout),
+            timeout: timeout.or(base.timeout),
+            deadline: deadline.or(base.deadline),
+            rate_limit: rate_limit.or(base.rate_limit),
+            root_certificates: if root_certificates.is_empty() {
+                base.root_certificates
+            } else {
+                root_certificates
+            },
+            user_agent_suffix: user_agent_suffix.or(base.user_agent_suffix),
+            binding: binding.or(base.binding),
+            default_region: default_region.or(base.default_region),
+            allow_unknown_voice: allow_unknown_voice.or(base.allow_unknown_voice),
+            policy: policy.over(base.policy),
+            dedupe_window: dedupe_window.or(base.dedupe_window),
+            token_store: token_store.or(base.token_store),
+            shared_state: shared_state.or(base.shared_state),
+            shared_state_prefix: shared_state_prefix.or(base.shared_state_prefix),
+            names: base.names,
+        }
+    }
+}
+
 impl ClientOptions {
     /// Checks every option; `invalid_request` lists every violation found.
     pub(crate) fn settle(self) -> Result<Settings, Error> {
@@ -675,6 +752,49 @@ mod tests {
         list.iter()
             .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn options_given_replace_the_bases_and_the_rest_stay() {
+        let base = ClientOptions {
+            timeout: Some(Span::Seconds(5.0)),
+            default_region: Some("GB".into()),
+            root_certificates: vec![b"env".to_vec()],
+            policy: PolicyOptions {
+                allowed_regions: Some(vec!["GB".into()]),
+                number_hourly_cap: Some(3.0),
+                ..PolicyOptions::default()
+            },
+            names: OptionNames::Env,
+            ..ClientOptions::default()
+        };
+        let given = ClientOptions {
+            default_region: Some("US".into()),
+            binding: Some(Binding {
+                name: "test".into(),
+                version: "1".into(),
+            }),
+            policy: PolicyOptions {
+                allowed_regions: Some(vec!["US".into()]),
+                ..PolicyOptions::default()
+            },
+            names: OptionNames::Camel,
+            ..ClientOptions::default()
+        };
+        let merged = given.clone().over(base.clone());
+        assert_eq!(merged.timeout, Some(Span::Seconds(5.0)));
+        assert_eq!(merged.default_region.as_deref(), Some("US"));
+        assert_eq!(merged.root_certificates, vec![b"env".to_vec()]);
+        assert_eq!(merged.policy.allowed_regions, Some(vec!["US".to_owned()]));
+        assert_eq!(merged.policy.number_hourly_cap, Some(3.0));
+        assert_eq!(merged.binding.map(|b| b.name).as_deref(), Some("test"));
+        assert_eq!(merged.names, OptionNames::Env);
+        let roots = ClientOptions {
+            root_certificates: vec![b"mine".to_vec()],
+            ..given
+        }
+        .over(base);
+        assert_eq!(roots.root_certificates, vec![b"mine".to_vec()]);
     }
 
     #[test]
